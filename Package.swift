@@ -1,0 +1,60 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// The drone agent (`clumpnode`) runs as /init: it is linked fully static (see
+// scripts/lib.sh) and must not pull in Foundation, so every module it imports
+// is Foundation-free: ClumpVersion, ELF, Kernel, XZ, NetProbe, AutoMap,
+// ClusterState, NodeAgent. Host-side modules (ImageSpec, ImageBuilder) may use it.
+let package = Package(
+    name: "clump",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "clumpbuild", targets: ["clumpbuild"]),
+        .executable(name: "clumpnode", targets: ["clumpnode"]),
+        .executable(name: "clumpview", targets: ["clumpview"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+    ],
+    targets: [
+        .systemLibrary(name: "CArchive", pkgConfig: "libarchive", providers: [.apt(["libarchive-dev"])]),
+        .systemLibrary(name: "CBlkid", pkgConfig: "blkid", providers: [.apt(["libblkid-dev"])]),
+        .systemLibrary(name: "CLzma", pkgConfig: "liblzma", providers: [.apt(["liblzma-dev"])]),
+
+        .target(name: "ClumpVersion"),
+        .target(name: "CStartup"),
+        .target(name: "ELF"),
+        .target(name: "XZ", dependencies: ["CLzma"]),
+        .target(name: "Kernel", dependencies: ["ELF", "XZ"]),
+        .target(name: "ImageSpec", dependencies: ["Yams"]),
+        .target(
+            name: "ImageBuilder",
+            dependencies: ["ImageSpec", "ELF", "Kernel", "XZ", "CArchive", "CBlkid", "CLzma", "ClumpVersion"]
+        ),
+        .target(name: "NetProbe", dependencies: ["Kernel", "XZ"]),
+        .target(name: "AutoMap"),
+        .target(name: "ClusterState"),
+        .target(name: "NodeAgent", dependencies: ["NetProbe", "AutoMap", "ClumpVersion"]),
+
+        .executableTarget(
+            name: "clumpbuild",
+            dependencies: [
+                "ImageSpec", "ImageBuilder", "ClumpVersion",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(name: "clumpnode", dependencies: ["NodeAgent", "CStartup"]),
+        .executableTarget(name: "clumpview", dependencies: ["ClusterState", "ClumpVersion"]),
+
+        .testTarget(name: "ELFTests", dependencies: ["ELF"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "KernelTests", dependencies: ["Kernel", "XZ"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "XZTests", dependencies: ["XZ"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "ImageSpecTests", dependencies: ["ImageSpec"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "ImageBuilderTests", dependencies: ["ImageBuilder"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "NodeAgentTests", dependencies: ["NodeAgent", "XZ"]),
+        .testTarget(name: "AutoMapTests", dependencies: ["AutoMap"]),
+        .testTarget(name: "SystemTests", dependencies: ["ImageBuilder"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

@@ -1,0 +1,21 @@
+// Runs before the Swift runtime initialises, which matters for /init: the static Swift
+// runtime locates itself through /proc/self during its own start-up and aborts
+// ("Unable to obtain Swift runtime path") when /proc is not mounted, which is exactly
+// the state the kernel starts /init in. A constructor with priority 101 runs before
+// the runtime's (default-priority) initialisers, so Swift code never sees a missing
+// /proc. Anywhere /proc is already mounted this does nothing.
+#include "CStartup.h"
+
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+__attribute__((constructor(101))) static void clump_mount_proc_early(void) {
+    if (access("/proc/self", F_OK) == 0) {
+        return;
+    }
+    mkdir("/proc", 0555);
+    mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, 0);
+}
+
+int clump_startup_linked(void) { return 1; }

@@ -1,0 +1,209 @@
+import ClumpVersion
+import ELF
+import Foundation
+import ImageSpec
+import Kernel
+
+/// What `clumpbuild build` was asked to do.
+public struct BuildRequest: Sendable {
+    public var specPath: String?
+    public var outDir: String
+    /// The host root the kernel, modules, boot loaders and busybox are read from.
+    public var root: String
+    public var environment: [String: String]
+
+    public init(
+        specPath: String?, outDir: String, root: String = "/",
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) {
+        self.specPath = specPath
+        self.outDir = outDir
+        self.root = root
+        self.environment = environment
+    }
+}
+
+/// The master's side of clump: spec in, ISO and PXE tree out.
+///
+/// Order matters for the promise "a bad spec writes nothing": everything that can be
+/// wrong with the input is resolved (and reported with its spec location) before the
+/// first byte is written; outputs are staged beside the out directory and renamed in.
+public enum ClumpBuilder {
+    /// The epoch used when neither the spec nor SOURCE_DATE_EPOCH sets one.
+    public static let fixedEpoch = 1_700_000_000
+
+    public static func build(_ request: BuildRequest, log: (String) -> Void) throws -> BuildReport {
+        let started = Date()
+        let resources = try Resources.locate(environment: request.environment)
+        let spec = try loadSpec(request.specPath)
+        let resolved = try HostResolver(spec: spec, request: request, resources: resources).resolve()
+        log("clump: kernel \(resolved.kernel.version), \(resolved.modules.count) modules, compression \(resolved.compression.rawValue)")
+
+        let staging = try makeStaging(for: request.outDir)
+        defer { try? FileManager.default.removeItem(atPath: staging) }
+
+        let key = try ClusterKey.loadOrCreate(at: resolved.keyFile, log: log)
+        let compressed = try ModuleCompressor(environment: request.environment, strip: resolved.stripModules)
+            .compress(resolved.modules.map(\.host), scratch: staging)
+        var inputs = resolved.initramfs
+        inputs.clusterKey = key
+        inputs.modules = zip(resolved.modules, compressed).map { module, packed in
+            InitramfsInputs.Placed(path: module.path + ".xz", host: packed, mode: 0o644)
+        }
+        let entries = InitramfsPlan.entries(inputs)
+        let initrd = staging + "/initrd.img"
+        let ramdisk = try InitramfsWriter.write(entries, to: initrd, compression: resolved.compression, mtime: resolved.epoch)
+
+        var outputs: [(staged: String, final: String)] = []
+        let menu = resolved.menu
+        if let isoName = resolved.isoName {
+            let iso = staging + "/" + isoName
+            try writeISO(iso, resolved: resolved, initrd: initrd, menu: menu)
+            outputs.append((iso, isoName))
+        }
+        if let pxeName = resolved.pxeName {
+            let tree = staging + "/" + pxeName
+            try writePXETree(tree, resolved: resolved, initrd: initrd, menu: menu)
+            outputs.append((tree, pxeName))
+        }
+        try FileManager.default.createDirectory(atPath: request.outDir, withIntermediateDirectories: true)
+        for (staged, name) in outputs { try replace(request.outDir + "/" + name, with: staged) }
+
+        let budget = SizeBudget(
+            entries: entries, kernelImage: resolved.kernel.image, ramdisk: ramdisk,
+            modulesLoaded: resolved.modules.reduce(0) { $0 + fileSize($1.host) })
+        return BuildReport(
+            outDir: request.outDir, outputs: outputs.map(\.final), budget: budget,
+            seconds: Date().timeIntervalSince(started))
+    }
+
+    /// `clumpbuild init`: the starter spec, never clobbering a file unless asked.
+    public static func writeStarterSpec(to path: String, overwrite: Bool) throws {
+        if !overwrite && FileManager.default.fileExists(atPath: path) {
+            throw ImageBuilderError.io("refusing to overwrite", path: path, hint: "pass --force to replace it")
+        }
+        try writeAtomically(Array(StarterSpec.render().utf8), to: path)
+    }
+
+    /// `clumpbuild check-kernel`: the config against kernel-config/, and optionally
+    /// against the master's config. Not ok when a required option is missing or a
+    /// difference would break process migration.
+    public static func checkKernel(
+        config: String?, against master: String?, compression: String, root: String = "/"
+    ) throws -> (ok: Bool, text: String) {
+        guard let chosen = InitramfsCompression(rawValue: compression) else {
+            throw ImageBuilderError.io(
+                "unknown compression \(compression)", path: "--compression",
+                hint: InitramfsCompression.allCases.map(\.rawValue).joined(separator: ", "))
+        }
+        let resources = try Resources.locate()
+        do {
+            let path = try config ?? {
+                let spec = Spec(baseDirectory: FileManager.default.currentDirectoryPath)
+                guard let found = try KernelLocator(root: root).locate(spec).config else {
+                    throw ImageBuilderError.io("no kernel config found", path: root + "boot", hint: "pass --config FILE")
+                }
+                return found
+            }()
+            let node = try KernelConfig.load(path: path)
+            let report = KernelCheck.check(
+                config: node, fragments: try ConfigFragment.load(directory: resources.kernelConfig), compression: chosen)
+            var text = report.render()
+            var ok = report.isBootable
+            if let master {
+                let masterConfig = try KernelConfig.load(path: master)
+                let differences = KernelCheck.compare(master: masterConfig, node: node)
+                text += "\n" + KernelCheck.render(differences, master: masterConfig, node: node)
+                ok = ok && differences.isEmpty
+            }
+            return (ok, text)
+        } catch let error as KernelError {
+            throw ImageBuilderError.io("\(error)", path: config ?? "kernel config", hint: "check the file")
+        }
+    }
+
+    static func loadSpec(_ path: String?) throws -> Spec {
+        guard let path else {
+            return Spec(baseDirectory: FileManager.default.currentDirectoryPath)
+        }
+        return try SpecLoader.load(path: path)
+    }
+
+    private static func writeISO(_ path: String, resolved: ResolvedBuild, initrd: String, menu: BootMenu) throws {
+        let loaders = resolved.loaders
+        let files: [(String, ImageEntry.ImageData)] = [
+            ("isolinux/isolinux.bin", .host(path: loaders.isolinux)),
+            ("isolinux/ldlinux.c32", .host(path: loaders.ldlinux)),
+            ("isolinux/isolinux.cfg", .bytes(Array(menu.syslinuxConfig(kernel: "/boot/vmlinuz", initrd: "/boot/initrd.img", display: "boot.txt").utf8))),
+            ("isolinux/boot.txt", .bytes(Array(menu.displayText(version: ClumpVersion.string).utf8))),
+            ("boot/vmlinuz", .host(path: resolved.kernel.image)),
+            ("boot/initrd.img", .host(path: initrd)),
+        ]
+        let entries = files.map { ImageEntry(path: $0.0, content: .file($0.1), mode: 0o444) }
+        let options = ISOOptions(
+            volumeID: resolved.label, hybridMBR: try readFile(loaders.isohybridMBR), mtime: resolved.epoch)
+        _ = try ISOWriter.write(entries, to: path, options: options)
+    }
+
+    private static func writePXETree(_ dir: String, resolved: ResolvedBuild, initrd: String, menu: BootMenu) throws {
+        let loaders = resolved.loaders
+        let texts: [(String, String)] = [
+            ("pxelinux.cfg/default", menu.syslinuxConfig(kernel: "vmlinuz", initrd: "initrd.img", display: "boot.txt")),
+            ("boot.txt", menu.displayText(version: ClumpVersion.string)),
+            ("boot.ipxe", menu.ipxeScript(kernel: "vmlinuz", initrd: "initrd.img", version: ClumpVersion.string)),
+        ]
+        let copies: [(String, String)] = [
+            ("pxelinux.0", loaders.pxelinux), ("ldlinux.c32", loaders.ldlinux),
+            ("vmlinuz", resolved.kernel.image), ("initrd.img", initrd),
+        ]
+        for (name, text) in texts { try writeAtomically(Array(text.utf8), to: dir + "/" + name) }
+        for (name, host) in copies { try writeAtomically(try readFile(host), to: dir + "/" + name) }
+    }
+
+    private static func makeStaging(for outDir: String) throws -> String {
+        let parent = ((outDir as NSString).standardizingPath as NSString).deletingLastPathComponent
+        let path = (parent.isEmpty ? "." : parent) + "/.clump-staging-\(getpid())"
+        do {
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        } catch {
+            throw ImageBuilderError.io("create staging directory", path: path, hint: "check that \(parent) is writable")
+        }
+        return path
+    }
+
+    /// Puts a staged file or tree in place; the old one is removed only once the new one is in.
+    private static func replace(_ final: String, with staged: String) throws {
+        let old = final + ".old-\(getpid())"
+        let hadOld = FileManager.default.fileExists(atPath: final)
+        if hadOld { guard rename(final, old) == 0 else { throw ImageBuilderError.io("move aside", path: final, hint: "check permissions") } }
+        guard rename(staged, final) == 0 else {
+            if hadOld { rename(old, final) }
+            throw ImageBuilderError.io("move into place", path: final, hint: "check permissions")
+        }
+        if hadOld { try? FileManager.default.removeItem(atPath: old) }
+    }
+}
+
+/// The cluster key every node of a cluster shares: made once, kept beside the spec,
+/// reused by every build (so builds stay reproducible and images of one cluster agree).
+enum ClusterKey {
+    static func loadOrCreate(at path: String, log: (String) -> Void) throws -> [UInt8] {
+        if FileManager.default.fileExists(atPath: path) {
+            let bytes = try readFile(path)
+            guard bytes.count >= 16 else {
+                throw ImageBuilderError.io(
+                    "cluster key too short (\(bytes.count) bytes)", path: path,
+                    hint: "remove it to have a new one generated, or put at least 32 random bytes in it")
+            }
+            return bytes
+        }
+        var key = [UInt8](repeating: 0, count: 32)
+        guard getentropy(&key, key.count) == 0 else {
+            throw ImageBuilderError.io("getentropy", path: path, hint: "the kernel's random source failed")
+        }
+        let text = Array((key.map { String(format: "%02x", $0) }.joined() + "\n").utf8)
+        try writeAtomically(text, to: path, mode: 0o600)
+        log("clump: generated a new cluster key in \(path): keep it, every image of this cluster needs the same key")
+        return text
+    }
+}

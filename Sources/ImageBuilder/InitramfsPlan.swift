@@ -1,0 +1,90 @@
+/// Everything the RAM disk is made of, resolved on the host: paths, names and bytes.
+/// Produced by `ClumpBuilder` (which reads the host); turned into entries purely.
+public struct InitramfsInputs: Sendable {
+    /// A host file placed at `path` in the image.
+    public struct Placed: Sendable, Equatable {
+        public var path: String
+        public var host: String
+        public var mode: UInt32
+        public init(path: String, host: String, mode: UInt32) {
+            self.path = path
+            self.host = host
+            self.mode = mode
+        }
+    }
+
+    public var kernelVersion: String
+    public var agent: String
+    public var busybox: String
+    /// Applet paths (`bin/ls`, `sbin/poweroff`, ...) that become links to busybox.
+    public var applets: [String]
+    /// Compressed modules, at `lib/modules/<version>/<path>.xz`.
+    public var modules: [Placed]
+    /// `modules.dep`, `modules.alias`, `modules.builtin` for exactly what is shipped.
+    public var moduleIndexFiles: [String: String]
+    public var firmware: [Placed]
+    /// Extra files and shared libraries (symlinks recreated as such).
+    public var files: [ImageEntry]
+    /// Overlay entries, repo `rootfs/` first, later overlays win.
+    public var overlay: [ImageEntry]
+    public var clusterKey: [UInt8]
+    /// `etc/clump/image`: key=value facts the agent and users read.
+    public var imageInfo: String
+}
+
+/// Which part of the size budget an entry counts towards.
+public enum BudgetCategory: String, CaseIterable, Sendable, Codable {
+    case agent, busybox, modules, firmware, other
+}
+
+/// Builds the RAM disk's entry list from resolved inputs: pure, sorted, no root needed.
+public enum InitramfsPlan {
+    /// Directories the agent mounts on or writes to.
+    static let directories = ["dev", "proc", "sys", "run", "tmp", "root", "etc", "mnt", "var", "var/log"]
+
+    /// Device nodes the kernel needs before devtmpfs is mounted: /dev/console for init's
+    /// stdio (devices.txt: 5:1), /dev/null, /dev/tty (5:0). As records, so no mknod.
+    static let devices: [ImageEntry] = [
+        ImageEntry(path: "dev/console", content: .characterDevice(major: 5, minor: 1), mode: 0o600),
+        ImageEntry(path: "dev/null", content: .characterDevice(major: 1, minor: 3), mode: 0o666),
+        ImageEntry(path: "dev/tty", content: .characterDevice(major: 5, minor: 0), mode: 0o666),
+    ]
+
+    public static func entries(_ inputs: InitramfsInputs) -> [ImageEntry] {
+        var byPath: [String: ImageEntry] = [:]
+        func put(_ entry: ImageEntry) { byPath[entry.path] = entry }
+
+        for dir in directories { put(ImageEntry(path: dir, content: .directory, mode: dir == "tmp" ? 0o1777 : 0o755)) }
+        devices.forEach(put)
+        // Overlays first: the builder's own files below must not be shadowed by one.
+        inputs.overlay.forEach(put)
+        inputs.files.forEach(put)
+        put(ImageEntry(path: "bin/busybox", content: .file(.host(path: inputs.busybox)), mode: 0o755))
+        for applet in inputs.applets where applet != "bin/busybox" && byPath[applet] == nil {
+            put(ImageEntry(path: applet, content: .symlink(target: "/bin/busybox"), mode: 0o777))
+        }
+        let moduleRoot = "lib/modules/\(inputs.kernelVersion)"
+        for module in inputs.modules {
+            put(ImageEntry(path: module.path, content: .file(.host(path: module.host)), mode: module.mode))
+        }
+        for (name, text) in inputs.moduleIndexFiles {
+            put(ImageEntry(path: "\(moduleRoot)/\(name)", content: .file(.bytes(Array(text.utf8))), mode: 0o644))
+        }
+        for blob in inputs.firmware {
+            put(ImageEntry(path: blob.path, content: .file(.host(path: blob.host)), mode: blob.mode))
+        }
+        put(ImageEntry(path: "etc/clump/cluster.key", content: .file(.bytes(inputs.clusterKey)), mode: 0o600))
+        put(ImageEntry(path: "etc/clump/image", content: .file(.bytes(Array(inputs.imageInfo.utf8))), mode: 0o644))
+        put(ImageEntry(path: "init", content: .file(.host(path: inputs.agent)), mode: 0o755))
+        return byPath.values.sorted { $0.path < $1.path }
+    }
+
+    /// The budget line an image path counts towards.
+    public static func category(of path: String) -> BudgetCategory {
+        if path == "init" { return .agent }
+        if path == "bin/busybox" { return .busybox }
+        if path.hasPrefix("lib/modules/") { return .modules }
+        if path.hasPrefix("lib/firmware/") { return .firmware }
+        return .other
+    }
+}

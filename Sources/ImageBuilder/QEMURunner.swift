@@ -1,0 +1,138 @@
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Runs a `QEMUPlan` with the serial console on this terminal (or pipe).
+///
+/// With a mode it answers the boot loader's `boot:` prompt for the user, so
+/// `clumpbuild boot --mode expert` works on an ISO whose menu defaults to auto.
+public final class QEMURunner {
+    private let plan: QEMUPlan
+    private let mode: String?
+    private let timeoutSeconds: Int?
+
+    public init(plan: QEMUPlan, mode: String?, timeoutSeconds: Int?) {
+        self.plan = plan
+        self.mode = mode
+        self.timeoutSeconds = timeoutSeconds
+    }
+
+    /// Boots and returns QEMU's exit status (124 when the time limit ended it, as timeout(1)).
+    public func run() throws -> Int32 {
+        let argv = plan.arguments()
+        let process = Process()
+        process.executableURL = try locate(argv[0])
+        process.arguments = Array(argv.dropFirst())
+        let toQEMU = Pipe()
+        let fromQEMU = Pipe()
+        process.standardInput = toQEMU
+        process.standardOutput = fromQEMU
+        process.standardError = FileHandle.standardError
+        do {
+            try process.run()
+        } catch {
+            throw ImageBuilderError.tool(
+                argv[0], "could not start: \(error)", hint: "install it: apt-get install qemu-system-x86")
+        }
+        let terminal = RawTerminal(fd: STDIN_FILENO)
+        defer { terminal?.restore() }
+
+        let deadline = timeoutSeconds.map { Date().addingTimeInterval(TimeInterval($0)) }
+        var prompt = PromptWatcher(answer: mode)
+        let qemuOut = fromQEMU.fileHandleForReading.fileDescriptor
+        let qemuIn = toQEMU.fileHandleForWriting.fileDescriptor
+        var stdinOpen = true
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        var timedOut = false
+        loop: while true {
+            if let deadline, Date() >= deadline {
+                timedOut = true
+                process.terminate()
+                break
+            }
+            var fds = [pollfd(fd: qemuOut, events: Int16(POLLIN), revents: 0)]
+            if stdinOpen { fds.append(pollfd(fd: STDIN_FILENO, events: Int16(POLLIN), revents: 0)) }
+            let ready = poll(&fds, nfds_t(fds.count), 200)
+            if ready < 0 && errno != EINTR { break }
+            if fds[0].revents != 0 {
+                let n = read(qemuOut, &buffer, buffer.count)
+                if n <= 0 { break loop }
+                writeAll(STDOUT_FILENO, buffer[0..<n])
+                if let reply = prompt.feed(buffer[0..<n]) { writeAll(qemuIn, reply) }
+            }
+            if stdinOpen, fds.count > 1, fds[1].revents != 0 {
+                let n = read(STDIN_FILENO, &buffer, buffer.count)
+                if n <= 0 { stdinOpen = false } else { writeAll(qemuIn, buffer[0..<n]) }
+            }
+        }
+        process.waitUntilExit()
+        return timedOut ? 124 : process.terminationStatus
+    }
+
+    private func locate(_ program: String) throws -> URL {
+        if program.contains("/") { return URL(fileURLWithPath: program) }
+        for dir in (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":") {
+            let candidate = "\(dir)/\(program)"
+            if access(candidate, X_OK) == 0 { return URL(fileURLWithPath: candidate) }
+        }
+        throw ImageBuilderError.tool(
+            program, "not found on PATH", hint: "install it: apt-get install qemu-system-x86 ipxe-qemu")
+    }
+
+    private func writeAll<C: Collection>(_ fd: Int32, _ bytes: C) where C.Element == UInt8 {
+        var rest = Array(bytes)[...]
+        while !rest.isEmpty {
+            let n = rest.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { return }
+            rest = rest.dropFirst(n)
+        }
+    }
+}
+
+/// Watches console output for the syslinux `boot:` prompt and answers it once.
+struct PromptWatcher {
+    private var answer: String?
+    private var tail: [UInt8] = []
+    private static let prompt = Array("boot:".utf8)
+
+    init(answer: String?) { self.answer = answer }
+
+    /// Feeds output; returns the bytes to type when the prompt has just appeared.
+    mutating func feed<C: Collection>(_ bytes: C) -> [UInt8]? where C.Element == UInt8 {
+        guard let answer else { return nil }
+        tail += bytes
+        if tail.count > 256 { tail.removeFirst(tail.count - 256) }
+        guard tail.windows(ofCount: Self.prompt.count).contains(where: { $0.elementsEqual(Self.prompt) }) else {
+            return nil
+        }
+        self.answer = nil
+        // A serial terminal sends CR for Enter; syslinux reads it as end of line.
+        return Array((answer + "\r").utf8)
+    }
+}
+
+extension Array {
+    fileprivate func windows(ofCount n: Int) -> [ArraySlice<Element>] {
+        guard count >= n else { return [] }
+        return (0...(count - n)).map { self[$0..<($0 + n)] }
+    }
+}
+
+/// Puts a terminal in raw mode for the guest's console, and restores it.
+private final class RawTerminal {
+    private let fd: Int32
+    private var saved = termios()
+
+    init?(fd: Int32) {
+        guard isatty(fd) == 1, tcgetattr(fd, &saved) == 0 else { return nil }
+        self.fd = fd
+        var raw = saved
+        cfmakeraw(&raw)
+        tcsetattr(fd, TCSANOW, &raw)
+    }
+
+    func restore() { tcsetattr(fd, TCSANOW, &saved) }
+}

@@ -1,0 +1,170 @@
+import Yams
+
+/// One setting of `clump.yaml`: its key, its default, what it means, how it reads.
+struct Setting<Value: Sendable>: Sendable {
+    let key: String
+    let keyPath: WritableKeyPath<Spec, Value> & Sendable
+    let `default`: Value
+    let type: ValueType<Value>
+    let help: String
+
+    init(
+        _ key: String, _ keyPath: WritableKeyPath<Spec, Value> & Sendable, default: Value, _ type: ValueType<Value>,
+        help: String
+    ) {
+        self.key = key
+        self.keyPath = keyPath
+        self.default = `default`
+        self.type = type
+        self.help = help
+    }
+}
+
+/// A setting with its value type erased, so the table can be one list.
+struct AnySetting: Sendable {
+    let key: String
+    let help: String
+    let renderDefault: @Sendable () -> String
+    let apply: @Sendable (inout Spec, Node, inout Decoding) -> Void
+
+    init<Value>(_ setting: Setting<Value>) {
+        key = setting.key
+        help = setting.help
+        renderDefault = { setting.type.render(setting.default) }
+        apply = { spec, node, decoding in
+            if let value = setting.type.decode(node, setting.key, &decoding) {
+                spec[keyPath: setting.keyPath] = value
+            }
+        }
+    }
+}
+
+/// Every setting of the spec, declared once with its default and help (after mkosi's SETTINGS table).
+///
+/// `Spec`'s stored properties take their initial values from here, the parser walks `all`,
+/// and `StarterSpec` prints it, so adding a setting is one entry here plus one property.
+enum SpecTable {
+    static let kernelImage = Setting(
+        "kernel.image", \.kernel.image, default: nil, .optionalPath,
+        help: "Kernel image (vmlinuz). Empty: the newest /boot/vmlinuz-<version> that has a /lib/modules/<version>.")
+    static let kernelModules = Setting(
+        "kernel.modules", \.kernel.modules, default: nil, .optionalPath,
+        help: "The kernel's modules directory, /lib/modules/<version>. Empty: the one matching the image.")
+    static let kernelConfig = Setting(
+        "kernel.config", \.kernel.config, default: nil, .optionalPath,
+        help: "The kernel's .config, to check the kernel and pick the compression. Empty: /boot/config-<version>.")
+
+    static let driversInclude = Setting(
+        "drivers.include", \.drivers.include, default: ["ethernet"], .driverNames,
+        help: "Driver groups and module names to put in the image; the drone loads what its hardware needs. "
+            + "`ethernet` is every ethernet driver of the kernel (PCI, USB, virtio; no wireless).")
+    static let driversExclude = Setting(
+        "drivers.exclude", \.drivers.exclude, default: [], .moduleNames,
+        help: "Module names to leave out, even when a group includes them.")
+    static let driversStrip = Setting(
+        "drivers.strip", \.drivers.strip, default: true, .bool,
+        help: "Blank what a drone never uses in the shipped modules (BTF type info, ~14 % of their size) and drop "
+            + "their then-invalid signatures; loading one taints the kernel (E). Set false to ship them signed, as "
+            + "CONFIG_MODULE_SIG_FORCE or Secure Boot lockdown requires.")
+
+    static let files = Setting(
+        "files", \.files, default: [], .files,
+        help: "Extra host files or binaries for the image; binaries bring the shared libraries they need.\n"
+            + "Each is a path, copied to the same path, or {source: PATH, target: /PATH, mode: \"0755\"}, e.g.\n"
+            + "files: [/usr/bin/htop, {source: tools/probe, target: /usr/local/bin/probe, mode: \"0755\"}]")
+    static let overlays = Setting(
+        "overlays", \.overlays, default: [], .paths,
+        help: "Extra directories copied over the image root, after the repository's rootfs/.")
+
+    static let bootModes = Setting(
+        "boot.modes", \.boot.modes, default: Spec.BootMode.allCases, .bootModes,
+        help: "Boot menu entries, in menu order: auto (find the network, join the cluster, show the view), "
+            + "expert (a shell), safe (no autoconfiguration).")
+    static let bootDefault = Setting(
+        "boot.default", \.boot.defaultMode, default: .auto, .choice("boot mode"),
+        help: "The mode started when the menu times out; one of boot.modes.")
+    static let bootTimeout = Setting(
+        "boot.timeout", \.boot.timeout, default: 5, .seconds(0...3600),
+        help: "Seconds the boot menu waits before starting the default mode (0 to 3600).")
+    static let bootKernelArgs = Setting(
+        "boot.kernel-args", \.boot.kernelArgs, default: [], .kernelArgs,
+        help: "Extra kernel command line arguments, one per item.")
+    static let bootQuiet = Setting(
+        "boot.quiet", \.boot.quiet, default: true, .bool,
+        help: "Boot the kernel with `quiet`, so the console shows clump rather than kernel messages.")
+    static let bootSerial = Setting(
+        "boot.serial", \.boot.serial, default: Spec.SerialConsole(port: 0, speed: 115_200), .serial,
+        help: "Serial console for the boot loader and the kernel, as ttyS<N>,<baud>, or false for none.")
+
+    static let compression = Setting(
+        "compression", \.compression, default: .auto, .choice("compression"),
+        help: "Initramfs compression: auto (zstd if the kernel has CONFIG_RD_ZSTD=y, else gzip), "
+            + "zstd, gzip, xz or none.")
+    static let label = Setting(
+        "label", \.label, default: "CLUMP", .volumeLabel,
+        help: "ISO volume label: 1 to 32 characters of A-Z, 0-9 and _.")
+
+    static let clusterKeyFile = Setting(
+        "cluster.key-file", \.cluster.keyFile, default: "cluster.key", .path,
+        help: "File with the key that authenticates the nodes' announcements; generated when missing.")
+
+    static let outputsISO = Setting(
+        "outputs.iso", \.outputs.iso, default: "clump.iso", .output("a file name", example: "clump.iso"),
+        help: "Bootable ISO (it also boots written to a USB stick), in the output directory; false to skip it.")
+    static let outputsPXE = Setting(
+        "outputs.pxe", \.outputs.pxe, default: "tftpboot", .output("a directory name", example: "tftpboot"),
+        help: "PXE tree (kernel, initramfs, pxelinux files) in the output directory; false to skip it.")
+
+    static let agent = Setting(
+        "agent", \.agent, default: nil, .optionalPath,
+        help: "The static clumpnode binary, the drone's /init. Empty: the one next to clumpbuild.")
+    static let busybox = Setting(
+        "busybox", \.busybox, default: "/bin/busybox", .path,
+        help: "A static busybox for the expert-mode shell (Debian: busybox-static).")
+    static let sourceDateEpoch = Setting(
+        "source-date-epoch", \.sourceDateEpoch, default: nil, .epoch,
+        help: "Timestamp of every file in the image, for reproducible builds. "
+            + "Empty: $SOURCE_DATE_EPOCH, else a fixed date.")
+
+    /// Section help, printed above each section of the starter spec.
+    static let sections: [String: String] = [
+        "kernel": "The drone's kernel. Leave a key empty to find it automatically.",
+        "drivers": "Kernel modules in the image.",
+        "boot": "The boot menu (CD and PXE) and the kernel command line.",
+        "cluster": "Cluster membership.",
+        "outputs": "What clumpbuild writes into the output directory.",
+    ]
+
+    /// The table, in the order the starter spec shows it.
+    static let all: [AnySetting] = [
+        AnySetting(kernelImage), AnySetting(kernelModules), AnySetting(kernelConfig),
+        AnySetting(driversInclude), AnySetting(driversExclude), AnySetting(driversStrip),
+        AnySetting(files), AnySetting(overlays),
+        AnySetting(bootModes), AnySetting(bootDefault), AnySetting(bootTimeout), AnySetting(bootKernelArgs),
+        AnySetting(bootQuiet), AnySetting(bootSerial),
+        AnySetting(compression), AnySetting(label),
+        AnySetting(clusterKeyFile),
+        AnySetting(outputsISO), AnySetting(outputsPXE),
+        AnySetting(agent), AnySetting(busybox), AnySetting(sourceDateEpoch),
+    ]
+
+    static let byKey: [String: AnySetting] = Dictionary(uniqueKeysWithValues: all.map { ($0.key, $0) })
+
+    /// Section key paths (`boot`), i.e. every proper prefix of a setting's key.
+    static let sectionKeys: Set<String> = Set(
+        all.flatMap { setting -> [String] in
+            let parts = setting.key.split(separator: ".")
+            return (1..<max(1, parts.count)).map { parts[..<$0].joined(separator: ".") }
+        })
+
+    /// The keys allowed directly under `path` ("" for the top level), in table order.
+    static func children(of path: String) -> [String] {
+        let prefix = path.isEmpty ? "" : path + "."
+        var seen: Set<String> = []
+        return all.compactMap { setting in
+            guard setting.key.hasPrefix(prefix) else { return nil }
+            let child = String(setting.key.dropFirst(prefix.count).prefix { $0 != "." })
+            return seen.insert(child).inserted ? child : nil
+        }
+    }
+}

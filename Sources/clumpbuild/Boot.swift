@@ -1,0 +1,67 @@
+import ArgumentParser
+import Foundation
+import ImageBuilder
+
+struct Boot: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Try an image out in QEMU, with its serial console on this terminal.",
+        discussion: """
+            An ISO boots as a CD (or, with --as disk, as a hard disk, like a USB stick); a \
+            tftpboot directory boots by PXE over QEMU's user network (restrict=on, its own \
+            DHCP and TFTP). Leave with Ctrl-A X, or power the drone off.
+            """
+    )
+
+    enum Medium: String, ExpressibleByArgument, CaseIterable {
+        case cd, disk
+    }
+
+    @Argument(help: "clump.iso, or a tftpboot directory.")
+    var image: String
+
+    @Option(help: "Boot mode to type at the boot prompt (auto, expert, safe). Default: the menu's default.")
+    var mode: String?
+
+    @Option(name: .customLong("as"), help: "How to attach an ISO: cd or disk.")
+    var medium: Medium = .cd
+
+    @Option(help: "QEMU network card model (e1000, virtio-net-pci, rtl8139, ...).")
+    var nic: String = "e1000"
+
+    @Option(help: "Memory in MiB.")
+    var memory: Int = 256
+
+    @Option(help: "QEMU accelerator: tcg (always works) or kvm.")
+    var accel: String = "tcg"
+
+    @Option(help: "Stop QEMU after this many seconds (exit status 124).")
+    var timeout: Int?
+
+    func validate() throws {
+        if let mode, !["auto", "expert", "safe"].contains(mode) {
+            throw ValidationError("--mode must be auto, expert or safe, not '\(mode)'")
+        }
+        if memory < 64 { throw ValidationError("--memory \(memory): a drone needs at least 64 MiB") }
+    }
+
+    func run() throws {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: image, isDirectory: &isDirectory) else {
+            throw ValidationError("\(image): no such file or directory (build one with `clumpbuild build`)")
+        }
+        let target: QEMUPlan.Medium
+        if isDirectory.boolValue {
+            guard FileManager.default.fileExists(atPath: image + "/pxelinux.0") else {
+                throw ValidationError("\(image): not a tftpboot tree (no pxelinux.0 in it)")
+            }
+            target = .pxe(image)
+        } else {
+            target = medium == .disk ? .disk(image) : .cdrom(image)
+        }
+        let plan = QEMUPlan(medium: target, nic: nic, memoryMB: memory, accelerator: accel)
+        try exitOnFailure {
+            let status = try QEMURunner(plan: plan, mode: mode, timeoutSeconds: timeout).run()
+            if status != 0 { throw ExitCode(status) }
+        }
+    }
+}

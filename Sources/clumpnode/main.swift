@@ -1,0 +1,5 @@
+import CStartup
+import NodeAgent
+import XZ
+_ = clump_startup_linked()
+print("hello \(XZ.version)")

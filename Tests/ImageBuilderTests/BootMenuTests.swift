@@ -1,0 +1,108 @@
+import Testing
+
+@testable import ImageBuilder
+
+@Suite struct BootMenuTests {
+    static let menu = BootMenu(
+        modes: ["auto", "expert", "safe"], defaultMode: "auto", timeoutSeconds: 5, kernelArgs: ["loglevel=4"],
+        serial: .init(port: 0, speed: 115200), quiet: true)
+
+    @Test func commandLinePutsTheScreenLastSoItIsDevConsole() {
+        #expect(Self.menu.commandLine(mode: "expert") == "clump.mode=expert console=ttyS0,115200 console=tty0 quiet loglevel=4")
+    }
+
+    @Test func syslinuxConfig() {
+        let expected = """
+            SERIAL 0 115200
+            DISPLAY boot.txt
+            PROMPT 1
+            TIMEOUT 50
+            DEFAULT auto
+
+            LABEL auto
+              KERNEL /boot/vmlinuz
+              INITRD /boot/initrd.img
+              APPEND clump.mode=auto console=ttyS0,115200 console=tty0 quiet loglevel=4
+
+            LABEL expert
+              KERNEL /boot/vmlinuz
+              INITRD /boot/initrd.img
+              APPEND clump.mode=expert console=ttyS0,115200 console=tty0 quiet loglevel=4
+
+            LABEL safe
+              KERNEL /boot/vmlinuz
+              INITRD /boot/initrd.img
+              APPEND clump.mode=safe console=ttyS0,115200 console=tty0 quiet loglevel=4
+
+            """
+        #expect(Self.menu.syslinuxConfig(kernel: "/boot/vmlinuz", initrd: "/boot/initrd.img", display: "boot.txt") == expected)
+    }
+
+    /// syslinux reads TIMEOUT 0 as "wait forever"; a zero timeout must boot at once instead.
+    @Test func zeroTimeoutBootsAtOnceWithoutSerial() {
+        var menu = Self.menu
+        menu.timeoutSeconds = 0
+        menu.serial = nil
+        menu.quiet = false
+        menu.kernelArgs = []
+        let config = menu.syslinuxConfig(kernel: "vmlinuz", initrd: "initrd.img", display: "boot.txt")
+        #expect(config.hasPrefix("DISPLAY boot.txt\nPROMPT 0\nDEFAULT auto\n"))
+        #expect(!config.contains("TIMEOUT"))
+        #expect(config.contains("APPEND clump.mode=auto\n"))
+    }
+
+    @Test func ipxeScriptOffersEveryModeWithTheDefaultAndTimeout() {
+        let script = Self.menu.ipxeScript(kernel: "vmlinuz", initrd: "initrd.img", version: "9.9")
+        #expect(script.hasPrefix("#!ipxe\n"))
+        #expect(script.contains("choose --default auto --timeout 5000 mode || set mode auto"))
+        for mode in ["auto", "expert", "safe"] {
+            #expect(script.contains("item \(mode) "))
+            #expect(script.contains(":\(mode)\nkernel vmlinuz initrd=initrd.img clump.mode=\(mode) "))
+        }
+    }
+
+    @Test func displayTextMarksTheDefault() {
+        let text = Self.menu.displayText(version: "9.9")
+        #expect(text.contains("clump 9.9 - cluster drone"))
+        #expect(text.contains("  * auto     find the network card"))
+        #expect(text.contains("    expert   a shell"))
+        #expect(text.contains("auto starts in 5 s"))
+    }
+}
+
+@Suite struct QEMUPlanTests {
+    @Test(arguments: [
+        (
+            QEMUPlan.Medium.cdrom("/x/clump.iso"),
+            "-drive file=/x/clump.iso,media=cdrom,format=raw,readonly=on -boot d -netdev user,id=net0,restrict=on"
+        ),
+        (
+            QEMUPlan.Medium.disk("/x/clump.iso"),
+            "-drive file=/x/clump.iso,format=raw,if=ide,snapshot=on -boot c -netdev user,id=net0,restrict=on"
+        ),
+        (
+            QEMUPlan.Medium.pxe("/x/tftpboot"),
+            "-boot n -netdev user,id=net0,restrict=on,tftp=/x/tftpboot,bootfile=pxelinux.0"
+        ),
+    ])
+    func mediaAndRestrictedNetwork(medium: QEMUPlan.Medium, expected: String) {
+        let argv = QEMUPlan(medium: medium, nic: "virtio-net-pci", memoryMB: 128).arguments()
+        #expect(argv.prefix(8) == ["qemu-system-x86_64", "-nographic", "-no-reboot", "-accel", "tcg", "-m", "128", argv[7]])
+        #expect(argv.joined(separator: " ").contains(expected))
+        #expect(argv.suffix(2) == ["-device", "virtio-net-pci,netdev=net0"])
+    }
+}
+
+@Suite struct PromptWatcherTests {
+    @Test func answersTheBootPromptOnceEvenWhenSplitAcrossReads() {
+        var watcher = PromptWatcher(answer: "expert")
+        #expect(watcher.feed(Array("ISOLINUX 6.04 ... bo".utf8)) == nil)
+        #expect(watcher.feed(Array("ot: ".utf8)) == Array("expert\r".utf8))
+        #expect(watcher.feed(Array("boot: ".utf8)) == nil)
+    }
+
+    @Test func withoutAModeItNeverTypes() {
+        var watcher = PromptWatcher(answer: nil)
+        #expect(watcher.feed(Array("boot: ".utf8)) == nil)
+    }
+}

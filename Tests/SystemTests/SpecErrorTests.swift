@@ -1,0 +1,44 @@
+import Foundation
+import Testing
+
+/// Bad specs, end to end: a clear error with file, line:column and key path, exit code 2,
+/// and nothing written to the out directory.
+@Suite("bad specs")
+struct SpecErrorTests {
+    struct Case: CustomTestStringConvertible, Sendable {
+        let name: String
+        let yaml: String
+        /// Fragments the error message must contain.
+        let expected: [String]
+        var testDescription: String { name }
+    }
+
+    static let cases: [Case] = [
+        Case(name: "unknown key", yaml: "label: CLUMP\nbooot:\n  timeout: 3\n", expected: ["clump.yaml:2:1", "booot", "boot"]),
+        Case(name: "wrong type", yaml: "boot:\n  timeout: five\n", expected: ["clump.yaml:2:12", "boot.timeout"]),
+        Case(
+            name: "missing kernel", yaml: "kernel:\n  image: /nonexistent/vmlinuz-9.9.9\n",
+            expected: ["clump.yaml:2:10", "kernel.image"]),
+        Case(
+            name: "unreadable module dir", yaml: "kernel:\n  modules: /nonexistent/lib/modules/9.9.9\n",
+            expected: ["clump.yaml:2:12", "kernel.modules"]),
+        Case(
+            name: "a driver the kernel lacks", yaml: "drivers:\n  include: [ethernet, e1000x]\n",
+            expected: ["clump.yaml:2:23", "drivers.include[1]", "e1000x"]),
+    ]
+
+    @Test(arguments: cases)
+    func rejected(_ testCase: Case) throws {
+        let work = try Harness.scratch("badspec")
+        defer { try? FileManager.default.removeItem(atPath: work) }
+        try testCase.yaml.write(toFile: work + "/clump.yaml", atomically: true, encoding: .utf8)
+        let (status, output) = try Harness.run(
+            [try Harness.clumpbuild, "build", "--spec", work + "/clump.yaml", "--out", work + "/out"], cwd: work)
+        #expect(status == 2, "exit status \(status), output:\n\(output)")
+        for fragment in testCase.expected {
+            #expect(output.contains(fragment), "'\(fragment)' not in:\n\(output)")
+        }
+        let leftovers = (try? FileManager.default.contentsOfDirectory(atPath: work + "/out")) ?? []
+        #expect(leftovers.isEmpty, "output written despite the error: \(leftovers)")
+    }
+}

@@ -1,0 +1,43 @@
+# Shared by the scripts: what clump needs from Debian, and how it is built.
+# Sourced, not run.
+
+# Every Debian package a build, a boot or a test needs.
+CLUMP_APT_PACKAGES=(
+    # the drone's kernel, shipped in every image
+    linux-image-amd64
+    # C libraries behind ImageBuilder and the agent's module decompression
+    libarchive-dev libblkid-dev liblzma-dev pkg-config
+    # boot loaders and the expert-mode shell
+    isolinux pxelinux syslinux-common busybox-static
+    # try-out boots and QEMU tests (TCG), with SeaBIOS and iPXE ROMs
+    qemu-system-x86 ipxe-qemu seabios
+    # independent checkers the tests compare our images against
+    xorriso genisoimage cpio zstd xz-utils fdisk util-linux file
+    # the benchmark's peer (mkinitramfs)
+    initramfs-tools
+)
+
+# Installs only what is missing, so a second run costs one dpkg query.
+clump_install_deps() {
+    local missing=()
+    for pkg in "${CLUMP_APT_PACKAGES[@]}"; do
+        dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+    done
+    if [ ${#missing[@]} -gt 0 ]; then
+        echo "clump: installing ${missing[*]}"
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get update -qq
+        apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    fi
+}
+
+# Host tools (release) and the drone agent: one fully static binary, no Foundation,
+# stripped, with its own scratch path because its link flags differ from the host tools'.
+clump_build() {
+    swift build -c release --product clumpbuild
+    swift build -c release --product clumpview
+    swift build -c release --product clumpnode --scratch-path .build-agent \
+        -Xswiftc -static-executable -Xswiftc -Osize -Xlinker --gc-sections -Xlinker -s
+}
+
+export CLUMP_AGENT="${CLUMP_AGENT:-$PWD/.build-agent/release/clumpnode}"
