@@ -53,6 +53,7 @@ let package = Package(
         .testTarget(name: "ImageSpecTests", dependencies: ["ImageSpec"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ImageBuilderTests", dependencies: ["ImageBuilder"], resources: [.copy("Fixtures")]),
         .testTarget(name: "NodeAgentTests", dependencies: ["NodeAgent", "XZ"]),
+        .testTarget(name: "NetProbeTests", dependencies: ["NetProbe"], resources: [.copy("Fixtures")]),
         .testTarget(name: "AutoMapTests", dependencies: ["AutoMap"]),
         .testTarget(name: "SystemTests", dependencies: ["ImageBuilder"]),
     ],

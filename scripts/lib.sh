@@ -11,6 +11,8 @@ CLUMP_APT_PACKAGES=(
     isolinux pxelinux syslinux-common busybox-static
     # try-out boots and QEMU tests (TCG), with SeaBIOS and iPXE ROMs
     qemu-system-x86 ipxe-qemu seabios
+    # namespace tests: a real DHCP server on veth pairs
+    dnsmasq-base iproute2
     # independent checkers the tests compare our images against
     xorriso genisoimage cpio zstd xz-utils fdisk util-linux file
     # the benchmark's peer (mkinitramfs)
