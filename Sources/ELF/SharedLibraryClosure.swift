@@ -83,10 +83,29 @@ public enum SharedLibraryClosure {
     public static func expand(_ entry: String, origin: String) -> String {
         var text = entry
         for (token, value) in [("ORIGIN", origin), ("LIB", "lib/\(multiarch)"), ("PLATFORM", "x86_64")] {
-            text = text.replacing("${\(token)}", with: value)
-            text = text.replacing("$\(token)", with: value)
+            text = replaceAll("${\(token)}", with: value, in: text)
+            text = replaceAll("$\(token)", with: value, in: text)
         }
         return text
+    }
+
+    /// `String.replacing` lives in _StringProcessing, which the static agent does not link
+    /// (it would add a megabyte of regex engine to the RAM disk).
+    static func replaceAll(_ pattern: String, with value: String, in text: String) -> String {
+        let needle = Array(pattern.utf8)
+        let bytes = Array(text.utf8)
+        var result: [UInt8] = []
+        var index = 0
+        while index < bytes.count {
+            if index + needle.count <= bytes.count, bytes[index..<index + needle.count].elementsEqual(needle) {
+                result.append(contentsOf: value.utf8)
+                index += needle.count
+            } else {
+                result.append(bytes[index])
+                index += 1
+            }
+        }
+        return String(decoding: result, as: UTF8.self)
     }
 
     // MARK: - Resolution

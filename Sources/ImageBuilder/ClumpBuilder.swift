@@ -89,7 +89,7 @@ public enum ClumpBuilder {
     /// against the master's config. Not ok when a required option is missing or a
     /// difference would break process migration.
     public static func checkKernel(
-        config: String?, against master: String?, compression: String, root: String = "/"
+        config: String?, against master: String?, compression: String, verbose: Bool = false, root: String = "/"
     ) throws -> (ok: Bool, text: String) {
         guard let chosen = InitramfsCompression(rawValue: compression) else {
             throw ImageBuilderError.io(
@@ -108,7 +108,7 @@ public enum ClumpBuilder {
             let node = try KernelConfig.load(path: path)
             let report = KernelCheck.check(
                 config: node, fragments: try ConfigFragment.load(directory: resources.kernelConfig), compression: chosen)
-            var text = report.render()
+            var text = report.render(verbose: verbose)
             var ok = report.isBootable
             if let master {
                 let masterConfig = try KernelConfig.load(path: master)

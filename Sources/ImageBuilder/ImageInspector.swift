@@ -45,8 +45,8 @@ public struct ImageReport: Sendable, Encodable {
     /// libblkid's view of an ISO.
     public var blkid: BlkidReport?
 
-    /// A human-readable report; `listing: false` leaves out the entry list.
-    public func render(listing: Bool = true) -> String {
+    /// A human-readable report; `listing` nil lists the entries only when they are few.
+    public func render(listing: Bool? = nil) -> String {
         var lines: [String] = []
         lines.append("\(path): \(kind == .iso9660 ? "ISO 9660 image" : "initramfs") (\(format)), \(fileSize) bytes")
         if let compression { lines.append("compression: \(compression)") }
@@ -81,6 +81,19 @@ public struct ImageReport: Sendable, Encodable {
             let shown = blkid.values.map { "\($0.name)=\"\($0.value)\"" }.joined(separator: " ")
             lines.append("blkid: \(shown)")
         }
+        if kind == .initramfs {
+            lines.append("size budget          files   in RAM disk")
+            for category in BudgetCategory.allCases {
+                let files = entries.filter { $0.type == "file" && InitramfsPlan.category(of: relative($0.path)) == category }
+                let bytes = files.reduce(0) { $0 + $1.size }
+                lines.append("  " + category.rawValue + String(repeating: " ", count: 17 - category.rawValue.count) + pad(String(files.count), 6) + pad(mb(bytes), 14))
+            }
+            let verdict = unpackedBytes <= SizeBudget.ramdiskTarget ? "within" : "OVER"
+            lines.append("unpacked \(mb(unpackedBytes)): \(verdict) the \(mb(SizeBudget.ramdiskTarget)) RAM disk target")
+        }
+        // A clump ISO has a dozen entries, worth showing; a RAM disk has hundreds.
+        let listing = listing ?? (entries.count <= 40)
+        if !listing { lines.append("(\(entries.count) entries: --all lists them)") }
         for entry in entries where listing {
             let owner = "\(entry.uid):\(entry.gid)"
             var line = "  \(modeString(entry)) \(owner) \(pad(String(entry.size), 10)) \(entry.path)"
@@ -89,6 +102,13 @@ public struct ImageReport: Sendable, Encodable {
             lines.append(line)
         }
         return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// Archive paths may start with "./" or "/"; budget categories use bare paths.
+    private func relative(_ path: String) -> String {
+        var path = Substring(path)
+        while path.hasPrefix("./") || path.hasPrefix("/") { path = path.dropFirst(path.hasPrefix("/") ? 1 : 2) }
+        return String(path)
     }
 
     private func pad(_ text: String, _ width: Int) -> String {

@@ -57,7 +57,7 @@ struct ModuleCompressor {
         let attributes = try? FileManager.default.attributesOfItem(atPath: module)
         let size = (attributes?[.size] as? Int) ?? 0
         let mtime = Int(((attributes?[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0) * 1_000_000)
-        let key = "\(module)-\(size)-\(mtime)-p\(Self.preset)" + (strip ? "-stripped" : "")
+        let key = "\(module)-\(size)-\(mtime)-p\(Self.preset)" + (strip ? "-stripped\(ModuleStripper.revision)" : "")
         let name = (module as NSString).lastPathComponent + "." + stableHash(key) + ".xz"
         return (cacheDir ?? scratch + "/modules") + "/" + name
     }

@@ -19,7 +19,7 @@ public struct SizeBudget: Sendable, Codable {
     public var initramfsCompressed: Int
     public var initramfsUnpacked: Int
 
-    /// Clump/OS ran from a ~16 MB RAM disk (HOWTO 7.3); we hold ourselves to the same.
+    /// Clump/OS ran from a ~16 MB RAM disk (HOWTO 7.3); we hold ourselves to the same, in MiB.
     public static let ramdiskTarget = 16 << 20
 
     init(entries: [ImageEntry], kernelImage: String, ramdisk: ArchiveStats, modulesLoaded: Int) {
@@ -66,7 +66,7 @@ public struct SizeBudget: Sendable, Codable {
     }
 }
 
-func mb(_ bytes: Int) -> String { String(format: "%.1f MB", Double(bytes) / 1_048_576) }
+func mb(_ bytes: Int) -> String { String(format: "%.1f MiB", Double(bytes) / 1_048_576) }
 
 func fileSize(_ path: String) -> Int {
     ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int) ?? 0

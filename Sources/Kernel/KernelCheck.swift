@@ -113,16 +113,20 @@ public enum KernelCheck {
         /// True when every required group is satisfied.
         public var isBootable: Bool { groups.allSatisfy { $0.isOptional || $0.isSatisfied } }
 
-        /// Human-readable text, one line per group and one per unmet requirement.
-        public func render() -> String {
+        /// Human-readable text, one line per group and one per unmet requirement; `verbose`
+        /// adds one line per met requirement too.
+        public func render(verbose: Bool = false) -> String {
             var text = "kernel config \(config) (initramfs: \(compression.rawValue))\n"
             for group in groups {
                 let label = group.name + (group.isOptional ? " (optional)" : "")
                 if group.isSatisfied {
                     text += "  \(label): ok, \(group.findings.count) options\n"
-                    continue
+                } else {
+                    text += "  \(label): \(group.problems.count) of \(group.findings.count) not met\n"
                 }
-                text += "  \(label): \(group.problems.count) of \(group.findings.count) not met\n"
+                for finding in group.findings where verbose && finding.status == .ok {
+                    text += "    \(finding.option)=\(finding.actual) ok [\(finding.source)]\n"
+                }
                 for finding in group.problems {
                     let state =
                         finding.status == .missing

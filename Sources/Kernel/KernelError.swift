@@ -80,11 +80,23 @@ func nearestNames(to name: String, in candidates: [String], count: Int = 3) -> [
     for candidate in Set(candidates) {
         let other = Array(candidate.utf8)
         // Substring matches ("e1000" for "e1000e") rank just after exact typos of one letter.
-        let distance = other.count >= target.count && candidate.contains(name) ? 1 : editDistance(target, other)
+        let distance = other.count >= target.count && contains(other, target) ? 1 : editDistance(target, other)
         scored.append((distance, candidate))
     }
     scored.sort { $0.distance != $1.distance ? $0.distance < $1.distance : $0.name < $1.name }
     return scored.prefix(count).map(\.name)
+}
+
+/// Whether `needle` occurs in `haystack` (String.contains(String) needs _StringProcessing,
+/// which the static agent does not link).
+func contains(_ haystack: [UInt8], _ needle: [UInt8]) -> Bool {
+    guard needle.count <= haystack.count else { return false }
+    if needle.isEmpty { return true }
+    for start in 0...(haystack.count - needle.count)
+    where haystack[start..<start + needle.count].elementsEqual(needle) {
+        return true
+    }
+    return false
 }
 
 func editDistance(_ a: [UInt8], _ b: [UInt8]) -> Int {

@@ -23,9 +23,12 @@ struct CheckKernel: ParsableCommand {
     @Option(help: "The initramfs compression the kernel must unpack (zstd, gzip, xz, none).")
     var compression: String = "zstd"
 
+    @Flag(name: .shortAndLong, help: "List every checked option, not only the unmet ones.")
+    var verbose = false
+
     func run() throws {
         try exitOnFailure {
-            let result = try ClumpBuilder.checkKernel(config: config, against: against, compression: compression)
+            let result = try ClumpBuilder.checkKernel(config: config, against: against, compression: compression, verbose: verbose)
             print(result.text)
             if !result.ok { throw ExitCode(1) }
         }

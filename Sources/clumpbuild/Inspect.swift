@@ -13,7 +13,7 @@ struct Inspect: ParsableCommand {
     @Flag(help: "Print JSON instead of text.")
     var json = false
 
-    @Flag(help: "List every entry, not just the summary.")
+    @Flag(help: "List every entry (done by default when there are at most 40).")
     var all = false
 
     func run() throws {
@@ -24,7 +24,7 @@ struct Inspect: ParsableCommand {
                 encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
                 print(String(decoding: try encoder.encode(report), as: UTF8.self))
             } else {
-                print(report.render(listing: all))
+                print(report.render(listing: all ? true : nil))
             }
         }
     }
