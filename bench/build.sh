@@ -15,10 +15,11 @@ kver=$(ls /lib/modules | sort -V | tail -1)
 
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 now() { date +%s.%N; }
-unpacked() { # apparent bytes of everything an initramfs unpacks to (unmkinitramfs reads both)
+unpacked() { # bytes of the regular files an initramfs unpacks to (unmkinitramfs reads both
+    # kinds, including Debian's early microcode archive); directories and links cost no data
     local dir; dir=$(mktemp -d "$work/unpack.XXXXXX")
     unmkinitramfs "$1" "$dir" 2>/dev/null
-    du -sb --apparent-size "$dir" | cut -f1
+    find "$dir" -type f -printf '%s\n' | awk '{s += $1} END {print s}'
     rm -rf "$dir"
 }
 

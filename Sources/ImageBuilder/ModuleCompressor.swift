@@ -82,8 +82,15 @@ func readFile(_ path: String) throws -> [UInt8] {
 
 /// Writes to a temporary name beside the target, then renames: readers never see half a file.
 func writeAtomically(_ bytes: [UInt8], to path: String, mode: Int = 0o644) throws {
+    // A bare file name ("clump.yaml") has no directory part: it lives in the current one.
     let dir = (path as NSString).deletingLastPathComponent
-    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    if !dir.isEmpty {
+        do {
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        } catch {
+            throw ImageBuilderError.io("create directory", path: dir, hint: "check permissions and free space")
+        }
+    }
     let temp = "\(path).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
     guard FileManager.default.createFile(atPath: temp, contents: Data(bytes), attributes: [.posixPermissions: mode])
     else {

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 
 @testable import ImageSpec
@@ -40,5 +41,19 @@ import Testing
         ] {
             #expect(text.contains("\n" + line + "\n"), "\(line)")
         }
+    }
+}
+
+/// The README's spec reference is the starter spec itself, so the two cannot drift apart.
+@Suite struct READMESpecReferenceTests {
+    @Test func readmeShowsTheStarterSpec() throws {
+        let readme = String(#filePath).split(separator: "/").dropLast(3).joined(separator: "/")
+        let text = try String(contentsOfFile: "/" + readme + "/README.md", encoding: .utf8)
+        let begin = "<!-- starter-spec -->\n```yaml\n", end = "```\n<!-- /starter-spec -->"
+        let start = try #require(text.range(of: begin), "README.md lacks the starter-spec block")
+        let stop = try #require(text.range(of: end, range: start.upperBound..<text.endIndex))
+        #expect(
+            String(text[start.upperBound..<stop.lowerBound]) == StarterSpec.render(),
+            "README.md's spec reference is stale: paste in what `clumpbuild init` writes")
     }
 }

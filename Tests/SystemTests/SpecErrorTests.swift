@@ -41,4 +41,22 @@ struct SpecErrorTests {
         let leftovers = (try? FileManager.default.contentsOfDirectory(atPath: work + "/out")) ?? []
         #expect(leftovers.isEmpty, "output written despite the error: \(leftovers)")
     }
+
+    @Test("init writes ./clump.yaml, which build accepts, and refuses to overwrite it without --force")
+    func initInTheCurrentDirectory() throws {
+        let work = try Harness.scratch("init")
+        defer { try? FileManager.default.removeItem(atPath: work) }
+        let first = try Harness.run([try Harness.clumpbuild, "init"], cwd: work)
+        #expect(first.status == 0, "\(first.output)")
+        let written = try String(contentsOfFile: work + "/clump.yaml", encoding: .utf8)
+        #expect(written.contains("kernel:"))
+        let again = try Harness.run([try Harness.clumpbuild, "init"], cwd: work)
+        #expect(again.status == 1, "\(again.output)")
+        #expect(again.output.contains("--force"), "\(again.output)")
+        #expect(try String(contentsOfFile: work + "/clump.yaml", encoding: .utf8) == written)
+        let forced = try Harness.run([try Harness.clumpbuild, "init", "--force"], cwd: work)
+        #expect(forced.status == 0, "\(forced.output)")
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: work).filter { $0.contains(".tmp-") }
+        #expect(leftovers.isEmpty, "\(leftovers)")
+    }
 }
