@@ -16,10 +16,11 @@ kver=$(ls /lib/modules | sort -V | tail -1)
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 now() { date +%s.%N; }
 unpacked() { # bytes of the regular files an initramfs unpacks to (unmkinitramfs reads both
-    # kinds, including Debian's early microcode archive); directories and links cost no data
+    # kinds, including Debian's early microcode archive); directories and symlinks cost no
+    # data, and hard links (Debian's busybox applets) are counted once
     local dir; dir=$(mktemp -d "$work/unpack.XXXXXX")
     unmkinitramfs "$1" "$dir" 2>/dev/null
-    find "$dir" -type f -printf '%s\n' | awk '{s += $1} END {print s}'
+    find "$dir" -type f -printf '%i %s\n' | sort -u -k1,1 | awk '{s += $2} END {printf "%d\n", s}'
     rm -rf "$dir"
 }
 
