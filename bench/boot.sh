@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# Boot to a configured network: our RAM disk vs Debian's (mkinitramfs MODULES=netboot,
+# ip=dhcp), same kernel, same QEMU (TCG, e1000, user network with restrict=on), same run.
+# Measures, on the serial console, from the first line /init prints to the line that says
+# the network is configured:
+#   ours:   "clump: agent ..."         -> "clump: node ..."
+#   Debian: "Loading, please wait..."  -> "IP-Config: <iface> complete (dhcp from ...)"
+# and the whole boot from QEMU's start to that line. Target: ours <= 1/4 of Debian's.
+# Usage: bench/boot.sh [runs]   (median of runs, default 3)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/lib.sh
+clump_install_deps
+clump_build >/dev/null
+runs=${1:-3}
+work=$(mktemp -d /tmp/clump-boot-bench.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+kver=$(ls /lib/modules | sort -V | tail -1)
+kernel=/boot/vmlinuz-$kver
+
+( cd "$work" && "$OLDPWD/.build/release/clumpbuild" build --out "$work/out" >/dev/null )
+conf="$work/mki"; mkdir -p "$conf"
+cp -r /etc/initramfs-tools/. "$conf/"
+sed -i -e 's/^MODULES=.*/MODULES=netboot/' -e 's/^COMPRESS=.*/COMPRESS=zstd/' "$conf/initramfs.conf"
+mkinitramfs -d "$conf" -o "$work/debian.img" "$kver" 2>/dev/null
+
+# One boot: prints "<from first marker> <from QEMU start>" in seconds, or fails after 180 s.
+boot() { # initrd append start-marker end-marker
+    python3 - "$kernel" "$1" "$2" "$3" "$4" <<'EOF'
+import subprocess, sys, time, select, os
+kernel, initrd, append, start_marker, end_marker = sys.argv[1:]
+argv = ["qemu-system-x86_64", "-accel", "tcg", "-m", "512", "-nographic", "-no-reboot",
+        "-kernel", kernel, "-initrd", initrd, "-append", append,
+        "-netdev", "user,id=n0,restrict=on", "-device", "e1000,netdev=n0"]
+t0 = time.monotonic()
+p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+buf, started, log = b"", None, []
+try:
+    while time.monotonic() - t0 < 180:
+        r, _, _ = select.select([p.stdout], [], [], 1)
+        if not r:
+            continue
+        chunk = os.read(p.stdout.fileno(), 4096)
+        if not chunk:
+            break
+        buf += chunk
+        while b"\n" in buf:
+            line, buf = buf.split(b"\n", 1)
+            text = line.decode(errors="replace")
+            log.append(text)
+            now = time.monotonic()
+            if started is None and start_marker in text:
+                started = now
+            if started is not None and end_marker in text:
+                print(f"{now - started:.2f} {now - t0:.2f}")
+                sys.exit(0)
+    sys.stderr.write("no '%s' within 180 s; console:\n%s\n" % (end_marker, "\n".join(log[-30:])))
+    sys.exit(1)
+finally:
+    p.kill()
+    p.wait()
+EOF
+}
+
+median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+ours_init=() ours_total=() deb_init=() deb_total=()
+for _ in $(seq "$runs"); do
+    read -r a b < <(boot "$work/out/tftpboot/initrd.img" "clump.mode=auto console=ttyS0,115200 quiet" \
+        "clump: agent" "clump: node")
+    ours_init+=("$a") ours_total+=("$b")
+    read -r a b < <(boot "$work/debian.img" "console=ttyS0,115200 boot=nfs ip=dhcp nfsroot=10.0.2.2:/srv/none panic=-1" \
+        "Loading, please wait" "complete (dhcp from")
+    deb_init+=("$a") deb_total+=("$b")
+done
+m() { printf '%s\n' "$@" | median; }
+echo
+echo "kernel $kver, QEMU TCG, e1000, user network; median of $runs boots"
+printf '%-44s %16s %16s\n' "" "/init -> network" "QEMU -> network"
+printf '%-44s %14s s %14s s\n' "clump (clumpnode, every ethernet driver)" "$(m "${ours_init[@]}")" "$(m "${ours_total[@]}")"
+printf '%-44s %14s s %14s s\n' "Debian mkinitramfs MODULES=netboot ip=dhcp" "$(m "${deb_init[@]}")" "$(m "${deb_total[@]}")"
+echo
+echo "/init -> network, ours / Debian's: $(echo "scale=2; $(m "${ours_init[@]}") / $(m "${deb_init[@]}")" | bc)   (target <= 0.25)"
