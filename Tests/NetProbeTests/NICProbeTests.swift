@@ -103,8 +103,9 @@ let virtioNetAlias = "virtio:d00000001v00001AF4"
     @Test(arguments: [
         (e1000Alias, ["e1000"]),
         // virtio-pci first: virtio_net's device appears only once it is loaded
-        (virtioPCIAlias, ["virtio_pci_modern_dev", "virtio_pci_legacy_dev", "virtio", "virtio_ring", "virtio_pci"]),
-        (virtioNetAlias, ["failover", "net_failover", "virtio", "virtio_ring", "virtio_net"]),
+        // (modules.dep lists dependencies so that the last is loaded first)
+        (virtioPCIAlias, ["virtio_ring", "virtio", "virtio_pci_modern_dev", "virtio_pci_legacy_dev", "virtio_pci"]),
+        (virtioNetAlias, ["virtio_ring", "virtio", "failover", "net_failover", "virtio_net"]),
         // 8139too's alias has a '*' for the vendor
         ("pci:v000010ECd00008139sv000010ECsd00008139bc02sc00i00", ["mii", "8139too"]),
         // softdep pre: the PHY driver goes before r8169, after its own dependency
