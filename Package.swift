@@ -24,6 +24,7 @@ let package = Package(
 
         .target(name: "ClumpVersion"),
         .target(name: "CStartup"),
+        .target(name: "CSyscall"),
         .target(name: "ELF"),
         .target(name: "XZ", dependencies: ["CLzma"]),
         .target(name: "Kernel", dependencies: ["ELF", "XZ"]),
@@ -32,7 +33,7 @@ let package = Package(
             name: "ImageBuilder",
             dependencies: ["ImageSpec", "ELF", "Kernel", "XZ", "CArchive", "CBlkid", "CLzma", "ClumpVersion"]
         ),
-        .target(name: "NetProbe", dependencies: ["Kernel", "XZ"]),
+        .target(name: "NetProbe", dependencies: ["Kernel", "XZ", "CSyscall"]),
         .target(name: "AutoMap"),
         .target(name: "ClusterState"),
         .target(name: "NodeAgent", dependencies: ["NetProbe", "AutoMap", "ClumpVersion"]),
@@ -52,8 +53,8 @@ let package = Package(
         .testTarget(name: "XZTests", dependencies: ["XZ"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ImageSpecTests", dependencies: ["ImageSpec"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ImageBuilderTests", dependencies: ["ImageBuilder"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "NodeAgentTests", dependencies: ["NodeAgent", "XZ"]),
-        .testTarget(name: "NetProbeTests", dependencies: ["NetProbe"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "NodeAgentTests", dependencies: ["NodeAgent", "XZ", "AutoMap", "NetProbe"]),
+        .testTarget(name: "NetProbeTests", dependencies: ["NetProbe", "Kernel"], resources: [.copy("Fixtures")]),
         .testTarget(name: "AutoMapTests", dependencies: ["AutoMap"]),
         .testTarget(name: "SystemTests", dependencies: ["ImageBuilder"]),
     ],

@@ -51,6 +51,8 @@ public struct AutoMapError: Error, Equatable, Sendable, CustomStringConvertible 
         case noHostRange(address: String, prefix: Int)
         /// The node's host number lies past the part of a large network the map can hold.
         case nodeOutsideMap(address: String, hostNumber: UInt32, network: String, lastMapped: String)
+        /// A status file line that is not `key=value`.
+        case badStatusLine(String)
     }
 
     public var kind: Kind
@@ -120,6 +122,8 @@ public struct AutoMapError: Error, Equatable, Sendable, CustomStringConvertible 
             return "\(address)/\(prefix) leaves no host range to number nodes in"
         case .nodeOutsideMap(let address, let hostNumber, let network, let lastMapped):
             return "\(address) is host \(hostNumber) of \(network), past the map's last address \(lastMapped)"
+        case .badStatusLine(let text):
+            return "'\(text)' is not key=value"
         }
     }
 
@@ -168,6 +172,8 @@ public struct AutoMapError: Error, Equatable, Sendable, CustomStringConvertible 
         case .nodeOutsideMap:
             return "a map holds node ids 1-65535 in 256 lines; use a /16 or smaller cluster network, "
                 + "or boot in Expert mode and write a static /etc/hpc.map"
+        case .badStatusLine:
+            return "the agent writes one key=value per line; is this a clump status file?"
         }
     }
 

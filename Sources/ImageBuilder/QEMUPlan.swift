@@ -11,17 +11,21 @@ public struct QEMUPlan: Sendable, Equatable {
     }
 
     public var medium: Medium
-    public var nic: String
+    /// The cards, one `-device` and one user-network `-netdev` each: a model, then optional
+    /// comma-separated `net=CIDR` (that card's user network, default QEMU's 10.0.2.0/24) and
+    /// device properties such as `addr=4` (PCI slot) or `mac=...`: `e1000,addr=4,net=10.0.3.0/24`.
+    /// Pinning `addr` keeps the hardware the same while the command-line order changes.
+    public var nics: [String]
     public var memoryMB: Int
     public var accelerator: String
     public var qemu: String
 
     public init(
-        medium: Medium, nic: String = "e1000", memoryMB: Int = 256, accelerator: String = "tcg",
+        medium: Medium, nics: [String] = ["e1000"], memoryMB: Int = 256, accelerator: String = "tcg",
         qemu: String = "qemu-system-x86_64"
     ) {
         self.medium = medium
-        self.nic = nic
+        self.nics = nics
         self.memoryMB = memoryMB
         self.accelerator = accelerator
         self.qemu = qemu
@@ -35,7 +39,7 @@ public struct QEMUPlan: Sendable, Equatable {
         var args = [
             qemu, "-nographic", "-no-reboot", "-accel", accelerator, "-m", "\(memoryMB)",
         ]
-        var netdev = "user,id=net0,restrict=on"
+        var boot = ""
         switch medium {
         case .cdrom(let iso):
             args += ["-drive", "file=\(iso),media=cdrom,format=raw,readonly=on", "-boot", "d"]
@@ -43,10 +47,19 @@ public struct QEMUPlan: Sendable, Equatable {
             // snapshot=on: the guest may write to its "USB stick"; the ISO file stays intact.
             args += ["-drive", "file=\(iso),format=raw,if=ide,snapshot=on", "-boot", "c"]
         case .pxe(let tree):
-            netdev += ",tftp=\(tree),bootfile=pxelinux.0"
+            boot = ",tftp=\(tree),bootfile=pxelinux.0"
             args += ["-boot", "n"]
         }
-        args += ["-netdev", netdev, "-device", "\(nic),netdev=net0"]
+        for (number, nic) in nics.enumerated() {
+            var fields = nic.split(separator: ",").map(String.init)
+            let model = fields.isEmpty ? "e1000" : fields.removeFirst()
+            var netdev = "user,id=net\(number),restrict=on"
+            if let net = fields.first(where: { $0.hasPrefix("net=") }) { netdev += "," + net }
+            // The PXE ROM boots from the first card, so only its network serves the tree.
+            if number == 0 { netdev += boot }
+            let properties = fields.filter { !$0.hasPrefix("net=") }.map { "," + $0 }.joined()
+            args += ["-netdev", netdev, "-device", "\(model),netdev=net\(number)\(properties)"]
+        }
         return args
     }
 }

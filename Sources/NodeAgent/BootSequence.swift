@@ -20,8 +20,7 @@ public struct BootContext {
     }
 }
 
-/// One named step of the boot (later: load NIC modules, wait for carrier, DHCP, write the map,
-/// announce).
+/// One named step of the boot (auto: probe, DHCP, map; later: announce).
 public struct BootStep {
     /// A short name for status lines (`dhcp`).
     public var name: String
@@ -48,7 +47,7 @@ public struct BootSequence {
     public static func standard(for mode: BootMode) -> BootSequence {
         switch mode {
         case .auto:
-            BootSequence(steps: [BootStep(name: "auto") { $0.say("clump: auto mode not yet available") }])
+            BootSequence(steps: [BootStep(name: "auto", run: AutoMode.step)])
         case .expert:
             BootSequence(steps: [])
         case .safe:

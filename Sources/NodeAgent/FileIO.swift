@@ -44,3 +44,23 @@ enum FileIO {
         }
     }
 }
+
+extension FileIO {
+    /// Replaces `path` with `text` atomically (write a temporary file, then rename): a reader
+    /// such as the live view never sees half a file.
+    static func writeFile(_ path: String, _ text: String, mode: mode_t = 0o644) throws {
+        if let slash = path.lastIndex(of: "/"), slash != path.startIndex {
+            try makeDirectories(String(path[..<slash]))
+        }
+        let temporary = path + ".new"
+        let fd = try syscall("open", path: temporary) { open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode) }
+        do {
+            try writeAll(fd, text, path: temporary)
+            close(fd)
+        } catch {
+            close(fd)
+            throw error
+        }
+        try syscall("rename", path: path) { rename(temporary, path) }
+    }
+}

@@ -14,6 +14,12 @@ public enum NodeAgentCommand {
         case help
         /// Print what PID 1 would do, reading /proc and /sys under `root`.
         case plan(root: String)
+        /// Load NIC drivers and list the cards.
+        case probe(ProbeCommand)
+        /// DHCP on the given cards until configured.
+        case dhcp(DHCPCommand)
+        /// Derive, write or check the cluster map.
+        case map(MapCommand)
         /// A usage mistake, with the message.
         case usageError(String)
     }
@@ -29,7 +35,19 @@ public enum NodeAgentCommand {
           version           print the version
           plan [--root DIR] print what it would do as PID 1 (command line and consoles read
                             from DIR/proc and DIR/sys; default /)
+          probe [--root DIR] [--dry-run]
+                            load the drivers the devices need (--dry-run: only say which)
+                            and list the ethernet cards
+          dhcp [--timeout S] IFACE...
+                            get a lease on each card, configure it, print the lease line and
+                            exit (1 if a card has none within S seconds)
+          map [--write] [--root DIR] [ADDRESS/PREFIX[@IFACE]...]
+                            derive the cluster map (default: from /run/clump/status), print it,
+                            with --write write /etc/mosix.map, /etc/hpc.map, hostname, hosts
+          map --check FILE  check a map file (HOWTO 5.4.2 syntax), errors with line:column
           help              print this text
+
+        On a drone, /init is this program: run `/init probe` and so on from the shell.
 
         `clumpnode init` runs the PID 1 path and refuses unless it is PID 1: that path kills
         every process at shutdown and calls reboot(2). To try it, boot an image (boot-check.sh).
@@ -41,8 +59,9 @@ public enum NodeAgentCommand {
     public static func parse(arguments: [String], pid: Int32) -> Invocation {
         if pid == 1 { return .initProcess }
         let name = arguments.first.map { $0.split(separator: "/").last.map(String.init) ?? $0 } ?? ""
-        if name == "init" { return .initProcess }
         let words = Array(arguments.dropFirst())
+        // `/init probe` from the Expert-mode shell is a subcommand; a bare `/init` is init.
+        if name == "init" && words.isEmpty { return .initProcess }
         guard let command = words.first else { return .help }
         switch command {
         case "version", "--version": return words.count == 1 ? .version : .usageError("version takes no arguments")
@@ -52,6 +71,9 @@ public enum NodeAgentCommand {
             if words.count == 1 { return .plan(root: "/") }
             if words.count == 3 && words[1] == "--root" { return .plan(root: words[2]) }
             return .usageError("usage: clumpnode plan [--root DIR]")
+        case "probe": return ProbeCommand.parse(words.dropFirst())
+        case "dhcp": return DHCPCommand.parse(words.dropFirst())
+        case "map": return MapCommand.parse(words.dropFirst())
         default: return .usageError("unknown command '\(command)'")
         }
     }
@@ -84,6 +106,12 @@ public enum NodeAgentCommand {
             let consoles = (try? ConsoleList.read(root: root)) ?? []
             print(BootPlan(commandLine: commandLine, consoles: consoles).render(), terminator: "")
             return 0
+        case .probe(let command):
+            return command.run { print($0) }
+        case .dhcp(let command):
+            return command.run { print($0) }
+        case .map(let command):
+            return command.run { print($0) }
         case .usageError(let message):
             printError("clumpnode: \(message)\n\n" + usage)
             return 2

@@ -25,8 +25,12 @@ struct Boot: ParsableCommand {
     @Option(name: .customLong("as"), help: "How to attach an ISO: cd or disk.")
     var medium: Medium = .cd
 
-    @Option(help: "QEMU network card model (e1000, virtio-net-pci, rtl8139, ...).")
-    var nic: String = "e1000"
+    @Option(
+        help: """
+            QEMU network card: a model (e1000, virtio-net-pci, rtl8139, ...), optionally with \
+            ,net=CIDR for its own user network and device properties like ,addr=4. Repeat for more cards.
+            """)
+    var nic: [String] = ["e1000"]
 
     @Option(help: "Memory in MiB.")
     var memory: Int = 256
@@ -58,7 +62,7 @@ struct Boot: ParsableCommand {
         } else {
             target = medium == .disk ? .disk(image) : .cdrom(image)
         }
-        let plan = QEMUPlan(medium: target, nic: nic, memoryMB: memory, accelerator: accel)
+        let plan = QEMUPlan(medium: target, nics: nic, memoryMB: memory, accelerator: accel)
         try exitOnFailure {
             let status = try QEMURunner(plan: plan, mode: mode, timeoutSeconds: timeout).run()
             if status != 0 { throw ExitCode(status) }

@@ -86,10 +86,22 @@ import Testing
         ),
     ])
     func mediaAndRestrictedNetwork(medium: QEMUPlan.Medium, expected: String) {
-        let argv = QEMUPlan(medium: medium, nic: "virtio-net-pci", memoryMB: 128).arguments()
+        let argv = QEMUPlan(medium: medium, nics: ["virtio-net-pci"], memoryMB: 128).arguments()
         #expect(argv.prefix(8) == ["qemu-system-x86_64", "-nographic", "-no-reboot", "-accel", "tcg", "-m", "128", argv[7]])
         #expect(argv.joined(separator: " ").contains(expected))
         #expect(argv.suffix(2) == ["-device", "virtio-net-pci,netdev=net0"])
+    }
+
+    @Test func severalCardsEachOnTheirOwnUserNetwork() {
+        let argv = QEMUPlan(
+            medium: .pxe("/t"), nics: ["virtio-net-pci,addr=4,net=10.0.3.0/24", "e1000,addr=3"]
+        ).arguments()
+        #expect(
+            argv.suffix(8) == [
+                "-netdev", "user,id=net0,restrict=on,net=10.0.3.0/24,tftp=/t,bootfile=pxelinux.0",
+                "-device", "virtio-net-pci,netdev=net0,addr=4",
+                "-netdev", "user,id=net1,restrict=on", "-device", "e1000,netdev=net1,addr=3",
+            ])
     }
 }
 

@@ -105,17 +105,25 @@ import Testing
 }
 
 @Suite struct BootSequenceTests {
-    func lines(_ mode: BootMode) -> [String] {
+    func lines(_ mode: BootMode, root: String = "/nonexistent") -> [String] {
         var lines: [String] = []
         let context = BootContext(
-            commandLine: KernelCommandLine(), options: BootOptions(commandLine: KernelCommandLine()),
+            root: root, commandLine: KernelCommandLine(), options: BootOptions(commandLine: KernelCommandLine()),
             say: { lines.append($0) })
         #expect(BootSequence.standard(for: mode).run(context))
         return lines
     }
 
-    @Test func modeLines() {
-        #expect(lines(.auto) == ["clump: auto mode not yet available"])
+    @Test func modeLines() throws {
+        // Auto mode on a fixture root (never the host's: it would load modules and run DHCP):
+        // module indexes but no devices.
+        let tree = try TemporaryTree(files: ["lib/modules/6.1.0-test/modules.dep": "", "sys/class/net/.keep": ""])
+        #expect(
+            lines(.auto, root: tree.path) == [
+                "clump: no network card found: no driver in the image matches a device"
+                    + " (clumpnode probe --dry-run lists them)"
+            ])
+        #expect(try FileIO.readText(tree.path + "/run/clump/status") == "state=no-card\nmode=auto\nmessage=no network card found\n")
         #expect(lines(.safe) == ["clump: safe mode: no autoconfiguration"])
         #expect(lines(.expert) == [])
     }

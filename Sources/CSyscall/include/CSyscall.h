@@ -1,0 +1,13 @@
+#ifndef CLUMP_CSYSCALL_H
+#define CLUMP_CSYSCALL_H
+
+#include <stddef.h>
+
+/// finit_module(2): loads the module in the open file `fd`. Swift cannot call the variadic
+/// syscall(2), and glibc has no wrapper for the module calls. Returns -1 and sets errno on failure.
+long clump_finit_module(int fd, const char *parameters, int flags);
+
+/// init_module(2): loads a module image already in memory (what we decompressed ourselves).
+long clump_init_module(const void *image, size_t length, const char *parameters);
+
+#endif

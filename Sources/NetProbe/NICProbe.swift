@@ -1,0 +1,110 @@
+import Glibc
+import Kernel
+
+/// Finds every network card and makes it usable, with no udev and no list of drivers: match
+/// each device's modalias against the image's modules.alias, load what matches, and again
+/// until a round loads nothing new (a bus driver such as virtio-pci only then exposes the
+/// devices behind it: virtio-net's card appears after virtio_pci is in). Then bring each
+/// ethernet interface up and wait a bounded time for carrier.
+///
+/// Firmware needs nothing here: drivers ask the kernel, which reads `/lib/firmware` itself
+/// (CONFIG_FW_LOADER direct loading), and the image puts the blobs there.
+public final class NICProbe {
+    /// A report line for the console, without `clump: `.
+    public typealias Say = (String) -> Void
+
+    public let root: String
+    public let index: ModuleIndex
+    let loader: ModuleLoader
+
+    /// Reads the module indexes of the running kernel (`uname -r`) under `root`; falls back to
+    /// the only (newest) release there, as an image carries one.
+    public init(root: String = "/", release: String? = nil) throws {
+        self.root = root
+        let chosen = release ?? Self.runningRelease(root: root)
+        do {
+            index = try ModuleIndex.load(root: root, release: chosen)
+        } catch {
+            throw DHCPError(.invalid("cannot read the kernel's module indexes: \(error)"))
+        }
+        loader = ModuleLoader(index: index)
+    }
+
+    /// `uname -r` if `<root>/lib/modules` has it, else nil (the newest one is taken).
+    static func runningRelease(root: String) -> String? {
+        var names = utsname()
+        guard uname(&names) == 0 else { return nil }
+        let release = withUnsafeBytes(of: names.release) { raw in
+            String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+        }
+        return Files.isDirectory(Files.join(root, "lib/modules/\(release)")) ? release : nil
+    }
+
+    /// What the current devices would load, without loading anything (one round: devices
+    /// behind a bus driver not loaded yet cannot be seen).
+    public func plan() throws -> DriverPlan {
+        try DriverPlan(devices: try DeviceScan.devices(root: root), index: index, loaded: DriverPlan.loadedModules(root: root))
+    }
+
+    /// Loads drivers in rounds until none is new (at most `maximumRounds`). Failures of single
+    /// modules are reported and skipped: one odd device must not keep the others off the network.
+    /// Returns the names of the modules loaded.
+    @discardableResult
+    public func loadDrivers(maximumRounds: Int = 8, say: Say) throws -> [String] {
+        var tried: Set<String> = []
+        var loaded: [String] = []
+        for _ in 0..<maximumRounds {
+            let plan = try DriverPlan(
+                devices: try DeviceScan.devices(root: root), index: index,
+                loaded: DriverPlan.loadedModules(root: root), tried: tried)
+            if plan.modules.isEmpty { break }
+            var progress = false
+            for module in plan.modules {
+                tried.insert(module.name)
+                do {
+                    if try loader.load(module) == .loaded {
+                        loaded.append(module.name)
+                        progress = true
+                    }
+                } catch {
+                    say("module \(module.name) not loaded: \(error)")
+                }
+            }
+            if !progress { break }
+        }
+        return loaded
+    }
+
+    /// Ethernet interfaces now present.
+    public func interfaces() throws -> [NetworkInterface] {
+        try NetworkInterface.ethernet(root: root)
+    }
+
+    /// Sets every interface up through rtnetlink, then waits until all have carrier or
+    /// `timeoutMilliseconds` pass, polling sysfs every `pollMilliseconds` (no netlink
+    /// subscription: a few reads of one file are all a boot needs). Returns the interfaces with
+    /// `carrier` filled in.
+    public func bringUp(
+        _ interfaces: [NetworkInterface], netlink: NetlinkRoute?, timeoutMilliseconds: Int = 5_000,
+        pollMilliseconds: Int = 50, say: Say
+    ) -> [NetworkInterface] {
+        for interface in interfaces {
+            do {
+                try netlink?.setLinkUp(index: interface.index, interface: interface.name)
+            } catch {
+                say("cannot bring \(interface.name) up: \(error)")
+            }
+        }
+        var result = interfaces
+        var waited = 0
+        while true {
+            for position in result.indices where !result[position].carrier {
+                result[position].carrier = NetworkInterface.carrier(root: root, name: result[position].name)
+            }
+            if result.allSatisfy(\.carrier) || waited >= timeoutMilliseconds { break }
+            usleep(UInt32(pollMilliseconds * 1000))
+            waited += pollMilliseconds
+        }
+        return result
+    }
+}
