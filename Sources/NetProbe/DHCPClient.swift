@@ -1,3 +1,4 @@
+import CSyscall
 import Glibc
 
 /// A small, fast, seedable generator (SplitMix64). The client seeds it from the MAC and the
@@ -96,8 +97,23 @@ public final class DHCPClient {
     /// Opens a raw socket per interface (and rtnetlink when configuring), in the calling
     /// thread's network namespace.
     public convenience init(interfaces: [String], options: Options = Options()) throws {
-        let transports: [DHCPTransport] = try interfaces.map { try RawSocket(interface: $0) }
         let netlink = options.configureInterfaces || options.bringLinksUp ? try NetlinkRoute() : nil
+        // Links go up before the sockets are bound: a packet socket bound to a device that is
+        // still down (see RawSocket) was seen never to receive once the device came up.
+        if options.bringLinksUp, let netlink {
+            for interface in interfaces {
+                let index = if_nametoindex(interface)
+                if index != 0 { try netlink.setLinkUp(index: Int32(index), interface: interface) }
+            }
+            // A DISCOVER sent before the carrier is up is lost and costs a whole retransmission
+            // interval; waiting (bounded: a card without a cable must not stall the client) is cheaper.
+            var waited = 0
+            while waited < 2_000, !interfaces.allSatisfy({ clump_interface_running($0) == 1 }) {
+                usleep(2_000)
+                waited += 2
+            }
+        }
+        let transports: [DHCPTransport] = try interfaces.map { try RawSocket(interface: $0) }
         self.init(transports: transports, netlink: netlink, options: options)
     }
 
@@ -234,15 +250,16 @@ public final class DHCPClient {
     /// Sends a frame. Right after IFF_UP the kernel refuses transmits with ENETDOWN for a few
     /// milliseconds, until linkwatch has activated the device's queue (seen on veth: the first
     /// send after `ip link set up` fails, the next succeeds); so ENETDOWN is retried briefly
-    /// (at most 10 x 20 ms) before it counts.
+    /// (at most 100 x 2 ms: the first DISCOVER leaves as soon as the device can send it)
+    /// before it counts.
     func send(_ frame: [UInt8], on transport: DHCPTransport) throws {
         var tries = 0
         while true {
             do {
                 return try transport.send(frame)
-            } catch let error as DHCPError where error.errno == ENETDOWN && tries < 10 {
+            } catch let error as DHCPError where error.errno == ENETDOWN && tries < 100 {
                 tries += 1
-                usleep(20_000)
+                usleep(2_000)
             }
         }
     }

@@ -86,7 +86,7 @@ public final class NICProbe {
     /// `carrier` filled in.
     public func bringUp(
         _ interfaces: [NetworkInterface], netlink: NetlinkRoute?, timeoutMilliseconds: Int = 5_000,
-        pollMilliseconds: Int = 50, say: Say
+        pollMilliseconds: Int = 10, say: Say
     ) -> [NetworkInterface] {
         for interface in interfaces {
             do {

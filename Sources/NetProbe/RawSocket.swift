@@ -52,11 +52,12 @@ public final class RawSocket: DHCPTransport {
                 hint: "no such interface; see `ip link`")
         }
         self.index = Int32(index)
-        let protocolNumber = Int32(RawSocket.ETH_P_IP.bigEndian)
+        // Protocol 0 here and ETH_P_IP at bind: a socket opened with a protocol is hooked on
+        // every device at once, and bind must unhook it again, which waits for an RCU grace
+        // period (synchronize_net, ~18 ms measured) - time a booting node spends doing nothing.
         let fd = try retryingSyscall("socket(AF_PACKET, SOCK_RAW)", interface: interface) {
             socket(
-                AF_PACKET, Int32(SOCK_RAW.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue),
-                protocolNumber)
+                AF_PACKET, Int32(SOCK_RAW.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
         }
         descriptor = fd
         do {
