@@ -6,11 +6,20 @@
 // /proc. Anywhere /proc is already mounted this does nothing.
 #include "CStartup.h"
 
+#include <stdlib.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 __attribute__((constructor(101))) static void clump_mount_proc_early(void) {
+    // The runtime seeds its hash functions with getrandom(2), which blocks until the
+    // kernel's random pool is ready: ~1 s after /init starts on a machine without a
+    // hardware RNG source (measured under QEMU), all of it before PID 1 prints a line.
+    // PID 1 hashes only its own data, so fixed seeds cost nothing; main() unsets this
+    // again so that programs it starts get the usual random seeds.
+    if (getpid() == 1) {
+        setenv("SWIFT_DETERMINISTIC_HASHING", "1", 1);
+    }
     if (access("/proc/self", F_OK) == 0) {
         return;
     }
