@@ -88,11 +88,17 @@ final class Terminal {
         }
         sigemptyset(&action.sa_mask)
         action.sa_flags = SA_RESTART
+        var unblock = sigset_t()
+        sigemptyset(&unblock)
         for signal in [Self.resize] + Self.endSignals {
             var old = sigaction()
             try syscall("sigaction", path: "signal \(signal)") { sigaction(signal, &action, &old) }
             previousActions.append((signal, old))
+            sigaddset(&unblock, signal)
         }
+        // The signal mask is inherited across exec: a parent that blocked these (some test
+        // runners and process supervisors do) would leave the view deaf to kill and resize.
+        sigprocmask(SIG_UNBLOCK, &unblock, nil)
     }
 
     /// Waits until a key byte or a signal arrives, or `timeoutMilliseconds` pass; returns the bytes read

@@ -1,0 +1,205 @@
+import Foundation
+import Testing
+
+@testable import ClusterView
+
+/// clumpview in a real terminal: tmux runs it, `send-keys` types, `capture-pane` reads the
+/// screen. Each test has its own tmux server (`-L`), killed at the end whatever happens.
+@Suite(.serialized) struct TerminalSessionTests {
+    @Test func listSortGridHelpAndQuitOnTheMaster() throws {
+        let session = try TmuxSession(cluster: Clusters.small, arguments: ["--role", "master"])
+        try session.waitFor("the list") { $0.contains("NODE ADDRESS") && $0.contains("192.168.1.254") }
+        #expect(try session.rows().first { $0.hasPrefix("   1 ") } != nil)
+
+        try session.send("s")
+        let byLoad = try session.waitFor("sorted by load") { $0.contains("sort:load") }
+        // Node 3 (3.9 on 4 CPUs) is the busiest: first row under the column titles.
+        #expect(byLoad.split(separator: "\n", omittingEmptySubsequences: false)[3].hasPrefix("   3 192.168.1.3"))
+
+        try session.send("g")
+        let grid = try session.waitFor("the grid") { $0.contains("load/CPU:") }
+        #expect(grid.contains("201x"))  // down nodes carry an x
+
+        try session.send("h")
+        try session.waitFor("the help") { $0.contains("Keys") && $0.contains("q or ESC") }
+        try session.send("h")
+        try session.waitFor("back to the grid") { $0.contains("load/CPU:") }
+
+        try session.send("q")
+        #expect(try session.waitForExit() == 0)
+    }
+
+    @Test func scrollingAFullClassC() throws {
+        let session = try TmuxSession(cluster: Clusters.full(), arguments: [])
+        // 254 nodes do not fit 20 rows: the grid comes first, every node on one screen.
+        try session.waitFor("the grid") { $0.contains("load/CPU:") && $0.contains(" 254") }
+        try session.send("g")
+        try session.waitFor("the list") { $0.contains("1-20/254") }
+        try session.send("PageDown")
+        try session.waitFor("the second page") { $0.contains("21-40/254") && $0.contains("  21 192.168.1.21 ") }
+        try session.send("Down")
+        try session.waitFor("one row on") { $0.contains("22-41/254") }
+        try session.send("End")
+        try session.waitFor("the end") { $0.contains("235-254/254") && $0.contains(" 254 192.168.1.254 ") }
+        try session.send("Home")
+        try session.waitFor("the start") { $0.contains("1-20/254") }
+        try session.send("Escape")  // on the master ESC quits
+        #expect(try session.waitForExit() == 0)
+    }
+
+    @Test func escapeOnADroneAsksAndYesRunsTheShutdown() throws {
+        let directory = try TmuxSession.scratch()
+        let marker = directory + "/shut-down"
+        let session = try TmuxSession(
+            cluster: Clusters.small, arguments: ["--role", "drone", "--on-shutdown", "echo confirmed > \(marker)"],
+            directory: directory)
+        try session.waitFor("the list") { $0.contains("ESC shutdown") }
+
+        try session.send("Escape")
+        try session.waitFor("the question") { $0.contains("Shut down this node? y/n") }
+        try session.send("n")
+        try session.waitFor("the question gone") { !$0.contains("Shut down this node?") && $0.contains("NODE") }
+        #expect(!FileManager.default.fileExists(atPath: marker))
+
+        try session.send("Escape")
+        try session.waitFor("the question again") { $0.contains("Shut down this node? y/n") }
+        try session.send("y")
+        #expect(try session.waitForExit() == 0)
+        #expect(try String(contentsOfFile: marker, encoding: .utf8) == "confirmed\n")
+    }
+
+    @Test func arrowKeysAreNotMistakenForEscape() throws {
+        // On a drone a lone ESC asks to shut down; the ESC that starts an arrow key must not.
+        let session = try TmuxSession(cluster: Clusters.full(), arguments: ["--role", "drone"])
+        try session.waitFor("the grid") { $0.contains("load/CPU:") }
+        try session.send("g")
+        try session.waitFor("the list") { $0.contains("1-20/254") }
+        for _ in 0..<5 { try session.send("Down") }
+        try session.waitFor("five rows on") { $0.contains("6-25/254") }
+        #expect(try !session.screen().contains("Shut down"))
+        try session.send("q")
+        #expect(try session.waitForExit() == 0)
+    }
+}
+
+/// One clumpview under its own tmux server, reading a snapshot file written for the test.
+final class TmuxSession {
+    let socket: String
+    let directory: String
+
+    /// `directory` (removed at the end) defaults to a new scratch directory.
+    init(cluster: ClusterSnapshot, arguments: [String], directory: String? = nil, width: Int = 80, height: Int = 24) throws {
+        self.directory = try directory ?? Self.scratch()
+        socket = "clumpview-test-\(getpid())-\(UUID().uuidString.prefix(8))"
+        let file = self.directory + "/cluster"
+        try SnapshotFile.encode(cluster).write(toFile: file, atomically: true, encoding: .utf8)
+        let command = ([try Self.binary(), "--file", file] + arguments).map(Self.shellQuoted).joined(separator: " ")
+        // The shell records the exit status in a file (tmux's own #{pane_dead_status} is not
+        // always filled in when the pane closes); remain-on-exit keeps the pane for a last look.
+        let record = "echo $? > " + Self.shellQuoted(self.directory + "/status")
+        try tmux([
+            "-f", "/dev/null", "new-session", "-d", "-x", "\(width)", "-y", "\(height)", "-s", "view",
+            "env TERM=xterm " + command + "; " + record, ";", "set-option", "-t", "view", "remain-on-exit", "on",
+        ])
+    }
+
+    deinit {
+        _ = try? tmux(["kill-server"])
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    /// The clumpview the tests run: `$CLUMP_BIN/clumpview` (scripts/test builds release), else
+    /// the one built beside this test binary. Missing is a failure, never a skip.
+    static func binary() throws -> String {
+        let executable = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
+        let directory =
+            ProcessInfo.processInfo.environment["CLUMP_BIN"] ?? URL(fileURLWithPath: executable).deletingLastPathComponent().path
+        let path = directory + "/clumpview"
+        guard FileManager.default.isExecutableFile(atPath: path) else {
+            throw TestFailure("\(path) is missing: build it (swift build --product clumpview) or set CLUMP_BIN")
+        }
+        return path
+    }
+
+    static func scratch() throws -> String {
+        let path = NSTemporaryDirectory() + "clumpview-test-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }
+
+    static func shellQuoted(_ word: String) -> String { "'" + word.replacingOccurrences(of: "'", with: "'\\''") + "'" }
+
+    @discardableResult
+    func tmux(_ arguments: [String]) throws -> String {
+        let (status, output) = try spawn(["/usr/bin/env", "tmux", "-L", socket] + arguments, outputPath: directory + "/tmux.out")
+        guard status == 0 else {
+            throw TestFailure("tmux \(arguments.joined(separator: " ")) failed (is tmux installed?): \(output)")
+        }
+        return output
+    }
+
+    /// Runs a program to its end, output to a file. Not Foundation's Process: the tmux server
+    /// the first call starts inherits the descriptors (a pipe would never reach end of file)
+    /// and the signal mask, which must be clean so tmux and clumpview react to signals.
+    func spawn(_ argv: [String], outputPath: String) throws -> (status: Int32, output: String) {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var empty = sigset_t()
+        sigemptyset(&empty)
+        var all = sigset_t()
+        sigfillset(&all)
+        posix_spawnattr_setsigmask(&attributes, &empty)
+        posix_spawnattr_setsigdefault(&attributes, &all)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        var cArguments: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) }
+        cArguments.append(nil)
+        defer { cArguments.forEach { free($0) } }
+        var pid: pid_t = 0
+        let error = posix_spawn(&pid, argv[0], &actions, &attributes, cArguments, environ)
+        guard error == 0 else { throw TestFailure("posix_spawn \(argv[0]): \(String(cString: strerror(error)))") }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+        let output = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
+        return (status & 0x7F == 0 ? (status >> 8) & 0xFF : 128 + (status & 0x7F), output)
+    }
+
+    func send(_ key: String) throws { try tmux(["send-keys", "-t", "view", key]) }
+
+    func screen() throws -> String { try tmux(["capture-pane", "-p", "-t", "view"]) }
+
+    func rows() throws -> [String] { try screen().split(separator: "\n").map(String.init) }
+
+    /// Polls the screen until `condition` holds; fails with the last screen after 10 s. The
+    /// limit only bounds a hang: a passing run takes as long as clumpview needs, no longer.
+    @discardableResult
+    func waitFor(_ what: String, _ condition: (String) -> Bool) throws -> String {
+        let deadline = Date().addingTimeInterval(10)
+        var last = ""
+        while Date() < deadline {
+            last = try screen()
+            if condition(last) { return last }
+            usleep(20_000)
+        }
+        throw TestFailure("timed out waiting for \(what); the screen:\n\(last)")
+    }
+
+    /// Waits for clumpview to end and returns its exit status.
+    func waitForExit() throws -> Int32 {
+        let deadline = Date().addingTimeInterval(10)
+        while Date() < deadline {
+            let recorded = try? String(contentsOfFile: directory + "/status", encoding: .utf8)
+            if let recorded, let status = Int32(recorded.trimmingCharacters(in: .whitespacesAndNewlines)) {
+                return status
+            }
+            usleep(20_000)
+        }
+        throw TestFailure("clumpview did not exit; the screen:\n\(try screen())")
+    }
+}
