@@ -281,10 +281,19 @@ public enum ClusterRenderer {
         }
     }
 
-    static let gridLegend = "load/CPU: . <0.1  - <0.7  + <1.0  # busy   x down  e expert  s safe"
+    /// The grid's legend: each entry in the colour its cells take.
+    static let gridLegend: [(String, Style)] = [
+        ("load/CPU:", Style(bold: true)), (". <0.1", Style(.green)), ("- <0.7", Style(.green)),
+        ("+ <1.0", Style(.yellow)), ("# busy", Style(.red)), ("x down", Style(.red, reverse: true)),
+        ("e expert", Style(.cyan)), ("s safe", Style(.magenta)),
+    ]
 
     static func drawGrid(_ nodes: [NodeRow], localID: Int?, scroll: Int, into frame: inout Frame) {
-        frame.put(gridLegend, row: headerRows - 1, column: 1, style: Style(bold: true))
+        var legendColumn = 1
+        for (text, style) in gridLegend {
+            frame.put(text, row: headerRows - 1, column: legendColumn, style: style)
+            legendColumn += text.count + 2
+        }
         let cell = gridCellWidth(nodes)
         let perLine = gridColumns(nodes, width: frame.width)
         let rows = bodyRows(height: frame.height)
@@ -310,7 +319,7 @@ public enum ClusterRenderer {
             ("Keys", title),
             ("  up/down, PgUp/PgDn, Home/End   scroll", .plain),
             ("  s                              sort by node id, or by load (busiest first)", .plain),
-            ("  g                              list (one row a node) or grid (one cell a node)", .plain),
+            ("  g                              list, or grid (one cell per node)", .plain),
             ("  h or ?                         this help; h or ESC again to go back", .plain),
         ]
         if role == .drone {

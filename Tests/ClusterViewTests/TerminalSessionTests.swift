@@ -138,38 +138,6 @@ final class TmuxSession {
         return output
     }
 
-    /// Runs a program to its end, output to a file. Not Foundation's Process: the tmux server
-    /// the first call starts inherits the descriptors (a pipe would never reach end of file)
-    /// and the signal mask, which must be clean so tmux and clumpview react to signals.
-    func spawn(_ argv: [String], outputPath: String) throws -> (status: Int32, output: String) {
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var empty = sigset_t()
-        sigemptyset(&empty)
-        var all = sigset_t()
-        sigfillset(&all)
-        posix_spawnattr_setsigmask(&attributes, &empty)
-        posix_spawnattr_setsigdefault(&attributes, &all)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-        var cArguments: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) }
-        cArguments.append(nil)
-        defer { cArguments.forEach { free($0) } }
-        var pid: pid_t = 0
-        let error = posix_spawn(&pid, argv[0], &actions, &attributes, cArguments, environ)
-        guard error == 0 else { throw TestFailure("posix_spawn \(argv[0]): \(String(cString: strerror(error)))") }
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
-        let output = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
-        return (status & 0x7F == 0 ? (status >> 8) & 0xFF : 128 + (status & 0x7F), output)
-    }
-
     func send(_ key: String) throws { try tmux(["send-keys", "-t", "view", key]) }
 
     func screen() throws -> String { try tmux(["capture-pane", "-p", "-t", "view"]) }
