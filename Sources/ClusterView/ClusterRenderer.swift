@@ -110,7 +110,9 @@ public enum ClusterRenderer {
 
         if snapshot.isDemo {
             let label = " DEMO DATA "
-            frame.put(label, row: 0, column: max(frame.width - label.count, 0), style: Style(.yellow, bold: true, reverse: true))
+            frame.put(
+                label, row: 0, column: max(frame.width - label.count, 0),
+                style: Style(.yellow, bold: true, reverse: true))
         }
 
         let up = snapshot.nodes.filter { $0.state != .down }.count
@@ -120,7 +122,9 @@ public enum ClusterRenderer {
         counts += " "
         frame.put(counts, row: 1, column: frame.width - counts.count, style: Style(bold: true))
         if down > 0 {
-            frame.paint(row: 1, column: frame.width - counts.count + String(up).count + 5, count: counts.count, style: Style(.red, bold: true))
+            frame.paint(
+                row: 1, column: frame.width - counts.count + String(up).count + 5, count: counts.count,
+                style: Style(.red, bold: true))
         }
 
         if let problem = snapshot.problem {
@@ -208,13 +212,16 @@ public enum ClusterRenderer {
         let loadStyle = Style(loadColour(node), bold: isLocal)
         field(Format.right(Format.fixed(node.load, decimals: 2), 5), loadStyle)
         if columns.loadBar > 0 {
-            drawBar(fraction: node.loadPerCPU / loadYellowBelow, width: columns.loadBar, row: row, column: x, style: loadStyle, into: &frame)
+            drawBar(
+                fraction: node.loadPerCPU / loadYellowBelow, width: columns.loadBar, row: row, column: x,
+                style: loadStyle, into: &frame)
             x += columns.loadBar + 1
         }
         field(Format.right(Format.fixed(node.cpuPercent, decimals: 0) + "%", 4), base)
         field(Format.right(String(node.cpus), 4), base)
         let memory = memoryFraction(node)
-        let memoryStyle = Style(memory < memoryGreenBelow ? .green : memory < memoryYellowBelow ? .yellow : .red, bold: isLocal)
+        let memoryStyle = Style(
+            memory < memoryGreenBelow ? .green : memory < memoryYellowBelow ? .yellow : .red, bold: isLocal)
         if columns.memoryBar > 0 {
             drawBar(fraction: memory, width: columns.memoryBar, row: row, column: x, style: memoryStyle, into: &frame)
             x += columns.memoryBar + 1

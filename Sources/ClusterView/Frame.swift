@@ -19,7 +19,8 @@ public struct Style: Equatable, Hashable, Sendable {
 
     /// The foreground colours, numbered as SGR 30-37 less 30, except that 0 means the default.
     public enum Colour: UInt8, Sendable, CaseIterable {
-        case normal = 0, red, green, yellow, blue, magenta, cyan, white
+        case normal = 0
+        case red, green, yellow, blue, magenta, cyan, white
 
         /// SGR foreground parameter.
         var sgr: Int { self == .normal ? 39 : 30 + Int(rawValue) }

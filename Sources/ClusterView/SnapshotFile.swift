@@ -114,7 +114,8 @@ public enum SnapshotFile {
             }
         }
         guard sawVersion else {
-            throw ClusterViewError(operation: "parse", path: path, message: "empty: no 'clump-cluster \(version)' record")
+            throw ClusterViewError(
+                operation: "parse", path: path, message: "empty: no 'clump-cluster \(version)' record")
         }
         if let written, let now, now > written {
             for index in snapshot.nodes.indices { snapshot.nodes[index].age += now - written }

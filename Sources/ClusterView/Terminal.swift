@@ -139,12 +139,13 @@ final class Terminal {
         return (Int(size.ws_col), Int(size.ws_row))
     }
 
-    /// Asks the terminal itself: xterm's size report (CSI 18 t) and, for terminals without
-    /// it (the Linux VT, most serial terminals), the cursor position after moving to 999;999,
-    /// which the terminal clamps to its last cell. Answers arrive as keys (`.sizeReport`,
-    /// `.cursorReport`); a terminal that answers neither leaves the fallback size in place.
+    /// Asks the terminal itself: the cursor position after moving to 999;999, which the
+    /// terminal clamps to its last cell (DSR 6, answered by the Linux VT, serial terminals and
+    /// every emulator). Not xterm's size report (CSI 18 t): fewer terminals answer it, and tmux
+    /// 3.3 answers with width and height swapped. The answer arrives as a key (`.cursorReport`);
+    /// a terminal that does not answer leaves the fallback size in place.
     func querySize() {
-        write("\u{1B}[18t\u{1B}7\u{1B}[999;999H\u{1B}[6n\u{1B}8")
+        write("\u{1B}7\u{1B}[999;999H\u{1B}[6n\u{1B}8")
     }
 
     func write(_ text: String) { write(Array(text.utf8)) }

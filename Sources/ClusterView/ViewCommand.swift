@@ -151,7 +151,8 @@ public enum ViewCommand {
             } else {
                 let terminal = Terminal.isTerminal(1)
                 var size = winsize()
-                let width = terminal && ioctl(1, UInt(TIOCGWINSZ), &size) == 0 && size.ws_col > 0 ? Int(size.ws_col) : 80
+                let width =
+                    terminal && ioctl(1, UInt(TIOCGWINSZ), &size) == 0 && size.ws_col > 0 ? Int(size.ws_col) : 80
                 print(Report.text(snapshot, width: width, colour: terminal), terminator: "")
             }
             return 0
@@ -178,7 +179,7 @@ public enum ViewCommand {
         let words: [String] = ["/bin/sh", "-c", command]
         var argv: [UnsafeMutablePointer<CChar>?] = words.map { strdup($0) }
         argv.append(nil)
-        defer { argv.forEach { free($0) } }
+        defer { for pointer in argv { free(pointer) } }
         let status = posix_spawn(&pid, "/bin/sh", nil, nil, argv, environ)
         guard status == 0 else {
             printError("clumpview: cannot start /bin/sh for --on-shutdown: \(String(cString: strerror(status)))")

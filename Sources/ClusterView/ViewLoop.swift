@@ -75,9 +75,8 @@ public enum ViewLoop {
 
             for key in keys {
                 switch key {
-                case .sizeReport(let rows, let columns) where awaitingSizeReply && rows > 0 && columns > 0,
-                    .cursorReport(let rows, let columns) where awaitingSizeReply && rows > 1 && columns > 1:
-                    size = (columns, rows)
+                case .cursorReport(let row, let column) where awaitingSizeReply && row > 1 && column > 1:
+                    size = (column, row)
                     awaitingSizeReply = false
                     writer.invalidate()
                     continue
@@ -88,7 +87,8 @@ public enum ViewLoop {
                     writer.invalidate()  // ctrl-L: repaint everything (after a kernel message, say)
                 default: break
                 }
-                let limits = ClusterRenderer.scrollLimits(snapshot, width: size.width, height: size.height, state: state)
+                let limits = ClusterRenderer.scrollLimits(
+                    snapshot, width: size.width, height: size.height, state: state)
                 let shown = ClusterRenderer.layout(snapshot, width: size.width, height: size.height, state: state)
                 switch state.handle(key, limits: limits, layoutShown: shown) {
                 case .none: break

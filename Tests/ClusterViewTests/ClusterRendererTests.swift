@@ -19,14 +19,19 @@ import Testing
         Case(name: "list-by-load", snapshot: Clusters.small, state: ViewState(role: .master, sortKey: .load)),
         Case(name: "grid-small", snapshot: Clusters.small, state: ViewState(role: .drone, chosenLayout: .grid)),
         Case(name: "grid-254", snapshot: Clusters.full(), state: ViewState(role: .master)),
-        Case(name: "list-254-scrolled", snapshot: Clusters.full(), state: ViewState(role: .master, chosenLayout: .list, scroll: 30)),
+        Case(
+            name: "list-254-scrolled", snapshot: Clusters.full(),
+            state: ViewState(role: .master, chosenLayout: .list, scroll: 30)),
         Case(name: "help-drone", snapshot: Clusters.small, state: ViewState(role: .drone, showsHelp: true)),
         Case(name: "help-master", snapshot: Clusters.small, state: ViewState(role: .master, showsHelp: true)),
-        Case(name: "confirm-shutdown", snapshot: Clusters.small, state: ViewState(role: .drone, confirmsShutdown: true)),
+        Case(
+            name: "confirm-shutdown", snapshot: Clusters.small, state: ViewState(role: .drone, confirmsShutdown: true)),
         Case(name: "no-card", snapshot: Clusters.notConfigured(.noCard), state: ViewState(role: .drone)),
         Case(name: "no-carrier", snapshot: Clusters.notConfigured(.noCarrier), state: ViewState(role: .drone)),
         Case(name: "waiting-dhcp", snapshot: Clusters.notConfigured(.waitingForDHCP), state: ViewState(role: .drone)),
-        Case(name: "safe-mode", snapshot: Clusters.notConfigured(.notAttempted, mode: .safe), state: ViewState(role: .drone)),
+        Case(
+            name: "safe-mode", snapshot: Clusters.notConfigured(.notAttempted, mode: .safe),
+            state: ViewState(role: .drone)),
         Case(
             name: "source-problem",
             snapshot: ClusterSnapshot(
@@ -67,7 +72,8 @@ import Testing
         let ids = ClusterRenderer.sorted(Clusters.small.nodes, by: .load).map(\.id)
         #expect(ids.first == 3)  // 3.9 on 4 CPUs
         #expect(Array(ids.suffix(2)) == [4, 201])
-        #expect(ClusterRenderer.sorted(Clusters.small.nodes, by: .id).map(\.id) == Clusters.small.nodes.map(\.id).sorted())
+        #expect(
+            ClusterRenderer.sorted(Clusters.small.nodes, by: .id).map(\.id) == Clusters.small.nodes.map(\.id).sorted())
     }
 
     @Test(arguments: [(0.69, Style.Colour.green), (0.7, .yellow), (0.99, .yellow), (1.0, .red), (3, .red)])
@@ -78,7 +84,8 @@ import Testing
 
     @Test func tinyAndSerialSizesDoNotCrash() {
         for (width, height) in [(0, 0), (1, 1), (19, 4), (20, 5), (40, 10), (300, 100)] {
-            let frame = ClusterRenderer.render(Clusters.full(), width: width, height: height, state: ViewState(role: .drone))
+            let frame = ClusterRenderer.render(
+                Clusters.full(), width: width, height: height, state: ViewState(role: .drone))
             #expect(frame.width == width && frame.height == height)
         }
     }

@@ -28,12 +28,17 @@ import Testing
         try assertSnapshot(Report.json(Clusters.notConfigured(.noCarrier)), named: "json-not-configured")
     }
 
-    @Test(arguments: [(0.0, 2, "0.00"), (0.525, 2, "0.53"), (12.0, 0, "12"), (-0.004, 2, "0.00"), (-1.5, 1, "-1.5"), (99.95, 1, "100.0")])
+    @Test(arguments: [
+        (0.0, 2, "0.00"), (0.525, 2, "0.53"), (12.0, 0, "12"), (-0.004, 2, "0.00"), (-1.5, 1, "-1.5"),
+        (99.95, 1, "100.0"),
+    ])
     func fixed(_ value: Double, _ decimals: Int, _ expected: String) {
         #expect(Format.fixed(value, decimals: decimals) == expected)
     }
 
-    @Test(arguments: [(0.4, "0s"), (59.9, "59s"), (99, "99s"), (100, "1m"), (3725, "62m"), (7200, "2h"), (200_000, "2d"), (-1, "?")])
+    @Test(arguments: [
+        (0.4, "0s"), (59.9, "59s"), (99, "99s"), (100, "1m"), (3725, "62m"), (7200, "2h"), (200_000, "2d"), (-1, "?"),
+    ])
     func ages(_ seconds: Double, _ expected: String) {
         #expect(Format.age(seconds) == expected)
     }

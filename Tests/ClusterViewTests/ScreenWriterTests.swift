@@ -49,14 +49,16 @@ import Testing
     /// refresh a second must fit in a second of line time with room for keys.
     @Test func bytesPerRefreshFitASerialConsole() {
         let budget = 11_520
-        func cost(_ before: ClusterSnapshot, _ after: ClusterSnapshot, width: Int, height: Int, state: ViewState) -> Int {
+        func cost(_ before: ClusterSnapshot, _ after: ClusterSnapshot, width: Int, height: Int, state: ViewState) -> Int
+        {
             var writer = ScreenWriter()
             _ = writer.update(to: ClusterRenderer.render(before, width: width, height: height, state: state))
             return writer.update(to: ClusterRenderer.render(after, width: width, height: height, state: state)).count
         }
         let grid = ViewState(role: .master)
         var first = ScreenWriter()
-        let fullRepaint = first.update(to: ClusterRenderer.render(Clusters.full(), width: 80, height: 24, state: grid)).count
+        let fullRepaint = first.update(to: ClusterRenderer.render(Clusters.full(), width: 80, height: 24, state: grid))
+            .count
         // Idle: the same cluster a second later; in the grid ages do not show, so nothing changes.
         var later = Clusters.full()
         for index in later.nodes.indices { later.nodes[index].age += 1 }
@@ -68,7 +70,8 @@ import Testing
         let changingList = cost(Clusters.full(), Clusters.full(step: 1), width: 132, height: 43, state: list)
         print(
             "clumpview bytes per refresh: 254-node grid 80x24 full repaint \(fullRepaint), idle \(idleGrid), "
-                + "every cell changing \(changingGrid); 132x43 list idle ages \(idleList), all changing \(changingList)")
+                + "every cell changing \(changingGrid); 132x43 list idle ages \(idleList), all changing \(changingList)"
+        )
         #expect(idleGrid == 0)
         #expect(fullRepaint < budget)
         #expect(changingGrid < budget)

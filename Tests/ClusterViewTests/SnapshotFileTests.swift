@@ -35,7 +35,8 @@ import Testing
     }
 
     @Test(arguments: [
-        Configuration.configured, .noCard, .noCarrier, .waitingForDHCP, .notAttempted, .failed("dhcp: \"nak\" from 10.0.0.1"),
+        Configuration.configured, .noCard, .noCarrier, .waitingForDHCP, .notAttempted,
+        .failed("dhcp: \"nak\" from 10.0.0.1"),
     ])
     func roundTrips(_ configuration: Configuration) throws {
         var snapshot = Clusters.small

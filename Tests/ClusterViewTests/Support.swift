@@ -13,20 +13,45 @@ enum Clusters {
     static var small: ClusterSnapshot {
         let gib: UInt64 = 1 << 20
         let nodes = [
-            NodeRow(id: 1, address: "192.168.1.1", state: .up, load: 0.12, cpus: 4, cpuPercent: 3, memoryUsedKiB: gib, memoryTotalKiB: 8 * gib, age: 0.4),
-            NodeRow(id: 2, address: "192.168.1.2", state: .up, load: 2.6, cpus: 4, cpuPercent: 64, memoryUsedKiB: 6 * gib, memoryTotalKiB: 8 * gib, age: 0.9),
-            NodeRow(id: 3, address: "192.168.1.3", state: .up, load: 3.9, cpus: 4, cpuPercent: 97, memoryUsedKiB: 15 * gib / 2, memoryTotalKiB: 8 * gib, age: 1.2),
-            NodeRow(id: 4, address: "192.168.1.4", state: .down, load: 1, cpus: 2, cpuPercent: 50, memoryUsedKiB: gib, memoryTotalKiB: 2 * gib, age: 17),
-            NodeRow(id: 7, address: "192.168.1.7", state: .expert, load: 0.0, cpus: 1, cpuPercent: 0, memoryUsedKiB: 300 << 10, memoryTotalKiB: 512 << 10, age: 0.2),
-            NodeRow(id: 9, address: "192.168.1.9", state: .safe, load: 0.5, cpus: 2, cpuPercent: 20, memoryUsedKiB: gib, memoryTotalKiB: 4 * gib, age: 4.2),
-            NodeRow(id: 15, address: "192.168.1.15", state: .up, load: 0.31, cpus: 8, cpuPercent: 5, memoryUsedKiB: 2 * gib, memoryTotalKiB: 16 * gib, age: 0),
-            NodeRow(id: 20, address: "192.168.1.20", state: .up, load: 15.5, cpus: 16, cpuPercent: 88, memoryUsedKiB: 60 * gib, memoryTotalKiB: 64 * gib, age: 0.7),
-            NodeRow(id: 31, address: "192.168.1.31", state: .up, load: 0.75, cpus: 1, cpuPercent: 74, memoryUsedKiB: 900 << 10, memoryTotalKiB: gib, age: 1.9),
-            NodeRow(id: 100, address: "192.168.1.100", state: .up, load: 1.01, cpus: 2, cpuPercent: 51, memoryUsedKiB: 3 * gib, memoryTotalKiB: 4 * gib, age: 0.3),
-            NodeRow(id: 201, address: "192.168.1.201", state: .down, load: 0, cpus: 4, cpuPercent: 0, memoryUsedKiB: 0, memoryTotalKiB: 8 * gib, age: 3725),
-            NodeRow(id: 254, address: "192.168.1.254", state: .up, load: 0.02, cpus: 64, cpuPercent: 1, memoryUsedKiB: 12 * gib, memoryTotalKiB: 256 * gib, age: 2.5),
+            NodeRow(
+                id: 1, address: "192.168.1.1", state: .up, load: 0.12, cpus: 4, cpuPercent: 3, memoryUsedKiB: gib,
+                memoryTotalKiB: 8 * gib, age: 0.4),
+            NodeRow(
+                id: 2, address: "192.168.1.2", state: .up, load: 2.6, cpus: 4, cpuPercent: 64, memoryUsedKiB: 6 * gib,
+                memoryTotalKiB: 8 * gib, age: 0.9),
+            NodeRow(
+                id: 3, address: "192.168.1.3", state: .up, load: 3.9, cpus: 4, cpuPercent: 97,
+                memoryUsedKiB: 15 * gib / 2, memoryTotalKiB: 8 * gib, age: 1.2),
+            NodeRow(
+                id: 4, address: "192.168.1.4", state: .down, load: 1, cpus: 2, cpuPercent: 50, memoryUsedKiB: gib,
+                memoryTotalKiB: 2 * gib, age: 17),
+            NodeRow(
+                id: 7, address: "192.168.1.7", state: .expert, load: 0.0, cpus: 1, cpuPercent: 0,
+                memoryUsedKiB: 300 << 10, memoryTotalKiB: 512 << 10, age: 0.2),
+            NodeRow(
+                id: 9, address: "192.168.1.9", state: .safe, load: 0.5, cpus: 2, cpuPercent: 20, memoryUsedKiB: gib,
+                memoryTotalKiB: 4 * gib, age: 4.2),
+            NodeRow(
+                id: 15, address: "192.168.1.15", state: .up, load: 0.31, cpus: 8, cpuPercent: 5, memoryUsedKiB: 2 * gib,
+                memoryTotalKiB: 16 * gib, age: 0),
+            NodeRow(
+                id: 20, address: "192.168.1.20", state: .up, load: 15.5, cpus: 16, cpuPercent: 88,
+                memoryUsedKiB: 60 * gib, memoryTotalKiB: 64 * gib, age: 0.7),
+            NodeRow(
+                id: 31, address: "192.168.1.31", state: .up, load: 0.75, cpus: 1, cpuPercent: 74,
+                memoryUsedKiB: 900 << 10, memoryTotalKiB: gib, age: 1.9),
+            NodeRow(
+                id: 100, address: "192.168.1.100", state: .up, load: 1.01, cpus: 2, cpuPercent: 51,
+                memoryUsedKiB: 3 * gib, memoryTotalKiB: 4 * gib, age: 0.3),
+            NodeRow(
+                id: 201, address: "192.168.1.201", state: .down, load: 0, cpus: 4, cpuPercent: 0, memoryUsedKiB: 0,
+                memoryTotalKiB: 8 * gib, age: 3725),
+            NodeRow(
+                id: 254, address: "192.168.1.254", state: .up, load: 0.02, cpus: 64, cpuPercent: 1,
+                memoryUsedKiB: 12 * gib, memoryTotalKiB: 256 * gib, age: 2.5),
         ]
-        return ClusterSnapshot(local: configured, nodes: nodes, drops: [DropCounter("bad-mac", 3), DropCounter("replay", 1)])
+        return ClusterSnapshot(
+            local: configured, nodes: nodes, drops: [DropCounter("bad-mac", 3), DropCounter("replay", 1)])
     }
 
     /// A full class-C cluster: nodes 1 to 254, a few down, loads spread over every band.
@@ -180,7 +205,7 @@ func spawn(_ argv: [String], outputPath: String) throws -> (status: Int32, outpu
     posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
     var cArguments: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) }
     cArguments.append(nil)
-    defer { cArguments.forEach { free($0) } }
+    defer { for pointer in cArguments { free(pointer) } }
     var pid: pid_t = 0
     let error = posix_spawn(&pid, argv[0], &actions, &attributes, cArguments, environ)
     guard error == 0 else { throw TestFailure("posix_spawn \(argv[0]): \(String(cString: strerror(error)))") }

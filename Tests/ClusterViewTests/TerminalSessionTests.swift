@@ -68,6 +68,19 @@ import Testing
         #expect(try String(contentsOfFile: marker, encoding: .utf8) == "confirmed\n")
     }
 
+    @Test func aZeroSizedTerminalIsAskedForItsSize() throws {
+        // Serial consoles report 0x0 (TIOCGWINSZ): the view asks the terminal (cursor position
+        // after moving to 999;999) and lays out for the answer, here 100 columns, not 80.
+        let session = try TmuxSession(
+            cluster: Clusters.small, arguments: [], width: 100, height: 30, before: "stty rows 0 cols 0; ")
+        let screen = try session.waitFor("a 100-column layout") { $0.contains("10 up  2 down") }
+        let counts = screen.split(separator: "\n").first { $0.contains("10 up  2 down") } ?? ""
+        #expect(counts.count == 99)  // right-aligned to column 100, one blank kept at the edge
+        #expect(screen.split(separator: "\n").count <= 30)
+        try session.send("q")
+        #expect(try session.waitForExit() == 0)
+    }
+
     @Test func arrowKeysAreNotMistakenForEscape() throws {
         // On a drone a lone ESC asks to shut down; the ESC that starts an arrow key must not.
         let session = try TmuxSession(cluster: Clusters.full(), arguments: ["--role", "drone"])
@@ -88,7 +101,11 @@ final class TmuxSession {
     let directory: String
 
     /// `directory` (removed at the end) defaults to a new scratch directory.
-    init(cluster: ClusterSnapshot, arguments: [String], directory: String? = nil, width: Int = 80, height: Int = 24) throws {
+    /// `before` is shell run first in the pane (to make the pty look like a serial console).
+    init(
+        cluster: ClusterSnapshot, arguments: [String], directory: String? = nil, width: Int = 80, height: Int = 24,
+        before: String = ""
+    ) throws {
         self.directory = try directory ?? Self.scratch()
         socket = "clumpview-test-\(getpid())-\(UUID().uuidString.prefix(8))"
         let file = self.directory + "/cluster"
@@ -99,7 +116,8 @@ final class TmuxSession {
         let record = "echo $? > " + Self.shellQuoted(self.directory + "/status")
         try tmux([
             "-f", "/dev/null", "new-session", "-d", "-x", "\(width)", "-y", "\(height)", "-s", "view",
-            "env TERM=xterm " + command + "; " + record, ";", "set-option", "-t", "view", "remain-on-exit", "on",
+            before + "env -u COLUMNS -u LINES TERM=xterm " + command + "; " + record, ";", "set-option", "-t", "view",
+            "remain-on-exit", "on",
         ])
     }
 
@@ -113,7 +131,8 @@ final class TmuxSession {
     static func binary() throws -> String {
         let executable = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
         let directory =
-            ProcessInfo.processInfo.environment["CLUMP_BIN"] ?? URL(fileURLWithPath: executable).deletingLastPathComponent().path
+            ProcessInfo.processInfo.environment["CLUMP_BIN"]
+            ?? URL(fileURLWithPath: executable).deletingLastPathComponent().path
         let path = directory + "/clumpview"
         guard FileManager.default.isExecutableFile(atPath: path) else {
             throw TestFailure("\(path) is missing: build it (swift build --product clumpview) or set CLUMP_BIN")
@@ -131,7 +150,8 @@ final class TmuxSession {
 
     @discardableResult
     func tmux(_ arguments: [String]) throws -> String {
-        let (status, output) = try spawn(["/usr/bin/env", "tmux", "-L", socket] + arguments, outputPath: directory + "/tmux.out")
+        let (status, output) = try spawn(
+            ["/usr/bin/env", "tmux", "-L", socket] + arguments, outputPath: directory + "/tmux.out")
         guard status == 0 else {
             throw TestFailure("tmux \(arguments.joined(separator: " ")) failed (is tmux installed?): \(output)")
         }
