@@ -4,7 +4,7 @@ import PackageDescription
 // The drone agent (`clumpnode`) runs as /init: it is linked fully static (see
 // scripts/lib.sh) and must not pull in Foundation, so every module it imports
 // is Foundation-free: ClumpVersion, ELF, Kernel, XZ, NetProbe, AutoMap,
-// ClusterState, NodeAgent. Host-side modules (ImageSpec, ImageBuilder) may use it.
+// ClusterState, ClusterView, NodeAgent. Host-side modules (ImageSpec, ImageBuilder) may use it.
 let package = Package(
     name: "clump",
     platforms: [.macOS(.v14)],
@@ -36,6 +36,7 @@ let package = Package(
         .target(name: "NetProbe", dependencies: ["Kernel", "XZ", "CSyscall"]),
         .target(name: "AutoMap"),
         .target(name: "ClusterState"),
+        .target(name: "ClusterView"),
         .target(name: "NodeAgent", dependencies: ["NetProbe", "AutoMap", "ClumpVersion"]),
 
         .executableTarget(
@@ -46,7 +47,7 @@ let package = Package(
             ]
         ),
         .executableTarget(name: "clumpnode", dependencies: ["NodeAgent", "CStartup"]),
-        .executableTarget(name: "clumpview", dependencies: ["ClusterState", "ClumpVersion"]),
+        .executableTarget(name: "clumpview", dependencies: ["ClusterView", "ClusterState", "ClumpVersion"]),
 
         .testTarget(name: "ELFTests", dependencies: ["ELF"], resources: [.copy("Fixtures")]),
         .testTarget(name: "KernelTests", dependencies: ["Kernel", "XZ"], resources: [.copy("Fixtures")]),
@@ -56,6 +57,7 @@ let package = Package(
         .testTarget(name: "NodeAgentTests", dependencies: ["NodeAgent", "XZ", "AutoMap", "NetProbe"]),
         .testTarget(name: "NetProbeTests", dependencies: ["NetProbe", "Kernel"], resources: [.copy("Fixtures")]),
         .testTarget(name: "AutoMapTests", dependencies: ["AutoMap"]),
+        .testTarget(name: "ClusterViewTests", dependencies: ["ClusterView"]),
         .testTarget(name: "SystemTests", dependencies: ["ImageBuilder"]),
     ],
     swiftLanguageModes: [.v5]

@@ -17,6 +17,8 @@ CLUMP_APT_PACKAGES=(
     xorriso genisoimage cpio zstd xz-utils fdisk util-linux file binutils
     # the benchmark's peer (mkinitramfs)
     initramfs-tools
+    # clumpview's real-terminal tests: keys in with send-keys, the screen out with capture-pane
+    tmux
 )
 
 # Installs only what is missing, so a second run costs one dpkg query.

@@ -1,0 +1,104 @@
+import Glibc
+
+/// Where the view gets the cluster from, once per refresh. The cluster daemon's in-process
+/// table, the snapshot file it writes, or invented nodes for a demo.
+public protocol ClusterSource: AnyObject {
+    /// The cluster now. Throwing is fine: the view shows the error in its header and keeps going.
+    func snapshot() throws -> ClusterSnapshot
+}
+
+/// Reads the snapshot file the cluster daemon writes (see `SnapshotFile`).
+public final class FileSource: ClusterSource {
+    /// Where the daemon writes the table.
+    public static let defaultPath = "/run/clump/cluster"
+
+    public let path: String
+
+    public init(path: String = FileSource.defaultPath) { self.path = path }
+
+    public func snapshot() throws -> ClusterSnapshot {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        let seconds = Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
+        return try SnapshotFile.parse(try Self.read(path), path: path, now: seconds)
+    }
+
+    /// The whole file, with open/read (no Foundation on the drone).
+    static func read(_ path: String) throws -> String {
+        let fd: Int32
+        do {
+            fd = try syscall("open", path: path) { open(path, O_RDONLY | O_CLOEXEC) }
+        } catch var error as ClusterViewError where error.code == ENOENT {
+            error.message = "is the cluster daemon running? (--demo N shows invented nodes)"
+            throw error
+        }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 16384)
+        while true {
+            let count = try syscall("read", path: path) {
+                buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            }
+            if count == 0 { break }
+            bytes += buffer[0..<count]
+            // 254 nodes take ~30 KB; a file a hundred times that is not a cluster table.
+            if bytes.count > 4 << 20 {
+                throw ClusterViewError(operation: "read", path: path, message: "larger than 4 MiB")
+            }
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}
+
+/// Invented nodes whose load drifts on every refresh, for trying the view without a cluster.
+/// Always marked as a demo (`ClusterSnapshot.isDemo`): the header says DEMO DATA.
+public final class DemoSource: ClusterSource {
+    private var nodes: [NodeRow]
+    private var random: UInt64
+    private let local: LocalNode
+
+    /// `count` nodes numbered from 1 on 10.0.x.y; `seed` makes the drift repeatable.
+    public init(count: Int, seed: UInt64 = 0x5EED) {
+        random = seed | 1
+        local = LocalNode(
+            configuration: .configured, id: 1, address: "10.0.0.1", network: "10.0.0.0/24",
+            mapLine: "1 10.0.0.1 254", mode: .observer)
+        nodes = []
+        for id in 1...max(count, 1) {
+            let cpus = [1, 2, 4, 8, 16][Int(next() % 5)]
+            let memory = UInt64([1, 2, 4, 8, 16, 32][Int(next() % 6)]) << 20
+            let roll = next() % 100
+            let state: NodeState = roll < 4 ? .down : roll < 7 ? .expert : roll < 9 ? .safe : .up
+            nodes.append(
+                NodeRow(
+                    id: id, address: "10.0.\(id >> 8).\(id & 0xFF)", state: state,
+                    load: Double(next() % UInt64(cpus * 150)) / 100, cpus: cpus,
+                    cpuPercent: Double(next() % 1000) / 10, memoryUsedKiB: memory * (next() % 90 + 5) / 100,
+                    memoryTotalKiB: memory, age: state == .down ? Double(next() % 60 + 6) : Double(next() % 20) / 10))
+        }
+    }
+
+    /// xorshift64: enough randomness for a demo, no Foundation, same sequence for the same seed.
+    private func next() -> UInt64 {
+        random ^= random << 13
+        random ^= random >> 7
+        random ^= random << 17
+        return random
+    }
+
+    public func snapshot() throws -> ClusterSnapshot {
+        let current = ClusterSnapshot(
+            local: local, nodes: nodes, drops: [DropCounter("bad-mac", 0), DropCounter("replay", 0)], isDemo: true)
+        // Drift for the next refresh: loads wander, ages tick, a few nodes' figures move.
+        for index in nodes.indices where nodes[index].state != .down {
+            if next() % 4 == 0 {
+                let step = (Double(next() % 41) - 20) / 100
+                nodes[index].load = max(0, min(nodes[index].load + step, Double(nodes[index].cpus) * 2))
+                nodes[index].cpuPercent = Double(next() % 1000) / 10
+            }
+            nodes[index].age = Double(next() % 20) / 10
+        }
+        for index in nodes.indices where nodes[index].state == .down { nodes[index].age += 1 }
+        return current
+    }
+}
