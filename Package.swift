@@ -37,7 +37,7 @@ let package = Package(
         .target(name: "AutoMap"),
         .target(name: "ClusterState"),
         .target(name: "ClusterView"),
-        .target(name: "NodeAgent", dependencies: ["NetProbe", "AutoMap", "ClumpVersion"]),
+        .target(name: "NodeAgent", dependencies: ["NetProbe", "AutoMap", "ClumpVersion", "ClusterView"]),
 
         .executableTarget(
             name: "clumpbuild",

@@ -42,10 +42,12 @@ clump_build() {
     swift build -c release --product clumpview
     # The agent is /init: fully static, and every byte of it sits in the RAM disk. Not
     # importing _StringProcessing implicitly keeps the regex engine and the Unicode name
-    # tables out (~1.3 MB); identical-code folding and section GC trim the rest.
+    # tables out (~1.3 MB); a section per function lets the linker drop what the agent
+    # never calls, and identical-code folding trims the rest.
     swift build -c release --product clumpnode --scratch-path .build-agent \
         -Xswiftc -static-executable -Xswiftc -Osize \
         -Xswiftc -Xfrontend -Xswiftc -disable-implicit-string-processing-module-import \
+        -Xswiftc -Xfrontend -Xswiftc -function-sections \
         -Xlinker --gc-sections -Xlinker --icf=safe -Xlinker -s
 }
 

@@ -39,6 +39,9 @@ public enum BudgetCategory: String, CaseIterable, Sendable, Codable {
 
 /// Builds the RAM disk's entry list from resolved inputs: pure, sorted, no root needed.
 public enum InitramfsPlan {
+    /// Names under which the agent binary offers its other tools.
+    static let agentLinks = ["bin/clumpview", "bin/clumpnode"]
+
     /// Directories the agent mounts on or writes to.
     static let directories = ["dev", "proc", "sys", "run", "tmp", "root", "etc", "mnt", "var", "var/log"]
 
@@ -76,6 +79,9 @@ public enum InitramfsPlan {
         put(ImageEntry(path: "etc/clump/cluster.key", content: .file(.bytes(inputs.clusterKey)), mode: 0o600))
         put(ImageEntry(path: "etc/clump/image", content: .file(.bytes(Array(inputs.imageInfo.utf8))), mode: 0o644))
         put(ImageEntry(path: "init", content: .file(.host(path: inputs.agent)), mode: 0o755))
+        // The agent is also the drone's cluster view, chosen by the name it is run as: a second
+        // static Swift program would cost the RAM disk another 7 MB.
+        for tool in agentLinks { put(ImageEntry(path: tool, content: .symlink(target: "/init"), mode: 0o777)) }
         return byPath.values.sorted { $0.path < $1.path }
     }
 

@@ -63,9 +63,10 @@ enum SpecTable {
         help: "Module names to leave out, even when a group includes them.")
     static let driversStrip = Setting(
         "drivers.strip", \.drivers.strip, default: true, .bool,
-        help: "Drop what a drone never uses from the shipped modules (BTF type info, ~14 % of their size, and "
-            + "local symbols no relocation needs) and their then-invalid signatures; loading one taints the kernel "
-            + "(E). Set false to ship them signed, as "
+        help: "Drop what a drone never uses from the shipped modules (BTF type info, ~14 % of their size, ORC "
+            + "unwind tables, so an oops inside one has a shorter backtrace, and local symbols no relocation needs) "
+            + "and their then-invalid signatures; loading one taints the kernel (E). Set false to ship them as "
+            + "they are, signed, as "
             + "CONFIG_MODULE_SIG_FORCE or Secure Boot lockdown requires.")
 
     static let files = Setting(

@@ -21,7 +21,8 @@ public struct BootPlan {
         self.options = BootOptions(commandLine: commandLine)
         self.consoles = consoles.isEmpty ? ConsoleList.fallback : consoles
         self.mounts = mounts
-        self.shells = self.consoles.map { ShellCommand.shell(on: $0) }
+        let mode = options.mode
+        self.shells = self.consoles.map { mode == .auto ? ShellCommand.clusterView(on: $0) : ShellCommand.shell(on: $0) }
     }
 
     /// The first line on every console (tests and the QEMU checks look for it).
@@ -29,8 +30,13 @@ public struct BootPlan {
 
     /// The lines shown before the shells start: what runs where and how to leave.
     public var shellBanner: [String] {
-        [
-            "clump: a busybox shell runs on " + consoles.map(\.shellDevice).joined(separator: ", "),
+        let devices = consoles.map(\.shellDevice).joined(separator: ", ")
+        let first =
+            options.mode == .auto
+            ? "clump: the cluster view runs on \(devices) (ESC shuts this node down, q leaves it for a shell)"
+            : "clump: a busybox shell runs on " + devices
+        return [
+            first,
             "clump:   poweroff  switch this node off",
             "clump:   reboot    restart it (ctrl-alt-del does too)",
             "clump:   halt      stop it; the power stays on",

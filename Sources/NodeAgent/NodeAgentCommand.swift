@@ -1,4 +1,5 @@
 import ClumpVersion
+import ClusterView
 import Glibc
 
 /// The `clumpnode` command line: as PID 1 (or started as /init) it is the init process;
@@ -80,6 +81,11 @@ public enum NodeAgentCommand {
 
     /// Runs the command line; returns the exit status (never returns as PID 1).
     public static func main(arguments: [String]) -> Int32 {
+        // On a drone, /bin/clumpview is a link to this binary (see InitramfsPlan.agentLinks).
+        if getpid() != 1, arguments.first.map(programName) == "clumpview" {
+            // Confirmed shutdown: what busybox poweroff does, so PID 1 shuts down cleanly.
+            return ViewCommand.main(arguments: arguments, version: ClumpVersion.string) { kill(1, SIGUSR2) == 0 ? 0 : 1 }
+        }
         switch parse(arguments: arguments, pid: getpid()) {
         case .initProcess:
             guard getpid() == 1 else {
@@ -120,5 +126,10 @@ public enum NodeAgentCommand {
 
     private static func printError(_ text: String) {
         try? FileIO.writeAll(STDERR_FILENO, text + (text.hasSuffix("\n") ? "" : "\n"))
+    }
+
+    /// The last path component of argv[0].
+    static func programName(_ argument: String) -> String {
+        argument.split(separator: "/").last.map(String.init) ?? argument
     }
 }

@@ -42,4 +42,12 @@ public struct ShellCommand: Equatable, Sendable {
             terminal: "/dev/" + console.shellDevice
         )
     }
+
+    /// Auto mode's console: the live cluster view (Clump/OS's last boot step); leaving it with
+    /// q gives the console's shell, and when that ends the supervisor starts the view again.
+    public static func clusterView(on console: Console, program: String = "/bin/sh") -> ShellCommand {
+        var command = shell(on: console, program: program)
+        command.arguments += ["-c", "/bin/clumpview --role drone; exec \(program) -l"]
+        return command
+    }
 }

@@ -57,7 +57,20 @@ import Testing
         #expect(plan.shells.map(\.terminal) == ["/dev/tty1", "/dev/ttyS0"])
         #expect(plan.shells[0].environment.contains("TERM=linux"))
         #expect(plan.shells[1].environment.contains("TERM=vt102"))
-        #expect(plan.shellBanner[0] == "clump: a busybox shell runs on tty1, ttyS0")
+        #expect(
+            plan.shellBanner[0]
+                == "clump: the cluster view runs on tty1, ttyS0 (ESC shuts this node down, q leaves it for a shell)")
+        // Auto mode shows the cluster view, which leaves a login shell behind when quit.
+        #expect(plan.shells.allSatisfy { $0.arguments == ["-sh", "-c", "/bin/clumpview --role drone; exec /bin/sh -l"] })
+        let expert = BootPlan(commandLine: KernelCommandLine(parsing: "clump.mode=expert"), consoles: ConsoleList.parse("ttyS0\n"))
+        #expect(expert.shells.map(\.arguments) == [["-sh"]])
+        #expect(expert.shellBanner[0] == "clump: a busybox shell runs on ttyS0")
+    }
+
+    @Test func runAsClumpviewItIsTheView() {
+        #expect(NodeAgentCommand.programName("/bin/clumpview") == "clumpview")
+        #expect(NodeAgentCommand.programName("clumpview") == "clumpview")
+        #expect(NodeAgentCommand.programName("/init") == "init")
     }
 
     @Test func withoutConsolesItUsesDevConsole() {
