@@ -34,8 +34,8 @@ let package = Package(
         ),
         .target(name: "NetProbe", dependencies: ["Kernel", "XZ"]),
         .target(name: "AutoMap"),
-        .target(name: "ClusterState"),
-        .target(name: "NodeAgent", dependencies: ["NetProbe", "AutoMap", "ClumpVersion"]),
+        .target(name: "ClusterState", dependencies: ["AutoMap"]),
+        .target(name: "NodeAgent", dependencies: ["NetProbe", "AutoMap", "ClusterState", "ClumpVersion"]),
 
         .executableTarget(
             name: "clumpbuild",
@@ -46,6 +46,8 @@ let package = Package(
         ),
         .executableTarget(name: "clumpnode", dependencies: ["NodeAgent", "CStartup"]),
         .executableTarget(name: "clumpview", dependencies: ["ClusterState", "ClumpVersion"]),
+        // bench/gossip.sh: the gossip simulation.
+        .executableTarget(name: "gossipbench", dependencies: ["ClusterState"], path: "bench/gossipbench"),
 
         .testTarget(name: "ELFTests", dependencies: ["ELF"], resources: [.copy("Fixtures")]),
         .testTarget(name: "KernelTests", dependencies: ["Kernel", "XZ"], resources: [.copy("Fixtures")]),
@@ -55,6 +57,7 @@ let package = Package(
         .testTarget(name: "NodeAgentTests", dependencies: ["NodeAgent", "XZ"]),
         .testTarget(name: "NetProbeTests", dependencies: ["NetProbe"], resources: [.copy("Fixtures")]),
         .testTarget(name: "AutoMapTests", dependencies: ["AutoMap"]),
+        .testTarget(name: "ClusterStateTests", dependencies: ["ClusterState"], resources: [.copy("Fixtures")]),
         .testTarget(name: "SystemTests", dependencies: ["ImageBuilder"]),
     ],
     swiftLanguageModes: [.v5]

@@ -1,4 +1,5 @@
 import ClumpVersion
+import ClusterState
 import Glibc
 
 /// The `clumpnode` command line: as PID 1 (or started as /init) it is the init process;
@@ -14,6 +15,8 @@ public enum NodeAgentCommand {
         case help
         /// Print what PID 1 would do, reading /proc and /sys under `root`.
         case plan(root: String)
+        /// Announce this node's load and gather the cluster's (`AnnounceCommand`).
+        case announce(Announcer.Options)
         /// A usage mistake, with the message.
         case usageError(String)
     }
@@ -29,6 +32,9 @@ public enum NodeAgentCommand {
           version           print the version
           plan [--root DIR] print what it would do as PID 1 (command line and consoles read
                             from DIR/proc and DIR/sys; default /)
+          announce [--root DIR] [--port N] [--key FILE] [--previous-key FILE] [--interface IFACE]
+                            gossip this node's load with the cluster (UDP port 7077) and keep
+                            DIR/run/clump/cluster current for clumpview
           help              print this text
 
         `clumpnode init` runs the PID 1 path and refuses unless it is PID 1: that path kills
@@ -52,6 +58,11 @@ public enum NodeAgentCommand {
             if words.count == 1 { return .plan(root: "/") }
             if words.count == 3 && words[1] == "--root" { return .plan(root: words[2]) }
             return .usageError("usage: clumpnode plan [--root DIR]")
+        case "announce":
+            switch AnnounceCommand.parse(Array(words.dropFirst())) {
+            case .success(let options): return .announce(options)
+            case .failure(let error): return .usageError("\(error.description)\n" + AnnounceCommand.usage)
+            }
         default: return .usageError("unknown command '\(command)'")
         }
     }
@@ -84,6 +95,8 @@ public enum NodeAgentCommand {
             let consoles = (try? ConsoleList.read(root: root)) ?? []
             print(BootPlan(commandLine: commandLine, consoles: consoles).render(), terminator: "")
             return 0
+        case .announce(let options):
+            return AnnounceCommand.run(options) { printError($0) }
         case .usageError(let message):
             printError("clumpnode: \(message)\n\n" + usage)
             return 2

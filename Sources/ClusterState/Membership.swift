@@ -1,0 +1,264 @@
+/// The gossip state machine of one node or observer: what it knows about every node of the map,
+/// what to send each interval, what a received datagram changes. Pure: the clock (nanoseconds
+/// on a monotonic clock) and the random source are passed in; sockets live in `Announcer`.
+///
+/// Dissemination follows MOSIX (Amar, Barak, Shiloh, "The MOSIX Algorithms for Managing Cluster,
+/// Multi-Clusters, GPU Clusters and Clouds"; gossimon): every interval a node sends to `fanout`
+/// random alive members a window of the freshest entries it holds, its own (age 0) first.
+/// The receiver keeps, per node, the youngest copy. Traffic per node is `fanout` datagrams of at
+/// most `window` entries per interval, whatever the cluster size. Broadcast is only for
+/// discovery: a newcomer (or a view) that knows no one broadcasts a join, and about `joinRepliers`
+/// of the nodes that hear it answer with their whole table.
+public struct Membership: Sendable {
+    /// The knobs; the defaults are what `bench/gossip.sh` measures.
+    public struct Config: Sendable {
+        /// Time between sends: 0.5 s.
+        public var interval: Int64 = 500_000_000
+        /// Datagrams per interval.
+        public var fanout = 1
+        /// Entries per datagram, the sender's own included: 48 make 659 bytes, 1.3 KB/s per node.
+        public var window = 48
+        /// A node whose freshest information is older than this is down.
+        ///
+        /// 4 s, because a live node's own entry leaves it 8 times in 4 s, each time to a random
+        /// member that forwards it (now youngest of its table) to another random member within
+        /// 0.5 s, and so on: the copies double every interval. With 5 % loss a single hop fails
+        /// with p = 0.05; for a given node to hear nothing for 4 s, all of the ~8 direct sends and
+        /// the ~2^k relayed copies (k = 1...7) must miss it: at N = 256 each copy reaches a given
+        /// node with p ~ 1/255 per hop and the mean number of fresh copies arriving in 4 s is above
+        /// 30, so P(none) ~ e^-30. The bench counts false downs under loss; the namespace test
+        /// checks 50 nodes with netem 5 % loss. A dead node is down 4 s after its last send plus
+        /// the age its last copy had: within 5 s.
+        public var downAfter: Int64 = 4_000_000_000
+        /// Entries older than this are not gossiped any more (they are down everywhere anyway).
+        public var gossipHorizon: Int64 = 10_000_000_000
+        /// A down node is dropped from the table after this long (10 minutes).
+        public var forgetAfter: Int64 = 600_000_000_000
+        /// A view re-announces itself this often (broadcast, header only: 35 bytes).
+        public var observerHello: Int64 = 2_000_000_000
+        /// Nodes forget a view that has not said hello for this long.
+        public var observerTimeout: Int64 = 7_000_000_000
+        /// On average this many nodes answer a join (each with probability joinRepliers / alive).
+        public var joinRepliers = 3
+        /// While alone, a node broadcasts a join every interval for this long, then every `lonelyJoin`.
+        public var eagerJoin: Int64 = 10_000_000_000
+        public var lonelyJoin: Int64 = 5_000_000_000
+
+        public init() {}
+    }
+
+    /// Where a datagram goes.
+    public enum Destination: Equatable, Sendable {
+        case broadcast
+        case unicast(UInt32)
+    }
+
+    /// A datagram to send (sequence numbers already assigned).
+    public struct Send: Equatable, Sendable {
+        public var destination: Destination
+        public var datagram: Datagram
+    }
+
+    /// One node as this member knows it.
+    public struct Known: Equatable, Sendable {
+        public var load: NodeLoad
+        /// Local monotonic time the information was fresh (receive time minus its age).
+        public var stamp: Int64
+    }
+
+    public let config: Config
+    public let roster: Roster
+    /// This member's node id; 0 for a view that is no node.
+    public let id: UInt16
+    public let address: UInt32
+    public let incarnation: UInt32
+    public var isObserver: Bool { id == 0 }
+
+    /// Indexed by roster slot; nil: never heard of (or forgotten).
+    public private(set) var table: [Known?]
+    private var observers: [UInt32: Int64] = [:]
+    private var sequence: UInt32 = 0
+    private var started: Int64?
+    private var lastBroadcast: Int64?
+    private var own = NodeLoad()
+
+    /// A member of the cluster `roster`; `id` 0 makes it an observer (a view).
+    public init(config: Config = Config(), roster: Roster, id: UInt16, address: UInt32, incarnation: UInt32) {
+        self.config = config
+        self.roster = roster
+        self.id = id
+        self.address = address
+        self.incarnation = incarnation
+        table = Array(repeating: nil, count: roster.count)
+    }
+
+    /// This node's latest sample.
+    public mutating func update(own load: NodeLoad) {
+        own = load
+        if isObserver { own.mode = .observer }
+    }
+
+    /// Live members other than this one, by slot.
+    private func aliveSlots(now: Int64) -> [Int] {
+        var slots: [Int] = []
+        for slot in table.indices {
+            if let known = table[slot], now - known.stamp <= config.downAfter, roster.ids[slot] != id {
+                slots.append(slot)
+            }
+        }
+        return slots
+    }
+
+    /// What to send now; call every `config.interval`.
+    public mutating func tick(now: Int64, random: inout some RandomNumberGenerator) -> [Send] {
+        if started == nil { started = now }
+        forget(now: now)
+        let alive = aliveSlots(now: now)
+        var sends: [Send] = []
+        if isObserver {
+            if alive.isEmpty || now - (lastBroadcast ?? .min / 2) >= config.observerHello {
+                lastBroadcast = now
+                let flags: Datagram.Flags = alive.isEmpty ? [.join, .observer] : [.observer]
+                sends.append(Send(destination: .broadcast, datagram: header(flags)))
+            }
+            return sends
+        }
+        if alive.isEmpty {
+            let pause = now - (started ?? now) < config.eagerJoin ? config.interval : config.lonelyJoin
+            if now - (lastBroadcast ?? .min / 2) >= pause {
+                lastBroadcast = now
+                sends.append(Send(destination: .broadcast, datagram: gossip(now: now, flags: .join)))
+            }
+        }
+        let views = observers.keys.sorted()
+        let targets = alive.count + views.count
+        guard targets > 0 else { return sends }
+        var chosen: [Int] = []
+        for _ in 0..<min(config.fanout, targets) {
+            var pick = Int.random(in: 0..<targets, using: &random)
+            while chosen.contains(pick) { pick = (pick + 1) % targets }
+            chosen.append(pick)
+            let destination = pick < alive.count ? roster.addresses[alive[pick]] : views[pick - alive.count]
+            sends.append(Send(destination: .unicast(destination), datagram: gossip(now: now)))
+        }
+        return sends
+    }
+
+    /// Takes in an authenticated datagram; returns the answer to a join, if this node gives one.
+    /// `source` is the address the datagram came from: answers and views are reached there.
+    public mutating func receive(
+        _ datagram: Datagram, from source: UInt32, now: Int64, random: inout some RandomNumberGenerator
+    ) -> [Send] {
+        if datagram.flags.contains(.observer) { observers[source] = now }
+        for entry in datagram.entries where entry.id != id {
+            guard let slot = roster.slot(of: entry.id) else { continue }
+            let stamp = now - Int64(entry.age20) * 50_000_000
+            if let known = table[slot], known.stamp >= stamp { continue }
+            table[slot] = Known(load: entry.load, stamp: stamp)
+        }
+        guard datagram.flags.contains(.join), !isObserver, source != address else { return [] }
+        let alive = aliveSlots(now: now).count
+        guard Int.random(in: 0..<max(alive, 1), using: &random) < config.joinRepliers else { return [] }
+        return everything(now: now).map { Send(destination: .unicast(source), datagram: $0) }
+    }
+
+    /// A header-only datagram with the next sequence number.
+    private mutating func header(_ flags: Datagram.Flags) -> Datagram {
+        sequence &+= 1
+        return Datagram(flags: flags, sender: id, address: address, incarnation: incarnation, sequence: sequence)
+    }
+
+    private func entry(slot: Int, now: Int64) -> Datagram.Entry? {
+        guard let known = table[slot] else { return nil }
+        let age = now - known.stamp
+        return Datagram.Entry(id: roster.ids[slot], age20: UInt8.clamped(Int(age / 50_000_000)), load: known.load)
+    }
+
+    /// Own entry first, then the `window - 1` youngest entries younger than the horizon.
+    private mutating func gossip(now: Int64, flags: Datagram.Flags = []) -> Datagram {
+        // Keep the best `room` (largest stamp) in a small array sorted youngest first: a linear
+        // scan with an insertion, cheaper than sorting the table when it is far larger than the window.
+        let room = config.window - 1
+        var best: [(stamp: Int64, slot: Int)] = []
+        best.reserveCapacity(room + 1)
+        let oldest = now - config.gossipHorizon
+        for slot in table.indices {
+            guard let known = table[slot], known.stamp > oldest, roster.ids[slot] != id else { continue }
+            if best.count == room, let last = best.last, last.stamp >= known.stamp { continue }
+            var index = best.count
+            while index > 0 && best[index - 1].stamp < known.stamp { index -= 1 }
+            best.insert((known.stamp, slot), at: index)
+            if best.count > room { best.removeLast() }
+        }
+        var datagram = header(flags)
+        datagram.entries.append(Datagram.Entry(id: id, age20: 0, load: own))
+        for item in best { if let entry = entry(slot: item.slot, now: now) { datagram.entries.append(entry) } }
+        return datagram
+    }
+
+    /// The whole table (entries younger than the horizon), in as many datagrams as it takes, at most 8.
+    private mutating func everything(now: Int64) -> [Datagram] {
+        var entries = [Datagram.Entry(id: id, age20: 0, load: own)]
+        for slot in table.indices where roster.ids[slot] != id {
+            guard let known = table[slot], now - known.stamp < config.gossipHorizon,
+                let entry = entry(slot: slot, now: now)
+            else { continue }
+            entries.append(entry)
+        }
+        var datagrams: [Datagram] = []
+        var start = 0
+        while start < entries.count && datagrams.count < 8 {
+            var datagram = header([])
+            datagram.entries = Array(entries[start..<min(entries.count, start + Datagram.maxEntries)])
+            datagrams.append(datagram)
+            start += Datagram.maxEntries
+        }
+        return datagrams
+    }
+
+    private mutating func forget(now: Int64) {
+        for slot in table.indices {
+            if let known = table[slot], now - known.stamp > config.forgetAfter { table[slot] = nil }
+        }
+        observers = observers.filter { now - $0.value <= config.observerTimeout }
+    }
+
+    /// The view's model of the cluster now: every node this member knows of, in map order, and itself.
+    public func snapshot(now: Int64) -> [ClusterSnapshot.Node] {
+        var nodes: [ClusterSnapshot.Node] = []
+        for slot in table.indices {
+            let nodeID = roster.ids[slot]
+            if nodeID == id {
+                nodes.append(ClusterSnapshot.Node(id: id, address: address, load: own, age: 0, down: false, isSelf: true))
+                continue
+            }
+            guard let known = table[slot] else { continue }
+            let age = max(0, now - known.stamp)
+            nodes.append(
+                ClusterSnapshot.Node(
+                    id: nodeID, address: roster.addresses[slot], load: known.load, age: age,
+                    down: age > config.downAfter, isSelf: false))
+        }
+        if !isObserver && roster.slot(of: id) == nil {
+            nodes.append(ClusterSnapshot.Node(id: id, address: address, load: own, age: 0, down: false, isSelf: true))
+        }
+        return nodes
+    }
+
+    /// How many views this node currently sends to.
+    public var observerCount: Int { observers.count }
+}
+
+/// SplitMix64 (Steele, Lea, Flood 2014): a seeded generator, so simulations and tests of the
+/// gossip repeat exactly.
+public struct SeededRandom: RandomNumberGenerator, Sendable {
+    public var state: UInt64
+    public init(seed: UInt64) { state = seed }
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
