@@ -50,6 +50,18 @@ public enum Announcer {
         return Identity(id: id, address: address.value, roster: roster ?? .classC(network: address.value))
     }
 
+    /// The directed broadcast of `a.b.c.d/n` (`network=` in the status file): the limited
+    /// broadcast 255.255.255.255 needs a default route to leave, a drone may have none.
+    public static func broadcast(network: String?) -> UInt32 {
+        guard let network else { return 0xFFFF_FFFF }
+        let parts = network.split(separator: "/")
+        guard parts.count == 2, let address = try? IPv4Address(parsing: String(parts[0])), let bits = Int(parts[1]),
+            (0...32).contains(bits)
+        else { return 0xFFFF_FFFF }
+        let mask: UInt32 = bits == 0 ? 0 : ~UInt32(0) << UInt32(32 - bits)
+        return address.value | ~mask
+    }
+
     /// Runs until killed (or `options.seconds`); throws when the key or the socket fails.
     public static func run(_ options: Options, log: (String) -> Void) throws {
         let keyFile = options.keyFile ?? rooted(options.root, "/etc/clump/cluster.key")
@@ -72,6 +84,7 @@ public enum Announcer {
         var endpointOptions = ClusterEndpoint.Options()
         endpointOptions.port = options.port
         endpointOptions.interface = options.interface
+        endpointOptions.broadcast = Self.broadcast(network: status["network"])
         let endpoint = try ClusterEndpoint(
             roster: identity.roster, id: identity.id, address: identity.address, key: keys.current,
             previousKey: keys.previous, options: endpointOptions)

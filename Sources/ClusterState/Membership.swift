@@ -12,18 +12,22 @@
 public struct Membership: Sendable {
     /// The knobs; the defaults are what `bench/gossip.sh` measures.
     public struct Config: Sendable {
-        /// Time between sends: 0.5 s.
-        public var interval: Int64 = 500_000_000
+        /// Time between sends: 0.2 s (bench/gossip.sh compares 0.1-0.5 s: shorter intervals make
+        /// each relay hop shorter, which matters more than bigger windows).
+        public var interval: Int64 = 200_000_000
         /// Datagrams per interval.
         public var fanout = 1
-        /// Entries per datagram, the sender's own included: 48 make 659 bytes, 1.3 KB/s per node.
-        public var window = 48
+        /// Entries per datagram, the sender's own included: 16 make 243 bytes, 1.2 KB/s per node.
+        public var window = 16
+        /// Of the window, this many entries are taken in turn from the whole table instead of
+        /// the youngest: the youngest spread news fast, the rotation bounds how old any entry gets.
+        public var rotating = 0
         /// A node whose freshest information is older than this is down.
         ///
-        /// 4 s, because a live node's own entry leaves it 8 times in 4 s, each time to a random
+        /// 4 s, because a live node's own entry leaves it 20 times in 4 s, each time to a random
         /// member that forwards it (now youngest of its table) to another random member within
         /// 0.5 s, and so on: the copies double every interval. With 5 % loss a single hop fails
-        /// with p = 0.05; for a given node to hear nothing for 4 s, all of the ~8 direct sends and
+        /// with p = 0.05; for a given node to hear nothing for 4 s, all of the ~20 direct sends and
         /// the ~2^k relayed copies (k = 1...7) must miss it: at N = 256 each copy reaches a given
         /// node with p ~ 1/255 per hop and the mean number of fresh copies arriving in 4 s is above
         /// 30, so P(none) ~ e^-30. The bench counts false downs under loss; the namespace test
@@ -81,6 +85,7 @@ public struct Membership: Sendable {
     private var started: Int64?
     private var lastBroadcast: Int64?
     private var own = NodeLoad()
+    private var cursor = 0
 
     /// A member of the cluster `roster`; `id` 0 makes it an observer (a view).
     public init(config: Config = Config(), roster: Roster, id: UInt16, address: UInt32, incarnation: UInt32) {
@@ -98,11 +103,11 @@ public struct Membership: Sendable {
         if isObserver { own.mode = .observer }
     }
 
-    /// Live members other than this one, by slot.
-    private func aliveSlots(now: Int64) -> [Int] {
+    /// Members other than this one heard of within `within`, by slot.
+    private func aliveSlots(now: Int64, within: Int64) -> [Int] {
         var slots: [Int] = []
         for slot in table.indices {
-            if let known = table[slot], now - known.stamp <= config.downAfter, roster.ids[slot] != id {
+            if let known = table[slot], now - known.stamp <= within, roster.ids[slot] != id {
                 slots.append(slot)
             }
         }
@@ -113,7 +118,9 @@ public struct Membership: Sendable {
     public mutating func tick(now: Int64, random: inout some RandomNumberGenerator) -> [Send] {
         if started == nil { started = now }
         forget(now: now)
-        let alive = aliveSlots(now: now)
+        // Targets are the members heard of within the gossip horizon, not only the ones up: a
+        // node whose own table went stale must keep sending, or it never hears back.
+        let alive = aliveSlots(now: now, within: config.gossipHorizon)
         var sends: [Send] = []
         if isObserver {
             if alive.isEmpty || now - (lastBroadcast ?? .min / 2) >= config.observerHello {
@@ -157,7 +164,7 @@ public struct Membership: Sendable {
             table[slot] = Known(load: entry.load, stamp: stamp)
         }
         guard datagram.flags.contains(.join), !isObserver, source != address else { return [] }
-        let alive = aliveSlots(now: now).count
+        let alive = aliveSlots(now: now, within: config.downAfter).count
         guard Int.random(in: 0..<max(alive, 1), using: &random) < config.joinRepliers else { return [] }
         return everything(now: now).map { Send(destination: .unicast(source), datagram: $0) }
     }
@@ -178,7 +185,8 @@ public struct Membership: Sendable {
     private mutating func gossip(now: Int64, flags: Datagram.Flags = []) -> Datagram {
         // Keep the best `room` (largest stamp) in a small array sorted youngest first: a linear
         // scan with an insertion, cheaper than sorting the table when it is far larger than the window.
-        let room = config.window - 1
+        let rotating = min(config.rotating, config.window - 1)
+        let room = config.window - 1 - rotating
         var best: [(stamp: Int64, slot: Int)] = []
         best.reserveCapacity(room + 1)
         let oldest = now - config.gossipHorizon
@@ -193,6 +201,17 @@ public struct Membership: Sendable {
         var datagram = header(flags)
         datagram.entries.append(Datagram.Entry(id: id, age20: 0, load: own))
         for item in best { if let entry = entry(slot: item.slot, now: now) { datagram.entries.append(entry) } }
+        var added = 0
+        var visited = 0
+        while added < rotating && visited < table.count {
+            cursor = (cursor + 1) % table.count
+            visited += 1
+            guard roster.ids[cursor] != id, let known = table[cursor], known.stamp > oldest,
+                !best.contains(where: { $0.slot == cursor }), let entry = entry(slot: cursor, now: now)
+            else { continue }
+            datagram.entries.append(entry)
+            added += 1
+        }
         return datagram
     }
 

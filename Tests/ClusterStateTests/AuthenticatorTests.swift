@@ -87,3 +87,10 @@ struct AuthenticatorTests {
         #expect((key?.count ?? 0) == length)
     }
 }
+
+struct AnnouncerTests {
+    @Test(arguments: [("10.77.0.0/24", 0x0A4D_00FF), ("192.168.1.7/16", 0xC0A8_FFFF), ("nonsense", 0xFFFF_FFFF)] as [(String, UInt32)])
+    func directedBroadcast(network: String, expected: UInt32) {
+        #expect(Announcer.broadcast(network: network) == expected)
+    }
+}

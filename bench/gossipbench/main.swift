@@ -23,10 +23,17 @@ var random = SeededRandom(seed: 42)
 
 // Node index i has id i+1 and address base+i+1; index `count` is the view. The newcomer (the
 // last node) and the node that dies (the first) are chosen here.
+// GOSSIP_INTERVAL_MS, GOSSIP_WINDOW and GOSSIP_FANOUT override the defaults, to compare settings.
+var config = Membership.Config()
+func setting(_ name: String) -> Int? { getenv(name).flatMap { Int(String(cString: $0)) } }
+if let value = setting("GOSSIP_INTERVAL_MS") { config.interval = Int64(value) * 1_000_000 }
+if let value = setting("GOSSIP_WINDOW") { config.window = value }
+if let value = setting("GOSSIP_FANOUT") { config.fanout = value }
+if let value = setting("GOSSIP_ROTATING") { config.rotating = value }
 var members: [Membership] = (0..<count).map {
-    Membership(roster: roster, id: UInt16($0 + 1), address: base | UInt32($0 + 1), incarnation: 1)
+    Membership(config: config, roster: roster, id: UInt16($0 + 1), address: base | UInt32($0 + 1), incarnation: 1)
 }
-members.append(Membership(roster: roster, id: 0, address: viewAddress, incarnation: 1))
+members.append(Membership(config: config, roster: roster, id: 0, address: viewAddress, incarnation: 1))
 let view = count
 let newcomer = count - 1
 let victim = 0

@@ -1,0 +1,394 @@
+import Foundation
+import Testing
+
+@testable import ClusterState
+
+/// 50 real `clumpnode announce` processes, each in its own network namespace on one bridge, an
+/// in-process observer (the master's view) and a namespace that replays and forges datagrams
+/// (root, iproute2 with tc netem). Deadlines are generous; the printed times are the measure.
+@Suite(.timeLimit(.minutes(4))) struct AnnounceNamespaceTests {
+    static let nodes = 50
+
+    @Test func fiftyNodesAnObserverLossFailuresAndForgeries() throws {
+        guard let net = GossipNetwork.make(nodes: Self.nodes) else { return }
+        defer { net.remove() }
+        try net.startObserver()
+        try net.startForger()
+        let started = Date()
+        try net.startAnnouncers()
+
+        // 1. Every view lists every node, up.
+        let all = Set(1...Self.nodes)
+        let seen = net.waitFor(seconds: 10) { net.everyViewSeesUp(all) }
+        let took = Date().timeIntervalSince(started)
+        print("namespace: \(Self.nodes) nodes in every view after \(String(format: "%.2f", took)) s")
+        #expect(seen, "views after \(took) s: observer \(net.observerUp().count) up; \(net.diagnosis())")
+        #expect(took <= 6, "every view lists \(Self.nodes) nodes within 3 s (6 s allowed here), took \(took) s")
+
+        // 2. 5 % loss on every node's link: nobody is marked down. Needs sch_netem in the kernel.
+        do {
+            try net.setLoss(percent: 5)
+        } catch {
+            Issue.record("the 5 % loss phase cannot run: \(error) (the kernel needs sch_netem)")
+        }
+        var falseDowns: [String] = []
+        let lossEnd = Date().addingTimeInterval(15)
+        while Date() < lossEnd {
+            let up = net.observerUp()
+            if up != all { falseDowns.append("observer: missing \(all.subtracting(up).sorted())") }
+            Thread.sleep(forTimeInterval: 0.25)
+        }
+        for node in stride(from: 1, through: Self.nodes, by: 7) {
+            let up = net.upInFile(of: node)
+            if up != all { falseDowns.append("node \(node): missing \(all.subtracting(up).sorted())") }
+        }
+        try? net.setLoss(percent: 0)
+        #expect(falseDowns.isEmpty, "false downs under 5 % loss: \(falseDowns.prefix(5))")
+
+        // 3. Stop 5 announcers: every view marks them down.
+        let stopped = Set([3, 11, 22, 37, 49])
+        let stoppedAt = Date()
+        net.stop(stopped)
+        let alive = all.subtracting(stopped)
+        let marked = net.waitFor(seconds: 10) { net.everyViewSeesDown(stopped, up: alive) }
+        let downAfter = Date().timeIntervalSince(stoppedAt)
+        print("namespace: 5 stopped nodes down in every view after \(String(format: "%.2f", downAfter)) s")
+        #expect(marked, "after \(downAfter) s: \(net.diagnosis())")
+        #expect(downAfter <= 8, "stopped nodes are down within 5 s (8 s allowed here), took \(downAfter) s")
+
+        // 4. Replays of the stopped nodes' own datagrams and forgeries change nothing; counters go up.
+        let before = net.observer.snapshot().counters
+        let (replayed, forged) = try net.forge(claimingAlive: stopped)
+        #expect(replayed > 0, "the forger captured nothing to replay")
+        Thread.sleep(forTimeInterval: 2)
+        let after = net.observer.snapshot().counters
+        print("namespace: sent \(replayed) replays and \(forged) forgeries; observer counters \(after)")
+        #expect(after.replayed > before.replayed)
+        #expect(after.badMAC > before.badMAC)
+        #expect(after.truncated > before.truncated)
+        #expect(net.everyViewSeesDown(stopped, up: alive), "\(net.diagnosis())")
+    }
+}
+
+/// Namespaces `<prefix>-br` (a bridge), `<prefix>-N` (node N at 10.77.0.N), `<prefix>-o`
+/// (observer, .200), `<prefix>-f` (forger, .201). Everything is removed by `remove()`.
+final class GossipNetwork: @unchecked Sendable {
+    let prefix: String
+    let count: Int
+    let directory: URL
+    let keyFile: String
+    var pids: [Int: pid_t] = [:]
+    var namespaces: [String] = []
+    var observer: ClusterObserver!
+    private let lock = NSLock()
+    private var running = true
+    private var observed = ClusterSnapshot()
+    private var captured: [[UInt8]] = []
+    private var forgerSocket: Int32 = -1
+    private var threads: [Thread] = []
+
+    static func make(nodes: Int, sourceLocation: SourceLocation = #_sourceLocation) -> GossipNetwork? {
+        guard getuid() == 0 else {
+            Issue.record("namespace tests need root (network namespaces, veth, tc): run `sudo swift test`", sourceLocation: sourceLocation)
+            return nil
+        }
+        for tool in ["ip", "tc"] where !["/usr/sbin/", "/sbin/", "/usr/bin/", "/bin/"].contains(where: { FileManager.default.isExecutableFile(atPath: $0 + tool) }) {
+            Issue.record("namespace tests need \(tool): `apt-get install iproute2`", sourceLocation: sourceLocation)
+            return nil
+        }
+        do {
+            return try GossipNetwork(nodes: nodes)
+        } catch {
+            Issue.record("could not set up the test network: \(error)", sourceLocation: sourceLocation)
+            return nil
+        }
+    }
+
+    private init(nodes: Int) throws {
+        count = nodes
+        prefix = "cs\(getpid() % 100000)"
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("clump-gossip-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        keyFile = directory.appendingPathComponent("cluster.key").path
+        let key = (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
+        try (key + "\n").write(toFile: keyFile, atomically: true, encoding: .utf8)
+        do {
+            try addNamespace("\(prefix)-br")
+            try Self.run(["ip", "-n", "\(prefix)-br", "link", "add", "br0", "type", "bridge"])
+            try Self.run(["ip", "-n", "\(prefix)-br", "link", "set", "br0", "up"])
+            for node in 1...nodes { try addHost("\(prefix)-\(node)", address: node, port: "n\(node)") }
+            try addHost("\(prefix)-o", address: 200, port: "nobs")
+            try addHost("\(prefix)-f", address: 201, port: "nfor")
+        } catch {
+            remove()
+            throw error
+        }
+    }
+
+    private func addNamespace(_ name: String) throws {
+        try Self.run(["ip", "netns", "add", name])
+        namespaces.append(name)
+        try Self.run(["ip", "-n", name, "link", "set", "lo", "up"])
+    }
+
+    /// A namespace with eth0 at 10.77.0.`address`/24, its veth peer on the bridge.
+    private func addHost(_ name: String, address: Int, port: String) throws {
+        try addNamespace(name)
+        try Self.run(["ip", "link", "add", port, "netns", "\(prefix)-br", "type", "veth", "peer", "name", "eth0", "netns", name])
+        try Self.run(["ip", "-n", "\(prefix)-br", "link", "set", port, "master", "br0", "up"])
+        try Self.run(["ip", "-n", name, "addr", "add", "10.77.0.\(address)/24", "brd", "10.77.0.255", "dev", "eth0"])
+        try Self.run(["ip", "-n", name, "link", "set", "eth0", "up"])
+    }
+
+    static var binary: String {
+        if let path = ProcessInfo.processInfo.environment["CLUMP_BIN"] { return path }
+        return Bundle.module.bundleURL.deletingLastPathComponent().appendingPathComponent("clumpnode").path
+    }
+
+    func root(of node: Int) -> URL { directory.appendingPathComponent("node\(node)") }
+
+    func startAnnouncers() throws {
+        for node in 1...count {
+            let root = root(of: node)
+            try FileManager.default.createDirectory(at: root.appendingPathComponent("run/clump"), withIntermediateDirectories: true)
+            try FileManager.default.createSymbolicLink(atPath: root.appendingPathComponent("proc").path, withDestinationPath: "/proc")
+            try "state=configured\nnode=\(node)\naddress=10.77.0.\(node)\nnetwork=10.77.0.0/24\nmap=1 10.77.0.1 254\nmode=auto\n"
+                .write(to: root.appendingPathComponent("run/clump/status"), atomically: true, encoding: .utf8)
+            pids[node] = try Self.spawn(
+                ["ip", "netns", "exec", "\(prefix)-\(node)", Self.binary, "announce", "--root", root.path, "--key", keyFile],
+                output: directory.appendingPathComponent("node\(node).log").path)
+        }
+    }
+
+    func stop(_ nodes: Set<Int>) {
+        for node in nodes { if let pid = pids[node] { kill(pid, SIGTERM) } }
+        for node in nodes { if let pid = pids[node] { _ = Self.wait(pid, timeout: 3); pids[node] = nil } }
+    }
+
+    func setLoss(percent: Int) throws {
+        for node in 1...count {
+            if percent > 0 {
+                try Self.run(["tc", "-n", "\(prefix)-\(node)", "qdisc", "replace", "dev", "eth0", "root", "netem", "loss", "\(percent)%"])
+            } else {
+                try Self.run(["tc", "-n", "\(prefix)-\(node)", "qdisc", "del", "dev", "eth0", "root"])
+            }
+        }
+    }
+
+    /// The observer runs on a thread inside its namespace (a namespace is per thread).
+    func startObserver() throws {
+        let namespace = "\(prefix)-o"
+        let ready = DispatchSemaphore(value: 0)
+        var failure: Error?
+        let thread = Thread { [self] in
+            do {
+                try Self.enter(namespace)
+                var options = ClusterEndpoint.Options()
+                options.broadcast = 0x0A4D_00FF
+                observer = try ClusterObserver(
+                    roster: .classC(network: 0x0A4D_0000), keyFile: keyFile, address: 0x0A4D_00C8, options: options)
+            } catch {
+                failure = error
+            }
+            ready.signal()
+            guard failure == nil else { return }
+            while lock.withLock({ running }) {
+                observer.poll(milliseconds: 50)
+                let snapshot = observer.snapshot()
+                lock.withLock { observed = snapshot }
+            }
+        }
+        thread.start()
+        threads.append(thread)
+        ready.wait()
+        if let failure { throw failure }
+    }
+
+    /// The forger listens on the port from the start, keeping every datagram it hears (the
+    /// nodes' broadcast joins) to replay later.
+    func startForger() throws {
+        let namespace = "\(prefix)-f"
+        let ready = DispatchSemaphore(value: 0)
+        var failure: Error?
+        let thread = Thread { [self] in
+            do {
+                try Self.enter(namespace)
+                let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+                var one: Int32 = 1
+                setsockopt(fd, SOL_SOCKET, SO_BROADCAST, &one, 4)
+                setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, 4)
+                var address = sockaddr_in()
+                address.sin_family = sa_family_t(AF_INET)
+                address.sin_port = UInt16(7077).bigEndian
+                let bound = withUnsafePointer(to: &address) {
+                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+                }
+                guard fd >= 0, bound == 0 else { throw TestFailure("forger socket: errno \(errno)") }
+                forgerSocket = fd
+            } catch {
+                failure = error
+            }
+            ready.signal()
+            guard failure == nil else { return }
+            var buffer = [UInt8](repeating: 0, count: 2048)
+            while lock.withLock({ running }) {
+                var entry = pollfd(fd: forgerSocket, events: Int16(POLLIN), revents: 0)
+                guard poll(&entry, 1, 100) > 0 else { continue }
+                let count = recv(forgerSocket, &buffer, buffer.count, 0)
+                if count > 0 { lock.withLock { captured.append(Array(buffer[0..<count])) } }
+            }
+        }
+        thread.start()
+        threads.append(thread)
+        ready.wait()
+        if let failure { throw failure }
+    }
+
+    /// Replays every captured datagram of `nodes` to the observer and to every node, and sends
+    /// forgeries (a wrong key, a flipped MAC, a truncated one) claiming they are alive.
+    func forge(claimingAlive nodes: Set<Int>) throws -> (replayed: Int, forged: Int) {
+        let replays = lock.withLock { captured }.filter {
+            guard case .success(let datagram) = Datagram.decode($0) else { return false }
+            return nodes.contains(Int(datagram.sender))
+        }
+        var forgeries: [[UInt8]] = []
+        let stranger = Authenticator(key: [UInt8](repeating: 1, count: 32))
+        for node in nodes {
+            var load = NodeLoad()
+            load.configuration = .configured
+            let datagram = Datagram(
+                sender: UInt16(node), address: 0x0A4D_0000 | UInt32(node), incarnation: UInt32.max, sequence: 1,
+                entries: [Datagram.Entry(id: UInt16(node), age20: 0, load: load)])
+            forgeries.append(stranger.seal(datagram))
+            var flipped = replays.first ?? stranger.seal(datagram)
+            flipped[flipped.count - 1] ^= 0xFF
+            forgeries.append(flipped)
+            forgeries.append(Array(flipped.prefix(25)))
+        }
+        let targets = [200] + Array(1...count)
+        for round in 0..<3 {
+            for target in targets {
+                for bytes in replays + forgeries { send(bytes, to: 0x0A4D_0000 | UInt32(target)) }
+            }
+            if round < 2 { Thread.sleep(forTimeInterval: 0.5) }
+        }
+        return (replays.count * targets.count * 3, forgeries.count * targets.count * 3)
+    }
+
+    private func send(_ bytes: [UInt8], to address: UInt32) {
+        var destination = sockaddr_in()
+        destination.sin_family = sa_family_t(AF_INET)
+        destination.sin_port = UInt16(7077).bigEndian
+        destination.sin_addr.s_addr = address.bigEndian
+        _ = bytes.withUnsafeBytes { buffer in
+            withUnsafePointer(to: &destination) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    sendto(forgerSocket, buffer.baseAddress, buffer.count, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                }
+            }
+        }
+    }
+
+    func observerUp() -> Set<Int> {
+        Set(lock.withLock { observed }.nodes.filter { !$0.down }.map { Int($0.id) })
+    }
+
+    func fileSnapshot(of node: Int) -> ClusterSnapshot? {
+        let path = root(of: node).appendingPathComponent("run/clump/cluster").path
+        return (try? String(contentsOfFile: path, encoding: .utf8)).flatMap { try? ClusterSnapshot(parsing: $0) }
+    }
+
+    func upInFile(of node: Int) -> Set<Int> {
+        Set(fileSnapshot(of: node)?.nodes.filter { !$0.down }.map { Int($0.id) } ?? [])
+    }
+
+    func everyViewSeesUp(_ nodes: Set<Int>) -> Bool {
+        guard observerUp() == nodes else { return false }
+        return nodes.allSatisfy { upInFile(of: $0) == nodes }
+    }
+
+    func everyViewSeesDown(_ down: Set<Int>, up: Set<Int>) -> Bool {
+        guard observerUp() == up else { return false }
+        return up.allSatisfy { upInFile(of: $0) == up }
+    }
+
+    func diagnosis() -> String {
+        let files = (1...count).filter { pids[$0] != nil }.prefix(3).map { "node \($0): \(upInFile(of: $0).count) up" }
+        let logs = (1...2).map { (try? String(contentsOf: directory.appendingPathComponent("node\($0).log"), encoding: .utf8)) ?? "" }
+        return "observer \(observerUp().count) up; \(files); logs: \(logs)"
+    }
+
+    func waitFor(seconds: Double, _ condition: () -> Bool) -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if condition() { return true }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        return condition()
+    }
+
+    func remove() {
+        lock.withLock { running = false }
+        Thread.sleep(forTimeInterval: 0.2)
+        stop(Set(pids.keys))
+        if forgerSocket >= 0 { close(forgerSocket) }
+        for name in namespaces.reversed() { _ = try? Self.run(["ip", "netns", "del", name]) }
+        namespaces = []
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    // MARK: processes
+
+    @discardableResult
+    static func run(_ argv: [String]) throws -> Int32 {
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("clump-gossip-run-\(getpid())").path
+        let pid = try spawn(argv, output: output)
+        guard let status = wait(pid, timeout: 10), status == 0 else {
+            throw TestFailure("\(argv.joined(separator: " ")) failed: \((try? String(contentsOfFile: output, encoding: .utf8)) ?? "")")
+        }
+        return status
+    }
+
+    static func spawn(_ argv: [String], output: String) throws -> pid_t {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        var arguments: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
+        defer { for pointer in arguments { free(pointer) } }
+        var pid: pid_t = 0
+        let result = posix_spawnp(&pid, argv[0], &actions, nil, &arguments, environ)
+        guard result == 0 else { throw TestFailure("cannot start \(argv[0]): \(String(cString: strerror(result)))") }
+        return pid
+    }
+
+    /// The exit status, or nil (after SIGKILL) when it is still running after `timeout` seconds.
+    static func wait(_ pid: pid_t, timeout: Double) -> Int32? {
+        let deadline = Date().addingTimeInterval(timeout)
+        var status: Int32 = 0
+        while Date() < deadline {
+            if waitpid(pid, &status, WNOHANG) == pid { return (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f) }
+            usleep(5_000)
+        }
+        kill(pid, SIGKILL)
+        _ = waitpid(pid, &status, 0)
+        return nil
+    }
+
+    /// setns(2) for the calling thread (looked up at run time: Glibc's module lacks it).
+    static func enter(_ namespace: String) throws {
+        typealias SetNS = @convention(c) (Int32, Int32) -> Int32
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "setns") else { throw TestFailure("no setns") }
+        let fd = open("/run/netns/" + namespace, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw TestFailure("open /run/netns/\(namespace): errno \(errno)") }
+        defer { close(fd) }
+        guard unsafeBitCast(symbol, to: SetNS.self)(fd, 0x4000_0000) == 0 else { throw TestFailure("setns \(namespace): errno \(errno)") }
+    }
+}
+
+struct TestFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
