@@ -16,6 +16,9 @@ public enum Announcer {
         public var interface: String?
         /// Stop after this many seconds (tests); nil: run until killed.
         public var seconds: Int?
+        /// Testing only: drop this percentage of received datagrams, to simulate a lossy network
+        /// where `tc netem` is unavailable (`ClusterEndpoint.setDropPercent`).
+        public var dropPercent: Double = 0
 
         public init() {}
     }
@@ -84,13 +87,15 @@ public enum Announcer {
         var endpointOptions = ClusterEndpoint.Options()
         endpointOptions.port = options.port
         endpointOptions.interface = options.interface
+        endpointOptions.dropPercent = options.dropPercent
         endpointOptions.broadcast = Self.broadcast(network: status["network"])
         let endpoint = try ClusterEndpoint(
             roster: identity.roster, id: identity.id, address: identity.address, key: keys.current,
             previousKey: keys.previous, options: endpointOptions)
         log(
             "clump: announcing node \(identity.id) \(IPv4Address(identity.address)) on UDP port \(options.port)"
-                + " (\(identity.roster.count) nodes in the map)")
+                + " (\(identity.roster.count) nodes in the map)"
+                + (options.dropPercent > 0 ? "; testing: dropping \(options.dropPercent) % of received datagrams" : ""))
         var sampler = LoadSampler(root: options.root)
         let output = rooted(options.root, "/run/clump/cluster")
         var nextSample = monotonicNanoseconds()

@@ -16,6 +16,9 @@ public final class ClusterEndpoint {
         /// Where broadcasts go: the limited broadcast unless set (a.b.c.255 for one network).
         public var broadcast: UInt32 = 0xFFFF_FFFF
         public var config = Membership.Config()
+        /// Testing only: drop this percentage of received datagrams in the kernel (see
+        /// `setDropPercent`); simulates a lossy network where netem is unavailable.
+        public var dropPercent: Double = 0
 
         public init() {}
     }
@@ -38,6 +41,7 @@ public final class ClusterEndpoint {
     ) throws {
         self.options = options
         socket = try UDPSocket(port: options.port, interface: options.interface)
+        if options.dropPercent > 0 { try socket.dropReceived(percent: options.dropPercent) }
         authenticator = Authenticator(key: key, previous: previousKey)
         // The incarnation is the start time: it grows across restarts, so the replay window
         // of the previous run cannot be reused against this one (see Authenticator.open).
@@ -53,6 +57,11 @@ public final class ClusterEndpoint {
     public var fileDescriptor: Int32 { socket.fd }
 
     public var counters: Authenticator.Counters { authenticator.counters }
+
+    /// Testing only: the kernel drops this percentage of the datagrams this member receives, at
+    /// random (a BPF socket filter; 0 removes it). Simulates a lossy network where `tc netem`
+    /// is unavailable.
+    public func setDropPercent(_ percent: Double) throws { try socket.dropReceived(percent: percent) }
 
     /// This member's latest sample.
     public func update(own load: NodeLoad) { membership.update(own: load) }

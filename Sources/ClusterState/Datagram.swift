@@ -1,4 +1,4 @@
-/// One announcement as it travels over UDP (port 7077), version 1. All numbers are big-endian.
+/// One announcement as it travels over UDP (port 7077), version 2. All numbers are big-endian.
 ///
 /// ```
 /// offset size  field
@@ -9,29 +9,39 @@
 ///  6     4     sender IPv4 address
 /// 10     4     sender incarnation (its start time, seconds since 1970: grows across restarts)
 /// 14     4     sequence number within the incarnation (1, 2, ...)
-/// 18     1     entry count n (0...110)
-/// 19     13n   entries (below)
-/// 19+13n 16    HMAC-SHA256 of bytes 0..<19+13n with the cluster key, first 16 bytes
+/// 18     1     entry count n (0...179)
+/// 19     ...   n entries of 8 or 13 bytes (below)
+/// end    16    HMAC-SHA256 of every byte before it with the cluster key, first 16 bytes
 ///
 /// entry: 0 id(2) | 2 age in 1/20 s, 255 = 12.75 s or more (1) | 3 state (1): bits 0-2 configuration,
-///        bits 3-4 mode, bit 5 mosix | 4 load x100 (2) | 6 cpu % or 255 unknown (1) | 7 memory used
-///        in 255ths (1) | 8 cpus (1) | 9 memory total MiB (2) | 11 uptime minutes (2)
+///        bits 3-4 mode, bit 5 mosix, bit 6 details follow | 4 load x100 (2) | 6 cpu % or 255 unknown (1)
+///        | 7 memory used in 255ths (1) | details: 8 cpus (1) | 9 memory total MiB (2) | 11 uptime minutes (2)
 /// ```
 ///
 /// Entries carry no address: the cluster map says where node N lives, and the sender's own
 /// address is in the header. Entries carry an age instead of a timestamp, so nodes need no
 /// common clock (MOSIX gossip does the same): a receiver keeps whichever copy is youngest.
-/// 13-byte entries keep a window of 48 in 659 bytes, well under one Ethernet MTU.
+///
+/// Version 2 makes the details optional: CPU count, memory size and uptime change rarely, so a
+/// sender includes them for its own entry and for one relayed entry in eight. Every node needs
+/// every other node's record about once per refresh period, so the record size bounds traffic
+/// from below (256 nodes x 13 bytes / 2 s = 1.66 KB/s, above the 1.5 KB/s budget; 8.6 bytes
+/// on average make it 1.1 KB/s).
 public struct Datagram: Equatable, Sendable {
     public static let magic: [UInt8] = [0x63, 0x53]
-    public static let version: UInt8 = 1
+    public static let version: UInt8 = 2
     public static let headerSize = 19
-    public static let entrySize = 13
+    /// An entry without details.
+    public static let entrySize = 8
+    /// What the details (cpus, memory total, uptime) add.
+    public static let detailsSize = 5
     public static let macSize = 16
     /// The largest UDP payload that fits a 1500-byte Ethernet frame without fragments.
     public static let maxSize = 1472
-    /// How many entries fit in `maxSize`.
+    /// How many entries without details fit in `maxSize`.
     public static let maxEntries = (maxSize - headerSize - macSize) / entrySize
+    /// The room for entries in one datagram.
+    public static let maxEntryBytes = maxSize - headerSize - macSize
 
     /// Flags in the header.
     public struct Flags: OptionSet, Sendable {
@@ -49,13 +59,27 @@ public struct Datagram: Equatable, Sendable {
         /// Age of the information in 1/20 s when sent, saturating at 255.
         public var age20: UInt8
         public var load: NodeLoad
+        /// Whether cpus, memory total and uptime travel too; without them they decode as 0.
+        public var detailed: Bool
 
-        public init(id: UInt16, age20: UInt8, load: NodeLoad) {
+        public init(id: UInt16, age20: UInt8, load: NodeLoad, detailed: Bool = true) {
             self.id = id
             self.age20 = age20
+            self.detailed = detailed
             self.load = load
+            if !detailed {
+                self.load.cpus = 0
+                self.load.memoryTotalMiB = 0
+                self.load.uptimeMinutes = 0
+            }
         }
+
+        /// Bytes on the wire.
+        public var size: Int { entrySize + (detailed ? detailsSize : 0) }
     }
+
+    /// Bytes of the sealed datagram.
+    public var size: Int { Self.headerSize + entries.reduce(0) { $0 + $1.size } + Self.macSize }
 
     public var flags: Flags = []
     public var sender: UInt16 = 0
@@ -76,11 +100,16 @@ public struct Datagram: Equatable, Sendable {
         self.entries = entries
     }
 
-    /// The bytes before the MAC. At most `maxEntries` entries are written.
+    /// The bytes before the MAC. Only the entries that fit in `maxSize` are written.
     public func encodedBody() -> [UInt8] {
-        let count = min(entries.count, Self.maxEntries)
+        var count = 0
+        var room = Self.maxEntryBytes
+        while count < entries.count && count < 255 && entries[count].size <= room {
+            room -= entries[count].size
+            count += 1
+        }
         var out = Self.magic
-        out.reserveCapacity(Self.headerSize + count * Self.entrySize + Self.macSize)
+        out.reserveCapacity(Self.maxSize - room)
         out.append(Self.version)
         out.append(flags.rawValue)
         out.put16(sender)
@@ -92,13 +121,17 @@ public struct Datagram: Equatable, Sendable {
             let load = entry.load
             out.put16(entry.id)
             out.append(entry.age20)
-            out.append(load.configuration.rawValue | load.mode.rawValue << 3 | (load.mosix ? 0x20 : 0))
+            out.append(
+                load.configuration.rawValue | load.mode.rawValue << 3 | (load.mosix ? 0x20 : 0)
+                    | (entry.detailed ? 0x40 : 0))
             out.put16(load.load100)
             out.append(load.cpuPercent ?? 255)
             out.append(load.memoryUsed255)
-            out.append(load.cpus)
-            out.put16(load.memoryTotalMiB)
-            out.put16(load.uptimeMinutes)
+            if entry.detailed {
+                out.append(load.cpus)
+                out.put16(load.memoryTotalMiB)
+                out.put16(load.uptimeMinutes)
+            }
         }
         return out
     }
@@ -122,7 +155,12 @@ public struct Datagram: Equatable, Sendable {
         if bytes.count < 3 { return .failure(.truncated) }
         if bytes[0] != magic[0] || bytes[1] != magic[1] || bytes[2] != version { return .failure(.foreign) }
         if bytes.count < headerSize + macSize { return .failure(.truncated) }
-        let body = headerSize + Int(bytes[18]) * entrySize
+        // Entry lengths depend on each state byte's details bit: walk them, never past the end.
+        var body = headerSize
+        for _ in 0..<Int(bytes[18]) {
+            if bytes.count < body + entrySize + macSize { return .failure(.truncated) }
+            body += bytes[body + 3] & 0x40 != 0 ? entrySize + detailsSize : entrySize
+        }
         if bytes.count < body + macSize { return .failure(.truncated) }
         if bytes.count > body + macSize { return .failure(.oversized) }
         return .success(body)
@@ -143,7 +181,7 @@ public struct Datagram: Equatable, Sendable {
         var offset = headerSize
         while offset < body {
             let state = bytes[offset + 3]
-            guard state & 0xC0 == 0, let configuration = Configuration(rawValue: state & 0x07),
+            guard state & 0x80 == 0, let configuration = Configuration(rawValue: state & 0x07),
                 let mode = NodeMode(rawValue: (state >> 3) & 0x03)
             else { return .failure(.malformed) }
             var load = NodeLoad()
@@ -154,11 +192,15 @@ public struct Datagram: Equatable, Sendable {
             let cpu = bytes[offset + 6]
             load.cpuPercent = cpu == 255 ? nil : min(cpu, 100)
             load.memoryUsed255 = bytes[offset + 7]
-            load.cpus = bytes[offset + 8]
-            load.memoryTotalMiB = bytes.get16(offset + 9)
-            load.uptimeMinutes = bytes.get16(offset + 11)
-            datagram.entries.append(Entry(id: bytes.get16(offset), age20: bytes[offset + 2], load: load))
-            offset += entrySize
+            let detailed = state & 0x40 != 0
+            if detailed {
+                load.cpus = bytes[offset + 8]
+                load.memoryTotalMiB = bytes.get16(offset + 9)
+                load.uptimeMinutes = bytes.get16(offset + 11)
+            }
+            datagram.entries.append(
+                Entry(id: bytes.get16(offset), age20: bytes[offset + 2], load: load, detailed: detailed))
+            offset += detailed ? entrySize + detailsSize : entrySize
         }
         return .success(datagram)
     }

@@ -9,6 +9,12 @@
 /// most `window` entries per interval, whatever the cluster size. Broadcast is only for
 /// discovery: a newcomer (or a view) that knows no one broadcasts a join, and about `joinRepliers`
 /// of the nodes that hear it answer with their whole table.
+///
+/// Views (the master's `clumpview`) are fed directly: every node sends its own entry to every
+/// view that said hello, each `viewInterval`. Random gossip reached a view only when the view
+/// was the random pick (1 in N+1 datagrams), so a view at 50 nodes heard about 5 datagrams a
+/// second and never saw every node up; direct feeding costs each node 96 bytes/s per view and
+/// gives a view information at most `viewInterval` old.
 public struct Membership: Sendable {
     /// The knobs; the defaults are what `bench/gossip.sh` measures.
     public struct Config: Sendable {
@@ -17,11 +23,12 @@ public struct Membership: Sendable {
         public var interval: Int64 = 200_000_000
         /// Datagrams per interval.
         public var fanout = 1
-        /// Entries per datagram, the sender's own included: 16 make 243 bytes, 1.2 KB/s per node.
-        public var window = 16
+        /// Entries per datagram, the sender's own included: 24 make about 250 bytes (8-byte entries,
+        /// one in eight with details), 1.25 KB/s per node.
+        public var window = 24
         /// Of the window, this many entries are taken in turn from the whole table instead of
         /// the youngest: the youngest spread news fast, the rotation bounds how old any entry gets.
-        public var rotating = 0
+        public var rotating = 6
         /// A node whose freshest information is older than this is down.
         ///
         /// 4 s, because a live node's own entry leaves it 20 times in 4 s, each time to a random
@@ -40,6 +47,10 @@ public struct Membership: Sendable {
         public var forgetAfter: Int64 = 600_000_000_000
         /// A view re-announces itself this often (broadcast, header only: 35 bytes).
         public var observerHello: Int64 = 2_000_000_000
+        /// Each node sends its own entry to every view this often.
+        public var viewInterval: Int64 = 500_000_000
+        /// Relayed entries carry their details (cpus, memory total, uptime) one time in this many.
+        public var detailsEvery: UInt32 = 8
         /// Nodes forget a view that has not said hello for this long.
         public var observerTimeout: Int64 = 7_000_000_000
         /// On average this many nodes answer a join (each with probability joinRepliers / alive).
@@ -68,6 +79,14 @@ public struct Membership: Sendable {
         public var load: NodeLoad
         /// Local monotonic time the information was fresh (receive time minus its age).
         public var stamp: Int64
+        /// Whether `load`'s cpus, memory total and uptime have been heard (entries with details).
+        public var detailed: Bool
+
+        public init(load: NodeLoad, stamp: Int64, detailed: Bool = true) {
+            self.load = load
+            self.stamp = stamp
+            self.detailed = detailed
+        }
     }
 
     public let config: Config
@@ -84,6 +103,7 @@ public struct Membership: Sendable {
     private var sequence: UInt32 = 0
     private var started: Int64?
     private var lastBroadcast: Int64?
+    private var lastViewFeed: Int64?
     private var own = NodeLoad()
     private var cursor = 0
 
@@ -137,16 +157,22 @@ public struct Membership: Sendable {
                 sends.append(Send(destination: .broadcast, datagram: gossip(now: now, flags: .join)))
             }
         }
-        let views = observers.keys.sorted()
-        let targets = alive.count + views.count
+        if !observers.isEmpty && now - (lastViewFeed ?? .min / 2) >= config.viewInterval {
+            lastViewFeed = now
+            for view in observers.keys.sorted() {
+                var datagram = header([])
+                datagram.entries = [Datagram.Entry(id: id, age20: 0, load: own)]
+                sends.append(Send(destination: .unicast(view), datagram: datagram))
+            }
+        }
+        let targets = alive.count
         guard targets > 0 else { return sends }
         var chosen: [Int] = []
         for _ in 0..<min(config.fanout, targets) {
             var pick = Int.random(in: 0..<targets, using: &random)
             while chosen.contains(pick) { pick = (pick + 1) % targets }
             chosen.append(pick)
-            let destination = pick < alive.count ? roster.addresses[alive[pick]] : views[pick - alive.count]
-            sends.append(Send(destination: .unicast(destination), datagram: gossip(now: now)))
+            sends.append(Send(destination: .unicast(roster.addresses[alive[pick]]), datagram: gossip(now: now)))
         }
         return sends
     }
@@ -160,8 +186,22 @@ public struct Membership: Sendable {
         for entry in datagram.entries where entry.id != id {
             guard let slot = roster.slot(of: entry.id) else { continue }
             let stamp = now - Int64(entry.age20) * 50_000_000
-            if let known = table[slot], known.stamp >= stamp { continue }
-            table[slot] = Known(load: entry.load, stamp: stamp)
+            if var known = table[slot] {
+                if known.stamp >= stamp {
+                    // An older copy still brings details this member lacks.
+                    if entry.detailed && !known.detailed {
+                        known.load.takeDetails(of: entry.load)
+                        known.detailed = true
+                        table[slot] = known
+                    }
+                    continue
+                }
+                var load = entry.load
+                if !entry.detailed { load.takeDetails(of: known.load) }
+                table[slot] = Known(load: load, stamp: stamp, detailed: entry.detailed || known.detailed)
+            } else {
+                table[slot] = Known(load: entry.load, stamp: stamp, detailed: entry.detailed)
+            }
         }
         guard datagram.flags.contains(.join), !isObserver, source != address else { return [] }
         let alive = aliveSlots(now: now, within: config.downAfter).count
@@ -175,10 +215,17 @@ public struct Membership: Sendable {
         return Datagram(flags: flags, sender: id, address: address, incarnation: incarnation, sequence: sequence)
     }
 
-    private func entry(slot: Int, now: Int64) -> Datagram.Entry? {
+    private func entry(slot: Int, now: Int64, detailed: Bool = true) -> Datagram.Entry? {
         guard let known = table[slot] else { return nil }
         let age = now - known.stamp
-        return Datagram.Entry(id: roster.ids[slot], age20: UInt8.clamped(Int(age / 50_000_000)), load: known.load)
+        return Datagram.Entry(
+            id: roster.ids[slot], age20: UInt8.clamped(Int(age / 50_000_000)), load: known.load,
+            detailed: detailed && known.detailed)
+    }
+
+    /// Relayed entries carry details one time in `detailsEvery`, in turn by id and sequence number.
+    private func detailed(slot: Int, sequence: UInt32) -> Bool {
+        (UInt32(roster.ids[slot]) &+ sequence) % max(config.detailsEvery, 1) == 0
     }
 
     /// Own entry first, then the `window - 1` youngest entries younger than the horizon.
@@ -200,14 +247,20 @@ public struct Membership: Sendable {
         }
         var datagram = header(flags)
         datagram.entries.append(Datagram.Entry(id: id, age20: 0, load: own))
-        for item in best { if let entry = entry(slot: item.slot, now: now) { datagram.entries.append(entry) } }
+        let sequence = datagram.sequence
+        for item in best {
+            if let entry = entry(slot: item.slot, now: now, detailed: detailed(slot: item.slot, sequence: sequence)) {
+                datagram.entries.append(entry)
+            }
+        }
         var added = 0
         var visited = 0
         while added < rotating && visited < table.count {
             cursor = (cursor + 1) % table.count
             visited += 1
             guard roster.ids[cursor] != id, let known = table[cursor], known.stamp > oldest,
-                !best.contains(where: { $0.slot == cursor }), let entry = entry(slot: cursor, now: now)
+                !best.contains(where: { $0.slot == cursor }),
+                let entry = entry(slot: cursor, now: now, detailed: detailed(slot: cursor, sequence: sequence))
             else { continue }
             datagram.entries.append(entry)
             added += 1
@@ -215,7 +268,8 @@ public struct Membership: Sendable {
         return datagram
     }
 
-    /// The whole table (entries younger than the horizon), in as many datagrams as it takes, at most 8.
+    /// The whole table (entries younger than the horizon, with details), in as many datagrams as
+    /// it takes, at most 8.
     private mutating func everything(now: Int64) -> [Datagram] {
         var entries = [Datagram.Entry(id: id, age20: 0, load: own)]
         for slot in table.indices where roster.ids[slot] != id {
@@ -226,11 +280,12 @@ public struct Membership: Sendable {
         }
         var datagrams: [Datagram] = []
         var start = 0
+        let perDatagram = Datagram.maxEntryBytes / (Datagram.entrySize + Datagram.detailsSize)
         while start < entries.count && datagrams.count < 8 {
             var datagram = header([])
-            datagram.entries = Array(entries[start..<min(entries.count, start + Datagram.maxEntries)])
+            datagram.entries = Array(entries[start..<min(entries.count, start + perDatagram)])
             datagrams.append(datagram)
-            start += Datagram.maxEntries
+            start += perDatagram
         }
         return datagrams
     }

@@ -69,6 +69,14 @@ public struct NodeLoad: Equatable, Sendable {
 
     public init() {}
 
+    /// Takes the rarely changing fields (cpus, memory total, uptime) of `other`: an entry without
+    /// details keeps what an earlier one said.
+    public mutating func takeDetails(of other: NodeLoad) {
+        cpus = other.cpus
+        memoryTotalMiB = other.memoryTotalMiB
+        uptimeMinutes = other.uptimeMinutes
+    }
+
     /// The load average as a number.
     public var loadAverage: Double { Double(load100) / 100 }
     /// Memory in use, MiB (from the 1/255 fraction).

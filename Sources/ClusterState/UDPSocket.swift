@@ -37,6 +37,39 @@ final class UDPSocket {
 
     deinit { close(fd) }
 
+    /// Testing only: drops `percent` of the datagrams this socket receives, at random, in the
+    /// kernel. It simulates a lossy network where `tc netem` is unavailable (kernels without
+    /// sch_netem): a classic BPF socket filter (SO_ATTACH_FILTER, linux/filter.h) loads the
+    /// ancillary random number (SKF_AD_OFF + SKF_AD_RANDOM, a fresh u32 per packet) and drops
+    /// the packet when it is below percent/100 of 2^32. 0 removes the filter.
+    func dropReceived(percent: Double) throws {
+        if percent <= 0 {
+            var unused: Int32 = 0
+            _ = setsockopt(fd, SOL_SOCKET, 27 /* SO_DETACH_FILTER */, &unused, socklen_t(MemoryLayout<Int32>.size))
+            return
+        }
+        let threshold = UInt32(clamping: Int64(min(percent, 100) / 100 * 4_294_967_296))
+        // struct sock_filter { u16 code; u8 jt; u8 jf; u32 k }, packed as one little-or-big-endian
+        // neutral 8-byte record each.
+        func instruction(_ code: UInt16, _ jt: UInt8, _ jf: UInt8, _ k: UInt32) -> [UInt8] {
+            withUnsafeBytes(of: code) { Array($0) } + [jt, jf] + withUnsafeBytes(of: k) { Array($0) }
+        }
+        let program: [UInt8] =
+            instruction(0x20, 0, 0, 0xFFFF_F000 &+ 56)  // ld [SKF_AD_OFF + SKF_AD_RANDOM]
+            + instruction(0x35, 0, 1, threshold)  // jge #threshold, keep, drop
+            + instruction(0x06, 0, 0, 0xFFFF_FFFF)  // keep: ret #-1 (the whole datagram)
+            + instruction(0x06, 0, 0, 0)  // drop: ret #0
+        try program.withUnsafeBytes { filter in
+            // struct sock_fprog { unsigned short len; struct sock_filter *filter }: the length,
+            // padding to the pointer's alignment, the pointer.
+            var fprog: (UInt64, UInt) = (UInt64(program.count / 8), UInt(bitPattern: filter.baseAddress))
+            if UInt16(1).bigEndian == 1 { fprog.0 = UInt64(program.count / 8) << 48 }
+            try syscall("setsockopt SO_ATTACH_FILTER") {
+                setsockopt(fd, SOL_SOCKET, 26 /* SO_ATTACH_FILTER */, &fprog, socklen_t(MemoryLayout<(UInt64, UInt)>.size))
+            }
+        }
+    }
+
     /// Sends one datagram; a full queue or an unreachable peer loses it, like the network would.
     func send(_ bytes: [UInt8], to address: UInt32, port: UInt16) {
         var destination = sockaddr_in()

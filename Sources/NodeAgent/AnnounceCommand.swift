@@ -5,6 +5,8 @@ public enum AnnounceCommand {
     /// The usage line.
     public static let usage =
         "usage: clumpnode announce [--root DIR] [--port N] [--key FILE] [--previous-key FILE] [--interface IFACE] [--seconds N]"
+        + " [--drop-percent P]\n  --drop-percent P  testing: the kernel drops P % of received datagrams at random"
+        + " (simulates a lossy network where netem is unavailable)"
 
     /// Parses the words after `announce`.
     public static func parse(_ words: [String]) -> Result<Announcer.Options, AgentError> {
@@ -27,6 +29,11 @@ public enum AnnounceCommand {
                     return .failure(AgentError(operation: "--port wants 1...65535, not '\(argument)'"))
                 }
                 options.port = port
+            case "--drop-percent":
+                guard let percent = Double(argument), percent >= 0, percent <= 100 else {
+                    return .failure(AgentError(operation: "--drop-percent wants 0...100, not '\(argument)'"))
+                }
+                options.dropPercent = percent
             case "--seconds":
                 guard let seconds = Int(argument), seconds > 0 else {
                     return .failure(AgentError(operation: "--seconds wants a positive number, not '\(argument)'"))

@@ -21,12 +21,36 @@ struct DatagramTests {
             entries: [Datagram.Entry(id: 15, age20: 0, load: load)])
     }
 
-    /// The wire format, field by field; the MAC is HMAC-SHA256(key 00..1f, bytes 0..<32), first
-    /// 16 bytes, as Python's hmac module computes it.
+    /// The wire format (version 2), field by field; the MAC is HMAC-SHA256(key 00..1f, bytes
+    /// 0..<32), first 16 bytes, as Python's hmac module computes it.
     static let golden = bytes(
-        hex: "6353" + "01" + "01" + "000f" + "0a00000f" + "65000000" + "00000007" + "01"  // header
-            + "000f" + "00" + "21" + "0098" + "25" + "80" + "04" + "0f42" + "003d"  // entry: node 15, age 0, configured+auto+mosix, 1.52, 37 %, 128/255, 4 cpus, 3906 MiB, 61 min
-            + "b9801699e18fe3d2b565158c0fe493d6")  // MAC
+        hex: "6353" + "02" + "01" + "000f" + "0a00000f" + "65000000" + "00000007" + "01"  // header
+            + "000f" + "00" + "61" + "0098" + "25" + "80" + "04" + "0f42" + "003d"  // entry: node 15, age 0, configured+auto+mosix+details, 1.52, 37 %, 128/255, 4 cpus, 3906 MiB, 61 min
+            + "970d03989562a2aa63602eaf5ab95c1d")  // MAC
+
+    /// The same with a second entry without details: node 7, age 1 s, configured, 0.42, 100 %, 16/255.
+    static let goldenShort = bytes(
+        hex: "6353" + "02" + "01" + "000f" + "0a00000f" + "65000000" + "00000007" + "02"  // header, 2 entries
+            + "000f" + "00" + "61" + "0098" + "25" + "80" + "04" + "0f42" + "003d"  // node 15 as above
+            + "0007" + "14" + "01" + "002a" + "ff" + "10"  // node 7: 8 bytes, no details
+            + "d03a7125d491decb1e6bbb2dc74258da")  // MAC
+
+    @Test func entriesWithoutDetailsAreEightBytes() throws {
+        var datagram = Self.sample
+        var load = NodeLoad()
+        load.configuration = .configured
+        load.load100 = 42
+        load.memoryUsed255 = 16
+        load.cpus = 8  // not sent
+        datagram.entries.append(Datagram.Entry(id: 7, age20: 20, load: load, detailed: false))
+        #expect(hex(Authenticator(key: Self.key).seal(datagram)) == hex(Self.goldenShort))
+        var authenticator = Authenticator(key: Self.key)
+        let result = authenticator.open(Self.goldenShort)
+        let opened = try #require(result)
+        #expect(opened == datagram)
+        #expect(opened.entries[1].load.cpus == 0)
+        #expect(opened.size == Self.goldenShort.count)
+    }
 
     @Test func goldenBytes() {
         #expect(hex(Authenticator(key: Self.key).seal(Self.sample)) == hex(Self.golden))
@@ -48,6 +72,7 @@ struct DatagramTests {
             datagram.entries[0].load.configuration = configuration
             datagram.entries[0].load.cpuPercent = nil
             datagram.entries.append(Datagram.Entry(id: 65535, age20: 255, load: NodeLoad()))
+            datagram.entries.append(Datagram.Entry(id: 3, age20: 9, load: NodeLoad(), detailed: false))
             let bytes = datagram.encodedBody() + [UInt8](repeating: 0, count: 16)
             #expect(try Datagram.decode(bytes).get() == datagram)
         }
@@ -56,8 +81,12 @@ struct DatagramTests {
     @Test func fullWindowFitsOneMTU() throws {
         var datagram = Self.sample
         datagram.entries = (1...200).map { Datagram.Entry(id: UInt16($0), age20: 1, load: NodeLoad()) }
-        let sealed = Authenticator(key: Self.key).seal(datagram)
-        #expect(Datagram.maxEntries == 110)
+        var sealed = Authenticator(key: Self.key).seal(datagram)
+        #expect(sealed.count <= Datagram.maxSize)
+        #expect(try Datagram.decode(sealed).get().entries.count == 110)
+        datagram.entries = (1...200).map { Datagram.Entry(id: UInt16($0), age20: 1, load: NodeLoad(), detailed: false) }
+        sealed = Authenticator(key: Self.key).seal(datagram)
+        #expect(Datagram.maxEntries == 179)
         #expect(sealed.count <= Datagram.maxSize)
         #expect(try Datagram.decode(sealed).get().entries.count == Datagram.maxEntries)
     }
@@ -70,13 +99,17 @@ struct DatagramTests {
         #expect(Datagram.frame(golden + [0]) == .failure(.oversized))
         #expect(Datagram.frame([UInt8](repeating: 0x63, count: 1473)) == .failure(.oversized))
         var version = golden
-        version[2] = 2
+        version[2] = 1
         #expect(Datagram.frame(version) == .failure(.foreign))
         var magic = golden
         magic[0] = 0x64
         #expect(Datagram.frame(magic) == .failure(.foreign))
         var state = golden
-        state[22] = 0x80
+        state[22] = 0xE1  // reserved bit 7 with details
+        #expect(Datagram.decode(state) == .failure(.malformed))
+        state[22] = 0x80  // reserved bit 7 without details: the entry is 5 bytes shorter than the datagram
+        #expect(Datagram.decode(state) == .failure(.oversized))
+        state[22] = 0xE1
         #expect(Datagram.decode(state) == .failure(.malformed))
     }
 }

@@ -74,6 +74,7 @@ struct MembershipTests {
         var random = SeededRandom(seed: 3)
         var config = Membership.Config()
         config.window = 3
+        config.rotating = 0
         var node = Membership(config: config, roster: Self.roster, id: 1, address: 0x0A00_0001, incarnation: 1)
         let datagram = Datagram(
             sender: 2, address: 0x0A00_0002, incarnation: 1,
@@ -89,6 +90,8 @@ struct MembershipTests {
         #expect([0x0A00_0002, 0x0A00_0003, 0x0A00_0004].contains(target))
         #expect(sends[0].datagram.entries.map(\.id) == [1, 2, 4])
         #expect(sends[0].datagram.entries.map(\.age20) == [0, 0, 10])
+        // The own entry carries its details; relayed ones one time in eight.
+        #expect(sends[0].datagram.entries[0].detailed)
     }
 
     @Test func aJoinIsAnsweredWithTheWholeTable() {
@@ -107,9 +110,14 @@ struct MembershipTests {
         let hello = Datagram(flags: [.observer], sender: 0, address: 0, incarnation: 1)
         _ = node.receive(hello, from: 0x0A00_00FE, now: 0, random: &random)
         #expect(node.observerCount == 1)
-        // The only target is the view.
+        // The view gets this node's own entry directly, every view interval.
         let sends = node.tick(now: 0, random: &random).filter { $0.destination != .broadcast }
         #expect(sends.map(\.destination) == [.unicast(0x0A00_00FE)])
+        #expect(sends.first?.datagram.entries.map(\.id) == [1])
+        #expect(node.tick(now: Self.second / 5, random: &random).filter { $0.destination != .broadcast }.isEmpty)
+        #expect(
+            node.tick(now: Self.second / 2, random: &random).filter { $0.destination != .broadcast }.map(\.destination)
+                == [.unicast(0x0A00_00FE)])
         #expect(node.snapshot(now: 0).map(\.id) == [1])
         // A view that stops saying hello is forgotten.
         _ = node.tick(now: 8 * Self.second, random: &random)

@@ -60,7 +60,7 @@ func deliver(_ now: Int64) {
     while position < queue.count {
         let (from, send) = queue[position]
         position += 1
-        let size = Datagram.headerSize + send.datagram.entries.count * Datagram.entrySize + Datagram.macSize
+        let size = send.datagram.size
         sentBytes += size
         sentDatagrams += 1
         var receivers: [Int] = []
