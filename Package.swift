@@ -3,7 +3,7 @@ import PackageDescription
 
 // The drone agent (`clumpnode`) runs as /init: it is linked fully static (see
 // scripts/lib.sh) and must not pull in Foundation, so every module it imports
-// is Foundation-free: ClumpVersion, ELF, Kernel, XZ, NetProbe, AutoMap,
+// is Foundation-free: ClumpVersion, AgentSupport, ELF, Kernel, XZ, NetProbe, AutoMap,
 // ClusterState, ClusterView, NodeAgent. Host-side modules (ImageSpec, ImageBuilder) may use it.
 let package = Package(
     name: "clump",
@@ -25,6 +25,7 @@ let package = Package(
         .target(name: "ClumpVersion"),
         .target(name: "CStartup"),
         .target(name: "CSyscall"),
+        .target(name: "AgentSupport"),
         .target(name: "ELF"),
         .target(name: "XZ", dependencies: ["CLzma"]),
         .target(name: "Kernel", dependencies: ["ELF", "XZ"]),
@@ -33,11 +34,11 @@ let package = Package(
             name: "ImageBuilder",
             dependencies: ["ImageSpec", "ELF", "Kernel", "XZ", "CArchive", "CBlkid", "CLzma", "ClumpVersion"]
         ),
-        .target(name: "NetProbe", dependencies: ["Kernel", "XZ", "CSyscall"]),
+        .target(name: "NetProbe", dependencies: ["Kernel", "XZ", "CSyscall", "AgentSupport"]),
         .target(name: "AutoMap"),
-        .target(name: "ClusterState"),
-        .target(name: "ClusterView"),
-        .target(name: "NodeAgent", dependencies: ["NetProbe", "AutoMap", "ClumpVersion", "ClusterView"]),
+        .target(name: "ClusterState", dependencies: ["AutoMap", "AgentSupport"]),
+        .target(name: "ClusterView", dependencies: ["ClusterState", "AutoMap", "AgentSupport"]),
+        .target(name: "NodeAgent", dependencies: ["NetProbe", "AutoMap", "ClusterState", "ClusterView", "ClumpVersion", "AgentSupport"]),
 
         .executableTarget(
             name: "clumpbuild",
@@ -48,6 +49,8 @@ let package = Package(
         ),
         .executableTarget(name: "clumpnode", dependencies: ["NodeAgent", "CStartup"]),
         .executableTarget(name: "clumpview", dependencies: ["ClusterView", "ClusterState", "ClumpVersion"]),
+        // bench/gossip.sh: the gossip simulation.
+        .executableTarget(name: "gossipbench", dependencies: ["ClusterState"], path: "bench/gossipbench"),
 
         .testTarget(name: "ELFTests", dependencies: ["ELF"], resources: [.copy("Fixtures")]),
         .testTarget(name: "KernelTests", dependencies: ["Kernel", "XZ"], resources: [.copy("Fixtures")]),
@@ -58,6 +61,7 @@ let package = Package(
         .testTarget(name: "NetProbeTests", dependencies: ["NetProbe", "Kernel"], resources: [.copy("Fixtures")]),
         .testTarget(name: "AutoMapTests", dependencies: ["AutoMap"]),
         .testTarget(name: "ClusterViewTests", dependencies: ["ClusterView"]),
+        .testTarget(name: "ClusterStateTests", dependencies: ["ClusterState"], resources: [.copy("Fixtures")]),
         .testTarget(name: "SystemTests", dependencies: ["ImageBuilder"]),
     ],
     swiftLanguageModes: [.v5]

@@ -1,3 +1,4 @@
+import ClusterState
 import Glibc
 
 /// Where the view gets the cluster from, once per refresh. The cluster daemon's in-process
@@ -20,7 +21,20 @@ public final class FileSource: ClusterSource {
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)
         let seconds = Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
-        return try SnapshotFile.parse(try Self.read(path), path: path, now: seconds)
+        let text = try Self.read(path)
+        // The announcer's table (ClusterState) has a `self` record; a snapshot saved by the
+        // view itself (SnapshotFile) has `local`. The table's ages are as of its writing.
+        if text.split(separator: "\n").contains(where: { $0.hasPrefix("self ") }) {
+            var info = stat()
+            let written = stat(path, &info) == 0 ? Double(info.st_mtim.tv_sec) + Double(info.st_mtim.tv_nsec) / 1e9 : seconds
+            do {
+                return ClusterSnapshot(
+                    state: try ClusterState.ClusterSnapshot(parsing: text), staleness: max(0, seconds - written))
+            } catch {
+                throw ClusterViewError(operation: "read the cluster table", path: path, message: "\(error)")
+            }
+        }
+        return try SnapshotFile.parse(text, path: path, now: seconds)
     }
 
     /// The whole file, with open/read (no Foundation on the drone).

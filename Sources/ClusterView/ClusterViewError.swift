@@ -1,4 +1,5 @@
 import Glibc
+import AgentSupport
 
 /// Everything that goes wrong in the view: a syscall on the terminal, a snapshot file that
 /// cannot be read or parsed, a bad command line. Says what, where, and the errno when there is one.
@@ -36,11 +37,10 @@ public struct ClusterViewError: Error, Equatable, CustomStringConvertible {
 func syscall<Result: FixedWidthInteger & SignedInteger>(
     _ operation: String, path: String? = nil, _ body: () -> Result
 ) throws -> Result {
-    while true {
-        let result = body()
-        if result != -1 { return result }
-        let code = errno
-        if code == EINTR { continue }
+    switch SystemCall.retrying(body) {
+    case .success(let result): return result
+    case .failure(let failure):
+        let code = failure.code
         throw ClusterViewError(operation: operation, path: path, code: code)
     }
 }

@@ -19,6 +19,9 @@ public enum ViewCommand {
             case file(String)
             /// `count` invented nodes, labelled as a demo.
             case demo(Int)
+            /// Join the cluster on `network` (a.b.c.0/24) as an observer, as the master does:
+            /// authenticated with the key in `keyFile`, on UDP `port`.
+            case join(network: String, keyFile: String, port: UInt16)
         }
 
         public var output: Output = .interactive
@@ -40,8 +43,8 @@ public enum ViewCommand {
     }
 
     public static let usage = """
-        usage: clumpview [--once | --json] [--file PATH | --demo N] [--role drone|master]
-                         [--on-shutdown CMD] [--refresh MS]
+        usage: clumpview [--once | --json] [--file PATH | --demo N | --join NETWORK [--key FILE] [--port N]]
+                         [--role drone|master] [--on-shutdown CMD] [--refresh MS]
 
         The live cluster: this node's configuration and the load of every node.
 
@@ -49,6 +52,10 @@ public enum ViewCommand {
           --json          print the cluster once as JSON
           --file PATH     read the cluster table from PATH (default /run/clump/cluster)
           --demo N        show N invented nodes, labelled DEMO DATA (to try the view)
+          --join NETWORK  on the master: join the cluster on NETWORK (e.g. 10.0.2.0/24) as an
+                          observer and show what the drones announce
+          --key FILE      the cluster key for --join (default ./cluster.key, beside clump.yaml)
+          --port N        the announcements' UDP port for --join (default 7077)
           --role ROLE     drone: ESC asks to shut this node down; master (default): ESC quits
           --on-shutdown CMD
                           with --role drone: run CMD with /bin/sh when shutdown is confirmed
@@ -83,6 +90,21 @@ public enum ViewCommand {
                     return .usageError("--demo needs a node count from 1 to 65535")
                 }
                 options.input = .demo(count)
+            case "--join":
+                guard let network = value(word), network.split(separator: "/").count == 2 else {
+                    return .usageError("--join needs a network, e.g. 10.0.2.0/24")
+                }
+                options.input = .join(network: network, keyFile: "cluster.key", port: 7077)
+            case "--key", "--port":
+                guard case .join(let network, let keyFile, let port) = options.input, let text = value(word) else {
+                    return .usageError("\(word) goes after --join NETWORK")
+                }
+                if word == "--key" {
+                    options.input = .join(network: network, keyFile: text, port: port)
+                } else {
+                    guard let number = UInt16(text), number > 0 else { return .usageError("--port needs 1 to 65535") }
+                    options.input = .join(network: network, keyFile: keyFile, port: number)
+                }
             case "--role":
                 guard let text = value(word), let role = ViewRole(rawValue: text) else {
                     return .usageError("--role is drone or master")
@@ -108,10 +130,12 @@ public enum ViewCommand {
     }
 
     /// The source an invocation reads.
-    public static func source(for input: Options.Input) -> ClusterSource {
+    public static func source(for input: Options.Input) throws -> ClusterSource {
         switch input {
         case .file(let path): return FileSource(path: path)
         case .demo(let count): return DemoSource(count: count)
+        case .join(let network, let keyFile, let port):
+            return try ObserverSource(network: network, keyFile: keyFile, port: port)
         }
     }
 
@@ -131,7 +155,14 @@ public enum ViewCommand {
             return 2
         case .run(let options):
             let shutdownAction = options.onShutdown.map { command in { runShell(command) } } ?? shutdown
-            return run(options, source: source(for: options.input), shutdown: shutdownAction)
+            let chosen: ClusterSource
+            do {
+                chosen = try source(for: options.input)
+            } catch {
+                printError("clumpview: \(error)")
+                return 1
+            }
+            return run(options, source: chosen, shutdown: shutdownAction)
         }
     }
 

@@ -1,22 +1,11 @@
+import AgentSupport
 import CSyscall
 import Glibc
 
 /// A small, fast, seedable generator (SplitMix64). The client seeds it from the MAC and the
 /// clocks, never from `getrandom` (which can block in early boot on old kernels): identical
 /// drones booting at the same instant still differ in MAC, so their xids and jitter differ.
-public struct DHCPRandom: RandomNumberGenerator, Sendable {
-    var state: UInt64
-
-    public init(seed: UInt64) { state = seed }
-
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+public typealias DHCPRandom = SplitMix64
 
 /// The monotonic clock the driver feeds the state machines.
 public enum DHCPClock {

@@ -1,4 +1,5 @@
 import Glibc
+import AgentSupport
 
 /// Everything that can go wrong in the DHCP client, the raw socket and netlink, with the context a
 /// person needs: which interface, which syscall, the errno text and what to try.
@@ -61,11 +62,10 @@ public struct DHCPError: Error, Hashable, Sendable, CustomStringConvertible {
 func retryingSyscall<T: BinaryInteger>(
     _ call: String, interface: String? = nil, hint: String? = nil, _ body: () -> T
 ) throws -> T {
-    while true {
-        let result = body()
-        if result != -1 { return result }
-        let code = Glibc.errno
-        if code == EINTR { continue }
+    switch SystemCall.retrying(body) {
+    case .success(let result): return result
+    case .failure(let failure):
+        let code = failure.code
         throw DHCPError(.system(call: call, errno: code), interface: interface, hint: hint ?? defaultHint(code))
     }
 }

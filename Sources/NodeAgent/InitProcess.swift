@@ -47,7 +47,7 @@ public enum InitProcess {
         BootSequence.standard(for: plan.options.mode).run(context)
 
         plan.shellBanner.forEach(say)
-        let shells = ShellSupervisor(commands: plan.shells, say: say)
+        let shells = ShellSupervisor(commands: plan.shells + AnnounceCommand.children(for: plan.options.mode), say: say)
         shells.startDue(now: monotonicNanoseconds())
 
         while true {

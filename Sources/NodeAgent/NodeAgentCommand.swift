@@ -1,5 +1,6 @@
 import ClumpVersion
 import ClusterView
+import ClusterState
 import Glibc
 
 /// The `clumpnode` command line: as PID 1 (or started as /init) it is the init process;
@@ -21,6 +22,8 @@ public enum NodeAgentCommand {
         case dhcp(DHCPCommand)
         /// Derive, write or check the cluster map.
         case map(MapCommand)
+        /// Announce this node's load and gather the cluster's (`AnnounceCommand`).
+        case announce(Announcer.Options)
         /// A usage mistake, with the message.
         case usageError(String)
     }
@@ -46,6 +49,9 @@ public enum NodeAgentCommand {
                             derive the cluster map (default: from /run/clump/status), print it,
                             with --write write /etc/mosix.map, /etc/hpc.map, hostname, hosts
           map --check FILE  check a map file (HOWTO 5.4.2 syntax), errors with line:column
+          announce [--root DIR] [--port N] [--key FILE] [--previous-key FILE] [--interface IFACE]
+                            gossip this node's load with the cluster (UDP port 7077) and keep
+                            DIR/run/clump/cluster current for clumpview
           help              print this text
 
         On a drone, /init is this program: run `/init probe` and so on from the shell.
@@ -75,6 +81,11 @@ public enum NodeAgentCommand {
         case "probe": return ProbeCommand.parse(words.dropFirst())
         case "dhcp": return DHCPCommand.parse(words.dropFirst())
         case "map": return MapCommand.parse(words.dropFirst())
+        case "announce":
+            switch AnnounceCommand.parse(Array(words.dropFirst())) {
+            case .success(let options): return .announce(options)
+            case .failure(let error): return .usageError("\(error.description)\n" + AnnounceCommand.usage)
+            }
         default: return .usageError("unknown command '\(command)'")
         }
     }
@@ -118,6 +129,8 @@ public enum NodeAgentCommand {
             return command.run { print($0) }
         case .map(let command):
             return command.run { print($0) }
+        case .announce(let options):
+            return AnnounceCommand.run(options) { printError($0) }
         case .usageError(let message):
             printError("clumpnode: \(message)\n\n" + usage)
             return 2

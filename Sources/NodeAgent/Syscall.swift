@@ -1,4 +1,5 @@
 import Glibc
+import AgentSupport
 
 /// Runs one libc call the way every call in the agent is run: it is retried while it fails with
 /// EINTR (PID 1 takes signals at any time), and any other failure (`-1` and errno) becomes an
@@ -10,11 +11,10 @@ func syscall<Result: FixedWidthInteger & SignedInteger>(
     path: String? = nil,
     _ body: () -> Result
 ) throws -> Result {
-    while true {
-        let result = body()
-        if result != -1 { return result }
-        let code = errno
-        if code == EINTR { continue }
+    switch SystemCall.retrying(body) {
+    case .success(let result): return result
+    case .failure(let failure):
+        let code = failure.code
         throw AgentError(operation: operation, path: path, code: code)
     }
 }

@@ -26,7 +26,7 @@ struct BootTests {
         let out = try await SharedImage.shared.outDir()
         let console = try boot("cd-auto", [out + "/clump.iso", "--nic", "e1000"])
         try expectConfigured(console, driver: "e1000")
-        try console.expect("clump: a busybox shell runs on", within: 30)
+        try console.expect("clump: the cluster view runs on", within: 30)
     }
 
     @Test("ISO as a CD, virtio-net-pci card: virtio_pci first, then virtio_net in a second round")
@@ -34,6 +34,15 @@ struct BootTests {
         let out = try await SharedImage.shared.outDir()
         let console = try boot("cd-auto-virtio", [out + "/clump.iso", "--nic", "virtio-net-pci"])
         try expectConfigured(console, driver: "virtio_net")
+        // Clump/OS's last boot step: the live view on the console, fed by this node's announcer.
+        try console.expect("NODE ADDRESS +STATE +LOAD", within: 60)
+        try console.expect(#"10\.0\.2\.15[^\n]*up"#, within: 30)
+        // ESC asks first; y shuts the node down cleanly and QEMU ends.
+        console.press("\u{1b}")
+        try console.expect("Shut down this node\\? y/n", within: 30)
+        console.press("y")
+        try console.expect("clump: powering off", within: 60)
+        #expect(try console.waitForExit(within: 60) == 0, "QEMU exit status after the view's shutdown")
     }
 
     /// Two cards on two user networks, PCI slots pinned, listed in both orders on the QEMU

@@ -152,6 +152,11 @@ final class Console: @unchecked Sendable {
         input.fileHandleForWriting.write(Data((line + "\r").utf8))
     }
 
+    /// Presses keys on the serial console, as they are (no Enter): "\u{1b}" is ESC.
+    func press(_ keys: String) {
+        input.fileHandleForWriting.write(Data(keys.utf8))
+    }
+
     /// Waits for QEMU to exit by itself; returns its status or fails.
     func waitForExit(within seconds: Double) throws -> Int32 {
         let deadline = Date().addingTimeInterval(seconds)

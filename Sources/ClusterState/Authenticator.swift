@@ -1,0 +1,167 @@
+/// Seals outgoing datagrams with the cluster key and opens incoming ones: MAC check against the
+/// current key and, during a rotation, the previous one; per-sender replay protection; a counter
+/// for every reason a datagram is dropped, for the view.
+public struct Authenticator: Sendable {
+    /// Dropped datagrams, by reason, and accepted ones.
+    public struct Counters: Equatable, Sendable {
+        public var accepted = 0
+        /// Accepted under the previous key (a rotation is still under way somewhere).
+        public var acceptedPreviousKey = 0
+        public var truncated = 0
+        public var oversized = 0
+        /// Another magic or version.
+        public var foreign = 0
+        public var badMAC = 0
+        public var replayed = 0
+        /// Authentic but not well formed (reserved bits, unknown values): a newer or broken sender.
+        public var malformed = 0
+
+        public init() {}
+
+        /// Every dropped datagram.
+        public var dropped: Int { truncated + oversized + foreign + badMAC + replayed + malformed }
+
+        /// `name=value` pairs, for the status file and `--json`.
+        public var fields: [(String, Int)] {
+            [
+                ("accepted", accepted), ("accepted-previous-key", acceptedPreviousKey), ("truncated", truncated),
+                ("oversized", oversized), ("foreign", foreign), ("bad-mac", badMAC), ("replayed", replayed),
+                ("malformed", malformed),
+            ]
+        }
+    }
+
+    /// The anti-replay state of one sender (RFC 4303 §3.4.3's sliding window, 64 wide): the
+    /// newest incarnation seen, its highest sequence number, and which of the 64 below it arrived.
+    struct Window: Sendable {
+        var incarnation: UInt32
+        var highest: UInt32
+        var seen: UInt64
+    }
+
+    /// How many senders' windows are kept: the largest map has 65535 nodes, plus observers.
+    static let maxSenders = 70_000
+
+    private let current: HMACSHA256
+    private let previous: HMACSHA256?
+    private var windows: [UInt64: Window] = [:]
+    public private(set) var counters = Counters()
+
+    /// `previous` is the key being rotated out: accepted, never used to sign.
+    public init(key: [UInt8], previous: [UInt8]? = nil) {
+        current = HMACSHA256(key: key)
+        self.previous = previous.map { HMACSHA256(key: $0) }
+    }
+
+    /// The datagram's bytes with its MAC.
+    public func seal(_ datagram: Datagram) -> [UInt8] {
+        let body = datagram.encodedBody()
+        return body + current.mac(body).prefix(Datagram.macSize)
+    }
+
+    /// Checks and decodes received bytes; nil (and a counter goes up) when they are dropped.
+    ///
+    /// Replays: a sender's incarnation is its start time, so a newer incarnation means a restart
+    /// and resets its window, while an older one is a replay. Within an incarnation a sequence
+    /// number is accepted once, and only within 64 of the highest (reordering on one LAN is rare).
+    /// `source` (the UDP source address) tells apart senders whose header has no address.
+    public mutating func open(_ bytes: [UInt8], from source: UInt32 = 0) -> Datagram? {
+        let body: Int
+        switch Datagram.frame(bytes) {
+        case .failure(let failure):
+            count(failure)
+            return nil
+        case .success(let length): body = length
+        }
+        let message = bytes[0..<body]
+        let tag = bytes[body...]
+        var usedPrevious = false
+        if !HMACSHA256.equal(current.mac(message).prefix(Datagram.macSize), tag) {
+            guard let previous, HMACSHA256.equal(previous.mac(message).prefix(Datagram.macSize), tag) else {
+                counters.badMAC += 1
+                return nil
+            }
+            usedPrevious = true
+        }
+        let datagram: Datagram
+        switch Datagram.decode(bytes) {
+        case .failure(let failure):
+            count(failure)
+            return nil
+        case .success(let decoded): datagram = decoded
+        }
+        guard accept(datagram, source: source) else {
+            counters.replayed += 1
+            return nil
+        }
+        counters.accepted += 1
+        if usedPrevious { counters.acceptedPreviousKey += 1 }
+        return datagram
+    }
+
+    private mutating func count(_ failure: Datagram.DecodeFailure) {
+        switch failure {
+        case .truncated: counters.truncated += 1
+        case .oversized: counters.oversized += 1
+        case .foreign: counters.foreign += 1
+        case .malformed: counters.malformed += 1
+        }
+    }
+
+    /// Updates the sender's window; false for a replay.
+    private mutating func accept(_ datagram: Datagram, source: UInt32) -> Bool {
+        let sender = UInt64(datagram.address == 0 ? source : datagram.address) << 16 | UInt64(datagram.sender)
+        let sequence = datagram.sequence
+        guard var window = windows[sender] else {
+            if windows.count >= Self.maxSenders { windows.removeAll(keepingCapacity: true) }
+            windows[sender] = Window(incarnation: datagram.incarnation, highest: sequence, seen: 1)
+            return true
+        }
+        if datagram.incarnation < window.incarnation { return false }
+        if datagram.incarnation > window.incarnation {
+            window = Window(incarnation: datagram.incarnation, highest: sequence, seen: 1)
+        } else if sequence > window.highest {
+            let shift = sequence - window.highest
+            window.seen = shift >= 64 ? 1 : window.seen << UInt64(shift) | 1
+            window.highest = sequence
+        } else {
+            let behind = window.highest - sequence
+            guard behind < 64, window.seen & (1 << UInt64(behind)) == 0 else { return false }
+            window.seen |= 1 << UInt64(behind)
+        }
+        windows[sender] = window
+        return true
+    }
+}
+
+/// The cluster key file: the hex text `clumpbuild` generates (64 hex digits and a newline), or,
+/// when a spec supplies its own file that is not hex, its raw bytes (at least 16).
+public enum ClusterKeyFile {
+    /// The key bytes in a key file's contents; nil when too short to be a key.
+    public static func key(from contents: [UInt8]) -> [UInt8]? {
+        var text = contents
+        while let last = text.last, last == 0x0A || last == 0x0D || last == 0x20 || last == 0x09 { text.removeLast() }
+        if text.count >= 32, text.count % 2 == 0, let bytes = hex(text) { return bytes }
+        return contents.count >= 16 ? contents : nil
+    }
+
+    private static func hex(_ text: [UInt8]) -> [UInt8]? {
+        func digit(_ c: UInt8) -> UInt8? {
+            switch c {
+            case 0x30...0x39: return c - 0x30
+            case 0x61...0x66: return c - 0x61 + 10
+            case 0x41...0x46: return c - 0x41 + 10
+            default: return nil
+            }
+        }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(text.count / 2)
+        var index = 0
+        while index < text.count {
+            guard let high = digit(text[index]), let low = digit(text[index + 1]) else { return nil }
+            bytes.append(high << 4 | low)
+            index += 2
+        }
+        return bytes
+    }
+}

@@ -1,0 +1,183 @@
+import AutoMap
+import Glibc
+
+/// One member on the network: a UDP socket, the authenticator and the membership state machine.
+/// `poll` does all the work (receive, answer, send when an interval is due) and returns; the
+/// caller decides how to wait. The drone's daemon (`Announcer`) and the master's view
+/// (`ClusterObserver`) are both loops around it.
+public final class ClusterEndpoint {
+    /// UDP port of announcements: unassigned by IANA, next to nothing clusters use.
+    public static let defaultPort: UInt16 = 7077
+
+    public struct Options {
+        public var port: UInt16 = ClusterEndpoint.defaultPort
+        /// SO_BINDTODEVICE; nil: every interface (broadcasts follow the routing table).
+        public var interface: String?
+        /// Where broadcasts go: the limited broadcast unless set (a.b.c.255 for one network).
+        public var broadcast: UInt32 = 0xFFFF_FFFF
+        public var config = Membership.Config()
+        /// Testing only: drop this percentage of received datagrams in the kernel (see
+        /// `setDropPercent`); simulates a lossy network where netem is unavailable.
+        public var dropPercent: Double = 0
+
+        public init() {}
+    }
+
+    public let options: Options
+    private let socket: UDPSocket
+    private var authenticator: Authenticator
+    public private(set) var membership: Membership
+    private var random = SystemRandomNumberGenerator()
+    private var nextTick: Int64
+    /// Datagrams and bytes sent, for the bench and the status file.
+    public private(set) var sentDatagrams = 0
+    public private(set) var sentBytes = 0
+
+    /// A member `id` (0: a view) at `address` of the cluster `roster`, with the cluster key
+    /// (and the key being rotated out, accepted but not used).
+    public init(
+        roster: Roster, id: UInt16, address: UInt32, key: [UInt8], previousKey: [UInt8]? = nil,
+        options: Options = Options()
+    ) throws {
+        self.options = options
+        socket = try UDPSocket(port: options.port, interface: options.interface)
+        if options.dropPercent > 0 { try socket.dropReceived(percent: options.dropPercent) }
+        authenticator = Authenticator(key: key, previous: previousKey)
+        // The incarnation is the start time: it grows across restarts, so the replay window
+        // of the previous run cannot be reused against this one (see Authenticator.open).
+        var clock = timespec()
+        clock_gettime(CLOCK_REALTIME, &clock)
+        membership = Membership(
+            config: options.config, roster: roster, id: id, address: address,
+            incarnation: UInt32(truncatingIfNeeded: clock.tv_sec))
+        nextTick = monotonicNanoseconds()
+    }
+
+    /// The socket, for a caller that polls it together with other descriptors (a terminal).
+    public var fileDescriptor: Int32 { socket.fd }
+
+    public var counters: Authenticator.Counters { authenticator.counters }
+
+    /// Testing only: the kernel drops this percentage of the datagrams this member receives, at
+    /// random (a BPF socket filter; 0 removes it). Simulates a lossy network where `tc netem`
+    /// is unavailable.
+    public func setDropPercent(_ percent: Double) throws { try socket.dropReceived(percent: percent) }
+
+    /// This member's latest sample.
+    public func update(own load: NodeLoad) { membership.update(own: load) }
+
+    /// Waits up to `milliseconds` (less when a send is due) for datagrams, takes in all that are
+    /// waiting, and sends what the interval asks for.
+    public func poll(milliseconds: Int) {
+        let now = monotonicNanoseconds()
+        let untilTick = max(0, (nextTick - now) / 1_000_000)
+        if socket.wait(milliseconds: Int32(min(Int64(milliseconds), untilTick))) {
+            var budget = 4096
+            while budget > 0, let (bytes, source) = socket.receive() {
+                budget -= 1
+                guard let datagram = authenticator.open(bytes, from: source) else { continue }
+                send(membership.receive(datagram, from: source, now: monotonicNanoseconds(), random: &random))
+            }
+        }
+        let later = monotonicNanoseconds()
+        if later >= nextTick {
+            send(membership.tick(now: later, random: &random))
+            // Jitter of up to a tenth of the interval keeps nodes started together from sending in step.
+            let interval = options.config.interval
+            nextTick = later + interval - interval / 20 + Int64.random(in: 0...(interval / 10), using: &random)
+        }
+    }
+
+    private func send(_ sends: [Membership.Send]) {
+        for item in sends {
+            let bytes = authenticator.seal(item.datagram)
+            let address: UInt32
+            switch item.destination {
+            case .broadcast: address = options.broadcast
+            case .unicast(let destination): address = destination
+            }
+            socket.send(bytes, to: address, port: options.port)
+            sentDatagrams += 1
+            sentBytes += bytes.count
+        }
+    }
+
+    /// The cluster as this member sees it now.
+    public func snapshot() -> ClusterSnapshot {
+        var snapshot = ClusterSnapshot()
+        snapshot.id = membership.id
+        snapshot.address = membership.address
+        snapshot.counters = authenticator.counters
+        snapshot.observers = membership.observerCount
+        snapshot.nodes = membership.snapshot(now: monotonicNanoseconds())
+        return snapshot
+    }
+}
+
+/// The master's live view: joins the cluster as an observer (no node id, never listed as a
+/// node), receives the gossip, and hands out snapshots. The view calls `poll` from its loop
+/// (or waits on `fileDescriptor` with its terminal) and draws `snapshot()`.
+public final class ClusterObserver {
+    public let endpoint: ClusterEndpoint
+
+    /// An observer of the cluster `roster` with the key in `keyFile` (and `previousKeyFile`).
+    /// `address` is this host's address on the cluster network (0: the nodes use the datagram's source).
+    public init(
+        roster: Roster, keyFile: String, previousKeyFile: String? = nil, address: UInt32 = 0,
+        options: ClusterEndpoint.Options = ClusterEndpoint.Options()
+    ) throws {
+        let keys = try ClusterKeys.load(keyFile, previous: previousKeyFile)
+        endpoint = try ClusterEndpoint(
+            roster: roster, id: 0, address: address, key: keys.current, previousKey: keys.previous, options: options)
+        endpoint.update(own: NodeLoad())
+    }
+
+    public var fileDescriptor: Int32 { endpoint.fileDescriptor }
+
+    /// Takes in what arrived, sends the hello when due; waits at most `milliseconds`.
+    public func poll(milliseconds: Int = 0) { endpoint.poll(milliseconds: milliseconds) }
+
+    public func snapshot() -> ClusterSnapshot {
+        var snapshot = endpoint.snapshot()
+        snapshot.mode = .observer
+        return snapshot
+    }
+}
+
+/// The key files of a cluster.
+public enum ClusterKeys {
+    /// The current key from `path`, and the previous key from `previous` when that file exists.
+    public static func load(_ path: String, previous: String? = nil) throws -> (current: [UInt8], previous: [UInt8]?) {
+        guard let current = ClusterKeyFile.key(from: try SystemFile.read(path, limit: 4096)) else {
+            throw ClusterStateError(
+                operation: "read the cluster key", path: path,
+                hint: "it needs 64 hex digits or at least 16 bytes; clumpbuild writes it into every image")
+        }
+        var old: [UInt8]?
+        if let previous, SystemFile.exists(previous) {
+            guard let key = ClusterKeyFile.key(from: try SystemFile.read(previous, limit: 4096)) else {
+                throw ClusterStateError(operation: "read the previous cluster key", path: previous, hint: "too short")
+            }
+            old = key
+        }
+        return (current, old)
+    }
+}
+
+extension Roster {
+    /// The roster of a map file (`/etc/mosix.map` syntax); host-name lines get address 0.
+    public static func load(mapFile path: String) throws -> Roster {
+        let text = String(decoding: try SystemFile.read(path), as: UTF8.self)
+        let map: ClusterMap
+        do {
+            map = try ClusterMap(parsing: text, file: path)
+        } catch {
+            throw ClusterStateError(operation: "read the cluster map", path: path, hint: "\(error)")
+        }
+        return Roster(
+            map.expand().filter { !$0.isAlias }.map { entry in
+                if case .address(let address) = entry.host { return (UInt16(entry.id), address.value) }
+                return (UInt16(entry.id), 0)
+            })
+    }
+}

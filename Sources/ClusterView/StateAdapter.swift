@@ -1,0 +1,75 @@
+import AutoMap
+import ClusterState
+
+// The glue between the cluster daemon's table (ClusterState) and what the view draws. Both
+// modules name their types alike (ClusterSnapshot, NodeMode, Configuration); unqualified
+// names here are the view's, the daemon's are written `ClusterState.X`.
+
+extension ClusterSnapshot {
+    /// The view of a daemon table: the announcer's `/run/clump/cluster` on a drone, or an
+    /// in-process `ClusterObserver` on the master. `staleness` (seconds) is added to every
+    /// age: how long ago the table was written.
+    public init(state: ClusterState.ClusterSnapshot, staleness: Double = 0, observer: Bool = false) {
+        let status = state.status
+        let configuration: Configuration
+        switch observer ? .configured : (status["state"] != nil ? status.configuration : state.configuration) {
+        case .configured: configuration = .configured
+        case .noCard: configuration = .noCard
+        case .noCarrier: configuration = .noCarrier
+        case .waitingForDHCP: configuration = .waitingForDHCP
+        case .unknown: configuration = state.mode == .auto ? .failed("no status yet") : .notAttempted
+        }
+        let mode: NodeMode
+        switch observer ? .observer : state.mode {
+        case .auto: mode = .auto
+        case .expert: mode = .expert
+        case .safe: mode = .safe
+        case .observer: mode = .observer
+        }
+        let id = status.node.map(Int.init) ?? (state.id == 0 ? nil : Int(state.id))
+        let address = status["address"] ?? (state.address == 0 ? nil : IPv4Address(state.address).description)
+        let local = LocalNode(
+            configuration: configuration, id: id, address: address.map { String($0.prefix { $0 != "/" }) },
+            network: status["network"], mapLine: status["map"], mode: mode)
+        let rows = state.nodes.map { node in
+            NodeRow(
+                id: Int(node.id), address: node.addressText, state: NodeState(rawValue: node.state) ?? .down,
+                load: node.load.loadAverage, cpus: Int(node.load.cpus),
+                cpuPercent: Double(node.load.cpuPercent ?? 0),
+                memoryUsedKiB: UInt64(node.load.memoryUsedMiB) * 1024,
+                memoryTotalKiB: UInt64(node.load.memoryTotalMiB) * 1024,
+                age: Double(node.age) / 1e9 + staleness)
+        }
+        let drops = state.counters.fields.filter { !$0.0.hasPrefix("accepted") && $0.1 > 0 }
+            .map { DropCounter($0.0, UInt64($0.1)) }
+        self.init(local: local, nodes: rows, drops: drops)
+    }
+}
+
+/// The master's view: a member of the cluster that announces nothing of its own, only asks
+/// the drones to send it their entries (`ClusterObserver`).
+public final class ObserverSource: ClusterSource {
+    let observer: ClusterObserver
+
+    /// Joins `network` (class C) with the key in `keyFile`.
+    public init(network: String, keyFile: String, port: UInt16 = ClusterEndpoint.defaultPort) throws {
+        let parts = network.split(separator: "/")
+        guard parts.count == 2, let base = try? IPv4Address(parsing: String(parts[0])), Int(parts[1]) == 24 else {
+            throw ClusterViewError(
+                operation: "join", path: network, message: "give the cluster's class-C network, e.g. 10.0.2.0/24")
+        }
+        var options = ClusterEndpoint.Options()
+        options.port = port
+        options.broadcast = base.value | 0xFF
+        do {
+            observer = try ClusterObserver(roster: Roster.classC(network: base.value), keyFile: keyFile, options: options)
+        } catch {
+            throw ClusterViewError(operation: "join the cluster", path: keyFile, message: "\(error)")
+        }
+    }
+
+    public func snapshot() throws -> ClusterSnapshot {
+        observer.poll(milliseconds: 0)
+        return ClusterSnapshot(state: observer.snapshot(), observer: true)
+    }
+}

@@ -1,0 +1,96 @@
+import Testing
+
+@testable import ClusterState
+
+struct AuthenticatorTests {
+    static let key = [UInt8](repeating: 7, count: 32)
+    static let otherKey = [UInt8](repeating: 9, count: 32)
+
+    func datagram(sequence: UInt32, incarnation: UInt32 = 100, sender: UInt16 = 3) -> Datagram {
+        Datagram(sender: sender, address: 0x0A00_0000 | UInt32(sender), incarnation: incarnation, sequence: sequence)
+    }
+
+    @Test func forgedDatagramsAreCountedAndDropped() {
+        var receiver = Authenticator(key: Self.key)
+        let forged = Authenticator(key: Self.otherKey).seal(datagram(sequence: 1))
+        #expect(receiver.open(forged) == nil)
+        var flipped = Authenticator(key: Self.key).seal(datagram(sequence: 2))
+        flipped[5] ^= 1
+        #expect(receiver.open(flipped) == nil)
+        #expect(receiver.counters.badMAC == 2)
+        #expect(receiver.counters.accepted == 0)
+    }
+
+    @Test func replaysAreCountedAndDropped() {
+        let sender = Authenticator(key: Self.key)
+        var receiver = Authenticator(key: Self.key)
+        let first = sender.seal(datagram(sequence: 10))
+        #expect(receiver.open(first) != nil)
+        #expect(receiver.open(first) == nil)
+        // Reordered within the window: accepted once.
+        let late = sender.seal(datagram(sequence: 5))
+        #expect(receiver.open(late) != nil)
+        #expect(receiver.open(late) == nil)
+        // Too far behind the highest sequence.
+        #expect(receiver.open(sender.seal(datagram(sequence: 200))) != nil)
+        #expect(receiver.open(sender.seal(datagram(sequence: 100))) == nil)
+        #expect(receiver.counters.replayed == 3)
+        #expect(receiver.counters.accepted == 3)
+    }
+
+    @Test func restartStartsANewWindowAndOldIncarnationsAreReplays() {
+        let sender = Authenticator(key: Self.key)
+        var receiver = Authenticator(key: Self.key)
+        let old = sender.seal(datagram(sequence: 50, incarnation: 100))
+        #expect(receiver.open(old) != nil)
+        #expect(receiver.open(sender.seal(datagram(sequence: 1, incarnation: 160))) != nil)
+        #expect(receiver.open(sender.seal(datagram(sequence: 51, incarnation: 100))) == nil)
+        #expect(receiver.counters.replayed == 1)
+    }
+
+    @Test func sendersHaveTheirOwnWindows() {
+        let sender = Authenticator(key: Self.key)
+        var receiver = Authenticator(key: Self.key)
+        #expect(receiver.open(sender.seal(datagram(sequence: 1, sender: 1))) != nil)
+        #expect(receiver.open(sender.seal(datagram(sequence: 1, sender: 2))) != nil)
+    }
+
+    @Test func previousKeyIsAcceptedDuringRotation() {
+        var receiver = Authenticator(key: Self.key, previous: Self.otherKey)
+        let old = Authenticator(key: Self.otherKey).seal(datagram(sequence: 1))
+        #expect(receiver.open(old) != nil)
+        #expect(receiver.counters.acceptedPreviousKey == 1)
+        // Signing always uses the current key.
+        var strict = Authenticator(key: Self.key)
+        #expect(strict.open(receiver.seal(datagram(sequence: 2))) != nil)
+    }
+
+    @Test func framingFailuresAreCounted() {
+        var receiver = Authenticator(key: Self.key)
+        let good = Authenticator(key: Self.key).seal(datagram(sequence: 1))
+        _ = receiver.open(Array(good.prefix(10)))
+        _ = receiver.open(good + [0])
+        _ = receiver.open([UInt8](repeating: 0, count: 40))
+        #expect(receiver.counters.truncated == 1)
+        #expect(receiver.counters.oversized == 1)
+        #expect(receiver.counters.foreign == 1)
+        #expect(receiver.counters.dropped == 3)
+    }
+
+    @Test(arguments: [
+        ("0001020304050607080900010203040506070809000102030405060708090a0b\n", 32),
+        ("short", 0),
+        ("not hex but long enough to be a raw key", 39),
+    ])
+    func keyFiles(contents: String, length: Int) {
+        let key = ClusterKeyFile.key(from: Array(contents.utf8))
+        #expect((key?.count ?? 0) == length)
+    }
+}
+
+struct AnnouncerTests {
+    @Test(arguments: [("10.77.0.0/24", 0x0A4D_00FF), ("192.168.1.7/16", 0xC0A8_FFFF), ("nonsense", 0xFFFF_FFFF)] as [(String, UInt32)])
+    func directedBroadcast(network: String, expected: UInt32) {
+        #expect(Announcer.broadcast(network: network) == expected)
+    }
+}

@@ -1,0 +1,115 @@
+import Testing
+
+@testable import ClusterState
+
+struct DatagramTests {
+    static let key = [UInt8](0..<32)
+
+    static var sample: Datagram {
+        var load = NodeLoad()
+        load.configuration = .configured
+        load.mode = .auto
+        load.mosix = true
+        load.load100 = 152
+        load.cpuPercent = 37
+        load.memoryUsed255 = 128
+        load.cpus = 4
+        load.memoryTotalMiB = 3906
+        load.uptimeMinutes = 61
+        return Datagram(
+            flags: .join, sender: 15, address: 0x0A00_000F, incarnation: 0x6500_0000, sequence: 7,
+            entries: [Datagram.Entry(id: 15, age20: 0, load: load)])
+    }
+
+    /// The wire format (version 2), field by field; the MAC is HMAC-SHA256(key 00..1f, bytes
+    /// 0..<32), first 16 bytes, as Python's hmac module computes it.
+    static let golden = bytes(
+        hex: "6353" + "02" + "01" + "000f" + "0a00000f" + "65000000" + "00000007" + "01"  // header
+            + "000f" + "00" + "61" + "0098" + "25" + "80" + "04" + "0f42" + "003d"  // entry: node 15, age 0, configured+auto+mosix+details, 1.52, 37 %, 128/255, 4 cpus, 3906 MiB, 61 min
+            + "970d03989562a2aa63602eaf5ab95c1d")  // MAC
+
+    /// The same with a second entry without details: node 7, age 1 s, configured, 0.42, 100 %, 16/255.
+    static let goldenShort = bytes(
+        hex: "6353" + "02" + "01" + "000f" + "0a00000f" + "65000000" + "00000007" + "02"  // header, 2 entries
+            + "000f" + "00" + "61" + "0098" + "25" + "80" + "04" + "0f42" + "003d"  // node 15 as above
+            + "0007" + "14" + "01" + "002a" + "ff" + "10"  // node 7: 8 bytes, no details
+            + "d03a7125d491decb1e6bbb2dc74258da")  // MAC
+
+    @Test func entriesWithoutDetailsAreEightBytes() throws {
+        var datagram = Self.sample
+        var load = NodeLoad()
+        load.configuration = .configured
+        load.load100 = 42
+        load.memoryUsed255 = 16
+        load.cpus = 8  // not sent
+        datagram.entries.append(Datagram.Entry(id: 7, age20: 20, load: load, detailed: false))
+        #expect(hex(Authenticator(key: Self.key).seal(datagram)) == hex(Self.goldenShort))
+        var authenticator = Authenticator(key: Self.key)
+        let result = authenticator.open(Self.goldenShort)
+        let opened = try #require(result)
+        #expect(opened == datagram)
+        #expect(opened.entries[1].load.cpus == 0)
+        #expect(opened.size == Self.goldenShort.count)
+    }
+
+    @Test func goldenBytes() {
+        #expect(hex(Authenticator(key: Self.key).seal(Self.sample)) == hex(Self.golden))
+    }
+
+    @Test func decodesGoldenBytes() throws {
+        var authenticator = Authenticator(key: Self.key)
+        let opened = authenticator.open(Self.golden)
+        let datagram = try #require(opened)
+        #expect(datagram == Self.sample)
+    }
+
+    @Test(arguments: NodeMode.allCases)
+    func roundTripsEveryModeAndState(mode: NodeMode) throws {
+        for configuration in Configuration.allCases {
+            var datagram = Self.sample
+            datagram.flags = [.observer]
+            datagram.entries[0].load.mode = mode
+            datagram.entries[0].load.configuration = configuration
+            datagram.entries[0].load.cpuPercent = nil
+            datagram.entries.append(Datagram.Entry(id: 65535, age20: 255, load: NodeLoad()))
+            datagram.entries.append(Datagram.Entry(id: 3, age20: 9, load: NodeLoad(), detailed: false))
+            let bytes = datagram.encodedBody() + [UInt8](repeating: 0, count: 16)
+            #expect(try Datagram.decode(bytes).get() == datagram)
+        }
+    }
+
+    @Test func fullWindowFitsOneMTU() throws {
+        var datagram = Self.sample
+        datagram.entries = (1...200).map { Datagram.Entry(id: UInt16($0), age20: 1, load: NodeLoad()) }
+        var sealed = Authenticator(key: Self.key).seal(datagram)
+        #expect(sealed.count <= Datagram.maxSize)
+        #expect(try Datagram.decode(sealed).get().entries.count == 110)
+        datagram.entries = (1...200).map { Datagram.Entry(id: UInt16($0), age20: 1, load: NodeLoad(), detailed: false) }
+        sealed = Authenticator(key: Self.key).seal(datagram)
+        #expect(Datagram.maxEntries == 179)
+        #expect(sealed.count <= Datagram.maxSize)
+        #expect(try Datagram.decode(sealed).get().entries.count == Datagram.maxEntries)
+    }
+
+    @Test func frameFailures() {
+        let golden = Self.golden
+        #expect(Datagram.frame([]) == .failure(.truncated))
+        #expect(Datagram.frame(Array(golden.prefix(20))) == .failure(.truncated))
+        #expect(Datagram.frame(Array(golden.dropLast())) == .failure(.truncated))
+        #expect(Datagram.frame(golden + [0]) == .failure(.oversized))
+        #expect(Datagram.frame([UInt8](repeating: 0x63, count: 1473)) == .failure(.oversized))
+        var version = golden
+        version[2] = 1
+        #expect(Datagram.frame(version) == .failure(.foreign))
+        var magic = golden
+        magic[0] = 0x64
+        #expect(Datagram.frame(magic) == .failure(.foreign))
+        var state = golden
+        state[22] = 0xE1  // reserved bit 7 with details
+        #expect(Datagram.decode(state) == .failure(.malformed))
+        state[22] = 0x80  // reserved bit 7 without details: the entry is 5 bytes shorter than the datagram
+        #expect(Datagram.decode(state) == .failure(.oversized))
+        state[22] = 0xE1
+        #expect(Datagram.decode(state) == .failure(.malformed))
+    }
+}
