@@ -87,8 +87,9 @@ public final class DHCPClient {
     /// thread's network namespace.
     public convenience init(interfaces: [String], options: Options = Options()) throws {
         let netlink = options.configureInterfaces || options.bringLinksUp ? try NetlinkRoute() : nil
-        // Links go up before the sockets are bound: a packet socket bound to a device that is
-        // still down (see RawSocket) was seen never to receive once the device came up.
+        // Links go up before the sockets are bound, so that the bind never meets a device that
+        // is down (the kernel then leaves the socket with a pending ENETDOWN) and the wait for
+        // a running link below covers every card before the first DISCOVER.
         if options.bringLinksUp, let netlink {
             for interface in interfaces {
                 let index = if_nametoindex(interface)
