@@ -1,3 +1,4 @@
+import AgentSupport
 import AutoMap
 
 /// The cluster as one member sees it: what `clumpview` draws. The daemon writes it to

@@ -1,3 +1,4 @@
+import AgentSupport
 /// Samples this node's load from `/proc` under a root (a fixture tree in tests): load average,
 /// CPU busy share between two samples, CPU count, memory, uptime, and whether the kernel is
 /// MOSIX/openMosix. Files that are missing leave their fields at zero: a sample never fails.

@@ -1,3 +1,4 @@
+import AgentSupport
 /// `/run/clump/status`, written by the agent's auto mode: `key=value` lines
 /// (`state=configured|no-card|no-carrier|waiting-for-dhcp`, `node=`, `address=`, `network=`,
 /// `map=`, `mode=`). Unknown keys are kept, so the view can show what a newer agent adds.

@@ -1,3 +1,4 @@
+import AgentSupport
 import Glibc
 
 /// A UDP/IPv4 socket bound to a port on every address, broadcast allowed; optionally tied to

@@ -1,3 +1,4 @@
+import AgentSupport
 import ClusterState
 import Glibc
 
@@ -37,28 +38,21 @@ public final class FileSource: ClusterSource {
         return try SnapshotFile.parse(text, path: path, now: seconds)
     }
 
-    /// The whole file, with open/read (no Foundation on the drone).
+    /// The whole file (no Foundation on the drone).
     static func read(_ path: String) throws -> String {
-        let fd: Int32
+        // 254 nodes take ~30 KB; a file a hundred times that is not a cluster table.
+        let limit = 4 << 20
+        let bytes: [UInt8]
         do {
-            fd = try syscall("open", path: path) { open(path, O_RDONLY | O_CLOEXEC) }
-        } catch var error as ClusterViewError where error.code == ENOENT {
-            error.message = "is the cluster daemon running? (--demo N shows invented nodes)"
-            throw error
+            bytes = try SystemFile.read(path, limit: limit + 1)
+        } catch let error as OperationError {
+            let missing = error.code == ENOENT && error.operation == "open"
+            throw ClusterViewError(
+                operation: error.operation, path: path, code: error.code,
+                message: missing ? "is the cluster daemon running? (--demo N shows invented nodes)" : nil)
         }
-        defer { close(fd) }
-        var bytes: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 16384)
-        while true {
-            let count = try syscall("read", path: path) {
-                buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-            }
-            if count == 0 { break }
-            bytes += buffer[0..<count]
-            // 254 nodes take ~30 KB; a file a hundred times that is not a cluster table.
-            if bytes.count > 4 << 20 {
-                throw ClusterViewError(operation: "read", path: path, message: "larger than 4 MiB")
-            }
+        if bytes.count > limit {
+            throw ClusterViewError(operation: "read", path: path, message: "larger than 4 MiB")
         }
         return String(decoding: bytes, as: UTF8.self)
     }

@@ -1,3 +1,4 @@
+import AgentSupport
 /// One kernel console the agent talks on: a VGA virtual terminal (`tty1`) or a serial line
 /// (`ttyS0`). A lab PC shows the first, a VM or a headless node the second, so status lines
 /// and shells go to every one of them.
@@ -51,7 +52,7 @@ public enum ConsoleList {
     /// Reads `<root>/sys/class/tty/console/active`. When there is nothing to read, the agent
     /// still has /dev/console (opened by the kernel as its stdin/out/err), named `console`.
     public static func read(root: String = "/") throws -> [Console] {
-        parse(try FileIO.readText(rooted(root, "/sys/class/tty/console/active")))
+        parse(try SystemFile.readText(rooted(root, "/sys/class/tty/console/active")))
     }
 
     /// The console /dev/console points at: the last one listed.

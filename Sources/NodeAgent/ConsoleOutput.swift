@@ -1,3 +1,4 @@
+import AgentSupport
 import Glibc
 
 /// Status lines on every active console at once. Each device is opened write-only and
@@ -39,13 +40,13 @@ public final class ConsoleOutput {
                     targets[index].fd = Self.open(targets[index].path)
                 }
                 guard let fd = targets[index].fd else { break }
-                if (try? FileIO.writeAll(fd, bytes, path: targets[index].path)) != nil {
+                if (try? SystemFile.writeAll(fd, bytes, path: targets[index].path)) != nil {
                     written = true
                     break
                 }
             }
         }
-        if !written { try? FileIO.writeAll(STDERR_FILENO, bytes) }
+        if !written { try? SystemFile.writeAll(STDERR_FILENO, bytes) }
     }
 
     /// Opens every console again. At shutdown, when the shells' sessions end, the kernel hangs

@@ -1,3 +1,4 @@
+import AgentSupport
 import ClumpVersion
 import Glibc
 
@@ -41,7 +42,7 @@ public enum InitProcess {
         } catch {
             say("clump: no signal handling, polling instead: \(error)")
         }
-        _ = try? FileIO.makeDirectories(rooted(root, "/root"), mode: 0o700)
+        _ = try? SystemFile.makeDirectories(rooted(root, "/root"), mode: 0o700)
 
         let context = BootContext(root: root, commandLine: commandLine, options: plan.options, say: say)
         BootSequence.standard(for: plan.options.mode).run(context)

@@ -1,3 +1,4 @@
+import AgentSupport
 /// The kernel command line (`/proc/cmdline`), split exactly as the kernel splits it for
 /// itself (`next_arg()` and `parse_args()` in kernel/params.c), so `clump.mode=expert` means
 /// the same to us as to the kernel:
@@ -58,7 +59,7 @@ public struct KernelCommandLine: Equatable, Sendable {
 
     /// Reads `<root>/proc/cmdline`.
     public static func read(root: String = "/") throws -> KernelCommandLine {
-        KernelCommandLine(parsing: try FileIO.readText(rooted(root, "/proc/cmdline")))
+        KernelCommandLine(parsing: try SystemFile.readText(rooted(root, "/proc/cmdline")))
     }
 
     /// The value of the last `key` parameter (later parameters win, as in the kernel):

@@ -1,3 +1,4 @@
+import AgentSupport
 import AutoMap
 
 /// `clumpnode map`: the cluster map by hand.
@@ -36,7 +37,7 @@ public struct MapCommand: Equatable, Sendable {
     func run(output: (String) -> Void) -> Int32 {
         do {
             if let check {
-                let map = try ClusterMap(parsing: try FileIO.readText(check), file: check)
+                let map = try ClusterMap(parsing: try SystemFile.readText(check), file: check)
                 let nodes = map.expand().filter { !$0.isAlias }.count
                 output("\(check): \(map.rangeLines.count) range lines, \(map.aliasLines.count) ALIAS lines, \(nodes) nodes: ok")
                 return 0
@@ -44,7 +45,7 @@ public struct MapCommand: Equatable, Sendable {
             var words = addresses
             if words.isEmpty {
                 let statusPath = rooted(root, NodeStatus.path)
-                let status = try NodeStatus(parsing: try FileIO.readText(statusPath), file: statusPath)
+                let status = try NodeStatus(parsing: try SystemFile.readText(statusPath), file: statusPath)
                 guard let address = status.address else {
                     output("clumpnode map: \(statusPath) has no address (state \(status.state.rawValue)); give ADDRESS/PREFIX")
                     return 1

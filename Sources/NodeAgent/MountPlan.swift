@@ -1,3 +1,4 @@
+import AgentSupport
 import Glibc
 
 /// One `mount(2)` the agent performs at boot.
@@ -92,7 +93,7 @@ public enum MountTable {
 
     /// Reads `<root>/proc/self/mounts` and returns the mount points.
     public static func read(root: String = "/") throws -> [String] {
-        targets(parsing: try FileIO.readText(rooted(root, "/proc/self/mounts")))
+        targets(parsing: try SystemFile.readText(rooted(root, "/proc/self/mounts")))
     }
 
     private static func unescape(_ field: Substring) -> String {

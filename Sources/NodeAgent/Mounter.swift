@@ -1,3 +1,4 @@
+import AgentSupport
 import Glibc
 
 /// Applies a mount plan: the thin effect layer under `MountPlan`.
@@ -19,7 +20,7 @@ public enum Mounter {
                 continue
             }
             do {
-                try FileIO.makeDirectories(target, mode: operation.directoryMode)
+                try SystemFile.makeDirectories(target, mode: operation.directoryMode)
                 try syscall("mount", path: target) {
                     mount(operation.source, target, operation.type, operation.flags, operation.data)
                 }

@@ -1,3 +1,4 @@
+import AgentSupport
 import ClumpVersion
 import ClusterView
 import ClusterState
@@ -138,7 +139,7 @@ public enum NodeAgentCommand {
     }
 
     private static func printError(_ text: String) {
-        try? FileIO.writeAll(STDERR_FILENO, text + (text.hasSuffix("\n") ? "" : "\n"))
+        try? SystemFile.writeAll(STDERR_FILENO, text + (text.hasSuffix("\n") ? "" : "\n"))
     }
 
     /// The last path component of argv[0].

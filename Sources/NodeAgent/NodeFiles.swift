@@ -1,3 +1,4 @@
+import AgentSupport
 import AutoMap
 import Glibc
 import NetProbe
@@ -30,7 +31,7 @@ public enum NodeFiles {
     /// Writes the files of `derived` under `root`; with `setHostname`, also tells the kernel.
     public static func write(_ derived: Derived, root: String, setHostname: Bool) throws {
         for (path, text) in plan(derived) {
-            try FileIO.writeFile(rooted(root, path), text)
+            try SystemFile.writeAtomically(Array(text.utf8), to: rooted(root, path))
         }
         if setHostname {
             let name = derived.hostname
@@ -40,7 +41,7 @@ public enum NodeFiles {
 
     /// Writes `<root>/run/clump/status`.
     public static func write(_ status: NodeStatus, root: String) throws {
-        try FileIO.writeFile(rooted(root, NodeStatus.path), status.rendered())
+        try SystemFile.writeAtomically(Array(status.rendered().utf8), to: rooted(root, NodeStatus.path))
     }
 }
 

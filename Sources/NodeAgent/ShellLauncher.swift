@@ -1,3 +1,4 @@
+import AgentSupport
 import Glibc
 
 /// Starts a `ShellCommand` with `posix_spawn`, as a getty would: a new session whose

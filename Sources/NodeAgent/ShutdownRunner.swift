@@ -1,3 +1,4 @@
+import AgentSupport
 import Glibc
 
 /// Performs a `ShutdownPlan`: the effect layer. It never returns: PID 1 must not exit

@@ -1,3 +1,4 @@
+import AgentSupport
 import Glibc
 
 /// The write end of the signal pipe, for the C signal handler (which can capture nothing).

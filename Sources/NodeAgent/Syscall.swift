@@ -1,24 +1,6 @@
 import Glibc
 import AgentSupport
 
-/// Runs one libc call the way every call in the agent is run: it is retried while it fails with
-/// EINTR (PID 1 takes signals at any time), and any other failure (`-1` and errno) becomes an
-/// `AgentError` naming the call and the path. Calls that return an error number instead of
-/// setting errno (`posix_spawn`) store it in errno and return -1 inside `body`.
-@discardableResult
-func syscall<Result: FixedWidthInteger & SignedInteger>(
-    _ operation: String,
-    path: String? = nil,
-    _ body: () -> Result
-) throws -> Result {
-    switch SystemCall.retrying(body) {
-    case .success(let result): return result
-    case .failure(let failure):
-        let code = failure.code
-        throw AgentError(operation: operation, path: path, code: code)
-    }
-}
-
 /// `reboot(2)` through glibc's wrapper; `<sys/reboot.h>` is not part of Swift's Glibc module.
 /// The signature is `int reboot(int)`, whose calling convention matches Swift's on x86-64 and arm64.
 @_silgen_name("reboot")
@@ -55,12 +37,6 @@ func sleep(milliseconds: Int) {
     while nanosleep(&request, &remaining) == -1 && errno == EINTR { request = remaining }
 }
 
-/// `path` inside the tree at `root`: `/` for the running system, a fixture directory in tests.
-func rooted(_ root: String, _ path: String) -> String {
-    var base = root
-    while base.hasSuffix("/") { base.removeLast() }
-    return base + path
-}
 
 /// The exit status of a child as `waitpid` reports it (the `WIFEXITED` family are macros Swift cannot import).
 public struct ExitStatus: Equatable, Sendable, CustomStringConvertible {

@@ -1,3 +1,4 @@
+import AgentSupport
 import AutoMap
 import Glibc
 import NetProbe
@@ -33,9 +34,9 @@ import Testing
             .run { lines.append($0) }
         #expect(status == 0)
         #expect(lines.first == "node 15 network 10.0.2.0/24 map 1 10.0.2.1 254 alias 10.0.3.15")
-        #expect(try FileIO.readText(tree.path + "/etc/hostname") == "node15\n")
-        let map = try FileIO.readText(tree.path + "/etc/hpc.map")
-        #expect(map == (try FileIO.readText(tree.path + "/etc/mosix.map")))
+        #expect(try SystemFile.readText(tree.path + "/etc/hostname") == "node15\n")
+        let map = try SystemFile.readText(tree.path + "/etc/hpc.map")
+        #expect(map == (try SystemFile.readText(tree.path + "/etc/mosix.map")))
         #expect(try ClusterMap(parsing: map, file: "hpc.map").lines.map(\.description) == ["1 10.0.2.1 254", "15 10.0.3.15 ALIAS"])
         lines = []
         #expect(MapCommand(check: tree.path + "/etc/hpc.map").run { lines.append($0) } == 0)
@@ -83,7 +84,7 @@ import Testing
     @Test func statusFileIsWrittenUnderTheRoot() throws {
         let tree = try TemporaryTree()
         try NodeFiles.write(NodeStatus(state: .noCard, mode: "auto"), root: tree.path)
-        #expect(try FileIO.readText(tree.path + "/run/clump/status") == "state=no-card\nmode=auto\n")
+        #expect(try SystemFile.readText(tree.path + "/run/clump/status") == "state=no-card\nmode=auto\n")
     }
 
     @Test func mosixHookNeedsTheKernelAndSetpe() throws {

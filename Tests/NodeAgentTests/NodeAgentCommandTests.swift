@@ -1,3 +1,4 @@
+import AgentSupport
 import Glibc
 import Testing
 
@@ -136,7 +137,7 @@ import Testing
                 "clump: no network card found: no driver in the image matches a device"
                     + " (clumpnode probe --dry-run lists them)"
             ])
-        #expect(try FileIO.readText(tree.path + "/run/clump/status") == "state=no-card\nmode=auto\nmessage=no network card found\n")
+        #expect(try SystemFile.readText(tree.path + "/run/clump/status") == "state=no-card\nmode=auto\nmessage=no network card found\n")
         #expect(lines(.safe) == ["clump: safe mode: no autoconfiguration"])
         #expect(lines(.expert) == [])
     }
@@ -205,9 +206,9 @@ import Testing
 
     @Test func fileHelpers() throws {
         let tree = try TemporaryTree()
-        try FileIO.makeDirectories(tree.path + "/a/b/c")
-        try FileIO.makeDirectories(tree.path + "/a/b/c")
+        try SystemFile.makeDirectories(tree.path + "/a/b/c")
+        try SystemFile.makeDirectories(tree.path + "/a/b/c")
         try tree.write("a/b/c/file", String(repeating: "x", count: 10_000))
-        #expect(try FileIO.readText(tree.path + "/a/b/c/file").count == 10_000)
+        #expect(try SystemFile.readText(tree.path + "/a/b/c/file").count == 10_000)
     }
 }

@@ -1,3 +1,4 @@
+import AgentSupport
 import Glibc
 
 @testable import NodeAgent
@@ -17,10 +18,10 @@ final class TemporaryTree {
 
     func write(_ name: String, _ content: String) throws {
         let file = path + "/" + name
-        if let slash = file.lastIndex(of: "/") { try FileIO.makeDirectories(String(file[..<slash])) }
+        if let slash = file.lastIndex(of: "/") { try SystemFile.makeDirectories(String(file[..<slash])) }
         let fd = try syscall("open", path: file) { open(file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644) }
         defer { close(fd) }
-        try FileIO.writeAll(fd, content, path: file)
+        try SystemFile.writeAll(fd, content, path: file)
     }
 
     deinit { Self.remove(path) }
