@@ -38,14 +38,14 @@ public enum Announcer {
 
     /// The identity once the node is configured; nil before (no `node=`/`address=` yet).
     /// The map is `<root>/etc/mosix.map`, else the status `map=` line, else Clump's class-C rule.
-    public static func identity(status: NodeStatus, root: String) -> Identity? {
-        guard let id = status.node, id != 0, let text = status["address"],
+    public static func identity(status: NodeStatus?, root: String) -> Identity? {
+        guard let node = status?.node, let id = UInt16(exactly: node), id != 0, let text = status?.address,
             let address = try? IPv4Address(parsing: String(text.split(separator: "/").first ?? ""))
         else { return nil }
         var roster: Roster?
         let mapFile = rooted(root, "/etc/mosix.map")
         if SystemFile.exists(mapFile) { roster = try? Roster.load(mapFile: mapFile) }
-        if roster == nil, let line = status["map"], let map = try? ClusterMap(parsing: line, file: "status map=") {
+        if roster == nil, let line = status?.map, let map = try? ClusterMap(parsing: line, file: "status map=") {
             roster = Roster(map.expand().compactMap { entry in
                 guard !entry.isAlias, case .address(let address) = entry.host else { return nil }
                 return (UInt16(entry.id), address.value)
@@ -89,7 +89,7 @@ public enum Announcer {
         endpointOptions.port = options.port
         endpointOptions.interface = options.interface
         endpointOptions.dropPercent = options.dropPercent
-        endpointOptions.broadcast = Self.broadcast(network: status["network"])
+        endpointOptions.broadcast = Self.broadcast(network: status?.network)
         let endpoint = try ClusterEndpoint(
             roster: identity.roster, id: identity.id, address: identity.address, key: keys.current,
             previousKey: keys.previous, options: endpointOptions)
@@ -110,8 +110,8 @@ public enum Announcer {
                 endpoint.update(own: sampler.sample(status: status))
                 var snapshot = endpoint.snapshot()
                 snapshot.status = status
-                snapshot.mode = status.mode
-                snapshot.configuration = status.configuration
+                snapshot.mode = status?.nodeMode ?? .auto
+                snapshot.configuration = status?.configuration ?? .unknown
                 do {
                     try SystemFile.writeAtomically(Array(snapshot.rendered().utf8), to: output)
                 } catch {

@@ -62,8 +62,8 @@ public struct ClusterSnapshot: Equatable, Sendable {
     public var address: UInt32 = 0
     public var mode: NodeMode = .auto
     public var configuration: Configuration = .unknown
-    /// `/run/clump/status` as read (empty when there is none).
-    public var status: NodeStatus = NodeStatus()
+    /// `/run/clump/status` as read (nil when there is none).
+    public var status: NodeStatus?
     public var counters = Authenticator.Counters()
     /// How many views this node sends to.
     public var observers = 0
@@ -77,7 +77,7 @@ public struct ClusterSnapshot: Equatable, Sendable {
         var text = "clump-cluster 1\n"
         text += "self id=\(id) address=\(IPv4Address(address)) mode=\(mode) configuration=\(configuration)"
         text += " observers=\(observers)\n"
-        for field in status.fields { text += "status \(field.key)=\(field.value)\n" }
+        for line in (status?.rendered() ?? "").split(separator: "\n") { text += "status \(line)\n" }
         text += "counters " + counters.fields.map { "\($0.0)=\($0.1)" }.joined(separator: " ") + "\n"
         for node in nodes {
             let load = node.load
@@ -104,7 +104,7 @@ public struct ClusterSnapshot: Equatable, Sendable {
         }
         var lineNumber = 1
         var statusLines: [String] = []
-        defer { status = NodeStatus(parsing: statusLines.joined(separator: "\n")) }
+        defer { status = statusLines.isEmpty ? nil : try? NodeStatus(parsing: statusLines.joined(separator: "\n")) }
         while let line = lines.next() {
             lineNumber += 1
             let words = line.split(separator: " ")

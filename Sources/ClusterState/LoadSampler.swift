@@ -1,3 +1,4 @@
+import AutoMap
 import AgentSupport
 /// Samples this node's load from `/proc` under a root (a fixture tree in tests): load average,
 /// CPU busy share between two samples, CPU count, memory, uptime, and whether the kernel is
@@ -15,7 +16,7 @@ public struct LoadSampler: Sendable {
     public init(root: String = "/") { self.root = root }
 
     /// A new sample; the CPU share needs a previous one, so the first has `cpuPercent` nil.
-    public mutating func sample(status: NodeStatus) -> NodeLoad {
+    public mutating func sample(status: NodeStatus?) -> NodeLoad {
         var load = NodeLoad()
         let proc = rooted(root, "/proc")
         if let text = SystemFile.text(proc + "/loadavg") { load.load100 = Self.loadAverage100(text) }
@@ -36,8 +37,8 @@ public struct LoadSampler: Sendable {
         // HOWTO 8: openMosix exposes /proc/hpc, MOSIX /proc/mosix; their presence is what matters
         // here (the per-node loads they hold are MOSIX's own gossip, which this replaces).
         load.mosix = SystemFile.exists(proc + "/hpc") || SystemFile.exists(proc + "/mosix")
-        load.mode = status.mode
-        load.configuration = status.configuration
+        load.mode = status?.nodeMode ?? .auto
+        load.configuration = status?.configuration ?? .unknown
         return load
     }
 

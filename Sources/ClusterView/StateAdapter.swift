@@ -12,7 +12,7 @@ extension ClusterSnapshot {
     public init(state: ClusterState.ClusterSnapshot, staleness: Double = 0, observer: Bool = false) {
         let status = state.status
         let configuration: Configuration
-        switch observer ? .configured : (status["state"] != nil ? status.configuration : state.configuration) {
+        switch observer ? .configured : (status?.configuration ?? state.configuration) {
         case .configured: configuration = .configured
         case .noCard: configuration = .noCard
         case .noCarrier: configuration = .noCarrier
@@ -26,11 +26,11 @@ extension ClusterSnapshot {
         case .safe: mode = .safe
         case .observer: mode = .observer
         }
-        let id = status.node.map(Int.init) ?? (state.id == 0 ? nil : Int(state.id))
-        let address = status["address"] ?? (state.address == 0 ? nil : IPv4Address(state.address).description)
+        let id = status?.node ?? (state.id == 0 ? nil : Int(state.id))
+        let address = status?.address ?? (state.address == 0 ? nil : IPv4Address(state.address).description)
         let local = LocalNode(
             configuration: configuration, id: id, address: address.map { String($0.prefix { $0 != "/" }) },
-            network: status["network"], mapLine: status["map"], mode: mode)
+            network: status?.network, mapLine: status?.map, mode: mode)
         let rows = state.nodes.map { node in
             NodeRow(
                 id: Int(node.id), address: node.addressText, state: NodeState(rawValue: node.state) ?? .down,

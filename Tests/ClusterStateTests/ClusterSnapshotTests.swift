@@ -1,3 +1,4 @@
+import AutoMap
 import Testing
 
 @testable import ClusterState
@@ -9,7 +10,9 @@ struct ClusterSnapshotTests {
         snapshot.address = 0x0A00_000F
         snapshot.mode = .auto
         snapshot.configuration = .configured
-        snapshot.status = NodeStatus(parsing: "state=configured\nnode=15\nmap=1 10.0.0.1 254\n")
+        snapshot.status = NodeStatus(state: .configured, mode: "")
+        snapshot.status?.node = 15
+        snapshot.status?.map = "1 10.0.0.1 254"
         snapshot.counters.accepted = 1200
         snapshot.counters.badMAC = 3
         snapshot.observers = 1

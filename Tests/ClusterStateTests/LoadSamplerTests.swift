@@ -1,3 +1,4 @@
+import AutoMap
 import Foundation
 import Testing
 
@@ -6,13 +7,13 @@ import Testing
 struct LoadSamplerTests {
     static let fixtures = Bundle.module.resourcePath.map { $0 + "/Fixtures" } ?? "Fixtures"
 
-    @Test func samplesAFixtureTree() {
+    @Test func samplesAFixtureTree() throws {
         let root = Self.fixtures + "/drone"
         var sampler = LoadSampler(root: root)
-        let status = NodeStatus.read(root: root)
+        let status = try #require(NodeStatus.read(root: root))
         #expect(status.configuration == .configured)
         #expect(status.node == 15)
-        #expect(status["map"] == "1 10.0.0.1 254")
+        #expect(status.map == "1 10.0.0.1 254")
         let first = sampler.sample(status: status)
         #expect(first.load100 == 152)
         #expect(first.cpus == 4)
@@ -41,6 +42,7 @@ struct LoadSamplerTests {
 
     @Test func missingFilesGiveAnEmptySample() {
         var sampler = LoadSampler(root: "/nonexistent-\(UInt32.random(in: 0...UInt32.max))")
-        #expect(sampler.sample(status: NodeStatus()) == NodeLoad())
+        #expect(NodeStatus.read(root: sampler.root) == nil)
+        #expect(sampler.sample(status: nil) == NodeLoad())
     }
 }
