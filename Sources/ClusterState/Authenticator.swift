@@ -46,6 +46,11 @@ public struct Authenticator: Sendable {
     private let previous: HMACSHA256?
     private var windows: [UInt64: Window] = [:]
     public private(set) var counters = Counters()
+    /// Whether the datagram `open` last accepted was the first this receiver heard from its
+    /// sender's incarnation. Such a datagram may be a replay recorded before this receiver
+    /// started (its window is new), so its content is not news until the sender proves it is
+    /// alive by answering (see `Membership.receive(_:from:now:verified:random:)`).
+    public private(set) var firstContact = false
 
     /// `previous` is the key being rotated out: accepted, never used to sign.
     public init(key: [UInt8], previous: [UInt8]? = nil) {
@@ -112,14 +117,17 @@ public struct Authenticator: Sendable {
     private mutating func accept(_ datagram: Datagram, source: UInt32) -> Bool {
         let sender = UInt64(datagram.address == 0 ? source : datagram.address) << 16 | UInt64(datagram.sender)
         let sequence = datagram.sequence
+        firstContact = false
         guard var window = windows[sender] else {
             if windows.count >= Self.maxSenders { windows.removeAll(keepingCapacity: true) }
             windows[sender] = Window(incarnation: datagram.incarnation, highest: sequence, seen: 1)
+            firstContact = true
             return true
         }
         if datagram.incarnation < window.incarnation { return false }
         if datagram.incarnation > window.incarnation {
             window = Window(incarnation: datagram.incarnation, highest: sequence, seen: 1)
+            firstContact = true
         } else if sequence > window.highest {
             let shift = sequence - window.highest
             window.seen = shift >= 64 ? 1 : window.seen << UInt64(shift) | 1

@@ -3,7 +3,7 @@ import AutoMap
 import Glibc
 
 /// One member on the network: a UDP socket, the authenticator and the membership state machine.
-/// `poll` does all the work (receive, answer, send when an interval is due) and returns; the
+/// `poll` does all the work (receive, answer, send what is due) and returns; the
 /// caller decides how to wait. The drone's daemon (`Announcer`) and the master's view
 /// (`ClusterObserver`) are both loops around it.
 public final class ClusterEndpoint {
@@ -29,7 +29,6 @@ public final class ClusterEndpoint {
     private var authenticator: Authenticator
     public private(set) var membership: Membership
     private var random = SystemRandomNumberGenerator()
-    private var nextTick: Int64
     /// Datagrams and bytes sent, for the bench and the status file.
     public private(set) var sentDatagrams = 0
     public private(set) var sentBytes = 0
@@ -51,7 +50,6 @@ public final class ClusterEndpoint {
         membership = Membership(
             config: options.config, roster: roster, id: id, address: address,
             incarnation: UInt32(truncatingIfNeeded: clock.tv_sec))
-        nextTick = monotonicNanoseconds()
     }
 
     /// The socket, for a caller that polls it together with other descriptors (a terminal).
@@ -67,26 +65,26 @@ public final class ClusterEndpoint {
     /// This member's latest sample.
     public func update(own load: NodeLoad) { membership.update(own: load) }
 
-    /// Waits up to `milliseconds` (less when a send is due) for datagrams, takes in all that are
-    /// waiting, and sends what the interval asks for.
+    /// Waits up to `milliseconds` (less when the membership has work due) for datagrams, takes in
+    /// all that are waiting (answering at once: the all-gather's rounds follow arrivals), and
+    /// does what is due.
     public func poll(milliseconds: Int) {
         let now = monotonicNanoseconds()
-        let untilTick = max(0, (nextTick - now) / 1_000_000)
-        if socket.wait(milliseconds: Int32(min(Int64(milliseconds), untilTick))) {
+        // nextWake starts at Int64.min: due at once.
+        let untilWake = membership.nextWake <= now ? 0 : (membership.nextWake - now + 999_999) / 1_000_000
+        if socket.wait(milliseconds: Int32(min(Int64(milliseconds), untilWake))) {
             var budget = 4096
             while budget > 0, let (bytes, source) = socket.receive() {
                 budget -= 1
                 guard let datagram = authenticator.open(bytes, from: source) else { continue }
-                send(membership.receive(datagram, from: source, now: monotonicNanoseconds(), random: &random))
+                send(
+                    membership.receive(
+                        datagram, from: source, now: monotonicNanoseconds(), verified: !authenticator.firstContact,
+                        random: &random))
             }
         }
         let later = monotonicNanoseconds()
-        if later >= nextTick {
-            send(membership.tick(now: later, random: &random))
-            // Jitter of up to a tenth of the interval keeps nodes started together from sending in step.
-            let interval = options.config.interval
-            nextTick = later + interval - interval / 20 + Int64.random(in: 0...(interval / 10), using: &random)
-        }
+        if later >= membership.nextWake { send(membership.tick(now: later, random: &random)) }
     }
 
     private func send(_ sends: [Membership.Send]) {

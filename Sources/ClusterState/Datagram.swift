@@ -1,16 +1,20 @@
-/// One announcement as it travels over UDP (port 7077), version 2. All numbers are big-endian.
+/// One announcement as it travels over UDP (port 7077), version 3. All numbers are big-endian.
 ///
 /// ```
 /// offset size  field
 ///  0     2     magic "cS" (0x63 0x53)
-///  2     1     version (1)
-///  3     1     flags: bit 0 join (a newcomer asks for the table), bit 1 observer, others 0
+///  2     1     version (3)
+///  3     1     flags: bit 0 join (a newcomer asks for the table), bit 1 observer, bit 2 probe (answer
+///              with your own entry), bit 3 repair (resend round `round` of cycle `cycle`), others 0
 ///  4     2     sender node id (0: an observer without a node id)
 ///  6     4     sender IPv4 address
 /// 10     4     sender incarnation (its start time, seconds since 1970: grows across restarts)
 /// 14     4     sequence number within the incarnation (1, 2, ...)
-/// 18     1     entry count n (0...179)
-/// 19     ...   n entries of 8 or 13 bytes (below)
+/// 18     2     all-gather cycle number (wraps)
+/// 20     1     round: bits 0-4 the all-gather round (0-31), bit 7 more parts of the round follow,
+///              bits 5-6 zero; 0xff: not a round's datagram
+/// 21     1     entry count n (0...179)
+/// 22     ...   n entries of 8 or 13 bytes (below)
 /// end    16    HMAC-SHA256 of every byte before it with the cluster key, first 16 bytes
 ///
 /// entry: 0 id(2) | 2 age in 1/20 s, 255 = 12.75 s or more (1) | 3 state (1): bits 0-2 configuration,
@@ -22,15 +26,14 @@
 /// address is in the header. Entries carry an age instead of a timestamp, so nodes need no
 /// common clock (MOSIX gossip does the same): a receiver keeps whichever copy is youngest.
 ///
-/// Version 2 makes the details optional: CPU count, memory size and uptime change rarely, so a
-/// sender includes them for its own entry and for one relayed entry in eight. Every node needs
-/// every other node's record about once per refresh period, so the record size bounds traffic
-/// from below (256 nodes x 13 bytes / 2 s = 1.66 KB/s, above the 1.5 KB/s budget; 8.6 bytes
-/// on average make it 1.1 KB/s).
+/// The details are optional: CPU count, memory size and uptime change rarely, so an entry carries
+/// them one cycle in eight. Every node needs every other node's record once per cycle, so the
+/// record size bounds traffic from below (256 nodes x 13 bytes = 3.3 KB a cycle; 8.6 bytes on
+/// average make it 2.2 KB). Version 3 adds the cycle and round of the all-gather (`Membership`).
 public struct Datagram: Equatable, Sendable {
     public static let magic: [UInt8] = [0x63, 0x53]
-    public static let version: UInt8 = 2
-    public static let headerSize = 19
+    public static let version: UInt8 = 3
+    public static let headerSize = 22
     /// An entry without details.
     public static let entrySize = 8
     /// What the details (cpus, memory total, uptime) add.
@@ -51,7 +54,17 @@ public struct Datagram: Equatable, Sendable {
         public static let join = Flags(rawValue: 1)
         /// The sender is a view, not a compute node.
         public static let observer = Flags(rawValue: 2)
+        /// Are you alive? The receiver answers with its own entry (failure detection).
+        public static let probe = Flags(rawValue: 4)
+        /// A round's datagram did not arrive: please send round `round` of cycle `cycle` again.
+        public static let repair = Flags(rawValue: 8)
+        static let all: Flags = [.join, .observer, .probe, .repair]
     }
+
+    /// The `round` byte of a datagram that belongs to no round.
+    public static let noRound: UInt8 = 0xFF
+    /// Set in `round` when more datagrams of the same round follow.
+    public static let moreParts: UInt8 = 0x80
 
     /// One node's state as the sender knows it.
     public struct Entry: Equatable, Sendable {
@@ -86,12 +99,17 @@ public struct Datagram: Equatable, Sendable {
     public var address: UInt32 = 0
     public var incarnation: UInt32 = 0
     public var sequence: UInt32 = 0
+    public var cycle: UInt16 = 0
+    /// The all-gather round (0...31, `moreParts` set when more of it follow) or `noRound`.
+    public var round: UInt8 = Datagram.noRound
     public var entries: [Entry] = []
 
     public init(
         flags: Flags = [], sender: UInt16, address: UInt32, incarnation: UInt32, sequence: UInt32 = 0,
-        entries: [Entry] = []
+        cycle: UInt16 = 0, round: UInt8 = Datagram.noRound, entries: [Entry] = []
     ) {
+        self.cycle = cycle
+        self.round = round
         self.flags = flags
         self.sender = sender
         self.address = address
@@ -116,6 +134,8 @@ public struct Datagram: Equatable, Sendable {
         out.put32(address)
         out.put32(incarnation)
         out.put32(sequence)
+        out.put16(cycle)
+        out.append(round)
         out.append(UInt8(count))
         for entry in entries.prefix(count) {
             let load = entry.load
@@ -157,7 +177,7 @@ public struct Datagram: Equatable, Sendable {
         if bytes.count < headerSize + macSize { return .failure(.truncated) }
         // Entry lengths depend on each state byte's details bit: walk them, never past the end.
         var body = headerSize
-        for _ in 0..<Int(bytes[18]) {
+        for _ in 0..<Int(bytes[headerSize - 1]) {
             if bytes.count < body + entrySize + macSize { return .failure(.truncated) }
             body += bytes[body + 3] & 0x40 != 0 ? entrySize + detailsSize : entrySize
         }
@@ -173,11 +193,14 @@ public struct Datagram: Equatable, Sendable {
         case .failure(let failure): return .failure(failure)
         case .success(let length): body = length
         }
-        guard bytes[3] & ~(Flags.join.rawValue | Flags.observer.rawValue) == 0 else { return .failure(.malformed) }
+        let round = bytes[20]
+        guard bytes[3] & ~Flags.all.rawValue == 0, round == noRound || round & 0x60 == 0 else {
+            return .failure(.malformed)
+        }
         var datagram = Datagram(
             flags: Flags(rawValue: bytes[3]), sender: bytes.get16(4), address: bytes.get32(6),
-            incarnation: bytes.get32(10), sequence: bytes.get32(14))
-        datagram.entries.reserveCapacity(Int(bytes[18]))
+            incarnation: bytes.get32(10), sequence: bytes.get32(14), cycle: bytes.get16(18), round: round)
+        datagram.entries.reserveCapacity(Int(bytes[headerSize - 1]))
         var offset = headerSize
         while offset < body {
             let state = bytes[offset + 3]

@@ -1,66 +1,80 @@
 import AgentSupport
-/// The gossip state machine of one node or observer: what it knows about every node of the map,
-/// what to send each interval, what a received datagram changes. Pure: the clock (nanoseconds
-/// on a monotonic clock) and the random source are passed in; sockets live in `Announcer`.
+/// The dissemination state machine of one node or observer: what it knows about every node of
+/// the map, what to send, what a received datagram changes. Pure: the clock (nanoseconds on a
+/// monotonic clock) and the random source are passed in; sockets live in `ClusterEndpoint`.
 ///
-/// Dissemination follows MOSIX (Amar, Barak, Shiloh, "The MOSIX Algorithms for Managing Cluster,
-/// Multi-Clusters, GPU Clusters and Clouds"; gossimon): every interval a node sends to `fanout`
-/// random alive members a window of the freshest entries it holds, its own (age 0) first.
-/// The receiver keeps, per node, the youngest copy. Traffic per node is `fanout` datagrams of at
-/// most `window` entries per interval, whatever the cluster size. Broadcast is only for
-/// discovery: a newcomer (or a view) that knows no one broadcasts a join, and about `joinRepliers`
-/// of the nodes that hear it answer with their whole table.
+/// **All-gather.** Every node needs every other node's entry once a cycle, so each cycle is an
+/// all-gather over the live nodes sorted by id (Bruck, Kalns, Upfal, Ho, "Efficient algorithms for
+/// all-to-all communications in multiport message-passing systems", 1997): in round k a node sends
+/// the freshest entries it holds for the 2^k ranks ending at its own to the rank 2^k after it, and
+/// starts round k+1 as soon as round k has arrived from the rank 2^k before it. After
+/// ceil(log2 n) rounds every node holds every entry, each sent once: n-1 entries and log2 n
+/// datagrams per node and cycle, where random push gossip (MOSIX, gossimon) sends the same young
+/// entries many times and leaves some old for long. Rounds are driven by arrivals, not clocks, so
+/// a cycle takes a few network hops; the datagram that starts a newer cycle starts it at the
+/// receiver too, so the first timer to fire starts everyone's cycle and the cluster stays in step
+/// without a common clock.
 ///
-/// Views (the master's `clumpview`) are fed directly: every node sends its own entry to every
-/// view that said hello, each `viewInterval`. Random gossip reached a view only when the view
-/// was the random pick (1 in N+1 datagrams), so a view at 50 nodes heard about 5 datagrams a
-/// second and never saw every node up; direct feeding costs each node 96 bytes/s per view and
-/// gives a view information at most `viewInterval` old.
+/// The cycle is as short as `cycle` and as long as the byte budget needs: traffic per node is
+/// bounded whatever the cluster size, and information age grows with it past ~300 nodes.
+///
+/// **Loss.** A round that does not arrive within `roundWait` is asked for again (a repair
+/// datagram to its sender); after another `roundWait` the node goes on without it, keeping the
+/// older copies of that block until the next cycle. A node whose information has missed two
+/// cycles is suspected and probed directly (SWIM: Das, Gupta, Motivala, 2002) every `probeEvery`;
+/// its answer refreshes it. It is down when it answered none of them: loss alone does not make
+/// a node look down, and a dead node is down within `downAfter`.
+///
+/// Broadcast is only for discovery: a newcomer (or a view) that knows no one broadcasts a join,
+/// and about `joinRepliers` of the nodes that hear it answer with their whole table. Views (the
+/// master's `clumpview`) are fed directly: every node sends its own entry to every view that
+/// said hello, each `viewInterval`.
 public struct Membership: Sendable {
     /// The knobs; the defaults are what `bench/gossip.sh` measures.
     public struct Config: Sendable {
-        /// Time between sends: 0.2 s (bench/gossip.sh compares 0.1-0.5 s: shorter intervals make
-        /// each relay hop shorter, which matters more than bigger windows).
-        public var interval: Int64 = 200_000_000
-        /// Datagrams per interval.
-        public var fanout = 1
-        /// Entries per datagram, the sender's own included: 24 make about 250 bytes (8-byte entries,
-        /// one in eight with details), 1.25 KB/s per node.
-        public var window = 24
-        /// Of the window, this many entries are taken in turn from the whole table instead of
-        /// the youngest: the youngest spread news fast, the rotation bounds how old any entry gets.
-        public var rotating = 6
-        /// A node whose freshest information is older than this is down.
-        ///
-        /// 4 s, because a live node's own entry leaves it 20 times in 4 s, each time to a random
-        /// member that forwards it (now youngest of its table) to another random member within
-        /// 0.5 s, and so on: the copies double every interval. With 5 % loss a single hop fails
-        /// with p = 0.05; for a given node to hear nothing for 4 s, all of the ~20 direct sends and
-        /// the ~2^k relayed copies (k = 1...7) must miss it: at N = 256 each copy reaches a given
-        /// node with p ~ 1/255 per hop and the mean number of fresh copies arriving in 4 s is above
-        /// 30, so P(none) ~ e^-30. The bench counts false downs under loss; the namespace test
-        /// checks 50 nodes with netem 5 % loss. A dead node is down 4 s after its last send plus
-        /// the age its last copy had: within 5 s.
-        public var downAfter: Int64 = 4_000_000_000
-        /// Entries older than this are not gossiped any more (they are down everywhere anyway).
-        public var gossipHorizon: Int64 = 10_000_000_000
+        /// The shortest time between two cycles.
+        public var cycle: Int64 = 1_000_000_000
+        /// UDP payload bytes per second one node may spend on the all-gather: a cycle costs about
+        /// (n-1) x 8.3 + log2(n) x 38 bytes (2.4 KB at 254 nodes), so clusters above ~170 nodes get
+        /// cycles longer than `cycle`.
+        public var budget = 1_300
+        /// How long a node waits for a round before it asks for it again (`repairs` times), and
+        /// again before it goes on without it. A hop on a LAN takes well under a millisecond.
+        public var roundWait: Int64 = 30_000_000
+        public var repairs = 2
+        /// A node is down when its freshest information is older than this, or than two cycles
+        /// and `probes` unanswered probes when cycles are longer.
+        public var downAfter: Int64 = 4_500_000_000
+        /// Probes sent to a suspected node, `probeEvery` apart, before it is down.
+        public var probes = 4
+        public var probeEvery: Int64 = 250_000_000
+        /// At most this many probes per `probeEvery` (a partition suspects everyone at once).
+        public var maxProbes = 64
         /// A down node is dropped from the table after this long (10 minutes).
         public var forgetAfter: Int64 = 600_000_000_000
-        /// A view re-announces itself this often (broadcast, header only: 35 bytes).
-        public var observerHello: Int64 = 2_000_000_000
+        /// A view re-announces itself this often (broadcast, header only: 38 bytes); a newcomer
+        /// whose join the view missed feeds it after the next hello.
+        public var observerHello: Int64 = 1_000_000_000
         /// Each node sends its own entry to every view this often.
-        public var viewInterval: Int64 = 500_000_000
-        /// Relayed entries carry their details (cpus, memory total, uptime) one time in this many.
-        public var detailsEvery: UInt32 = 8
+        public var viewInterval: Int64 = 1_000_000_000
+        /// An entry carries its details (cpus, memory total, uptime) one cycle in this many.
+        public var detailsEvery: UInt16 = 16
         /// Nodes forget a view that has not said hello for this long.
         public var observerTimeout: Int64 = 7_000_000_000
         /// On average this many nodes answer a join (each with probability joinRepliers / alive).
         public var joinRepliers = 3
-        /// While alone, a node broadcasts a join every interval for this long, then every `lonelyJoin`.
+        /// While alone, a node broadcasts a join every `cycle` for this long, then every `lonelyJoin`.
         public var eagerJoin: Int64 = 10_000_000_000
         public var lonelyJoin: Int64 = 5_000_000_000
 
         public init() {}
+
+        /// The cycle length for `nodes` live nodes.
+        public func cycleLength(nodes: Int) -> Int64 {
+            let entries = Double(max(nodes - 1, 0)) * (Double(Datagram.entrySize) + Double(Datagram.detailsSize) / Double(max(detailsEvery, 1)))
+            let headers = Double(Membership.rounds(nodes) * (Datagram.headerSize + Datagram.macSize))
+            return max(cycle, Int64((entries + headers) / Double(max(budget, 1)) * 1e9))
+        }
     }
 
     /// Where a datagram goes.
@@ -97,6 +111,8 @@ public struct Membership: Sendable {
     public let address: UInt32
     public let incarnation: UInt32
     public var isObserver: Bool { id == 0 }
+    /// This node's slot in the roster; nil for a view or a node outside the map (no one relays for it).
+    private let ownSlot: Int?
 
     /// Indexed by roster slot; nil: never heard of (or forgotten).
     public private(set) var table: [Known?]
@@ -106,7 +122,46 @@ public struct Membership: Sendable {
     private var lastBroadcast: Int64?
     private var lastViewFeed: Int64?
     private var own = NodeLoad()
-    private var cursor = 0
+    private var lastProbe: [Int: Int64] = [:]
+    private var lastProbeRound: Int64 = .min / 2
+    private var probesThisRound = 0
+
+    // The current cycle.
+    private var cycle: UInt16 = 0
+    private var inCycle = false
+    private var nextCycle: Int64?
+    /// The live slots of this cycle, ascending, this node's own among them at `rank`.
+    private var ranks: [Int] = []
+    private var rank = 0
+    /// Each roster slot's rank in this cycle, -1 when not ranked; and the slots to clear next cycle.
+    private var rankOf: [Int32] = []
+    private var previousRanks: [Int] = []
+    /// Per round: which entries of its block have arrived (bit i: i ranks back from the block's end).
+    private var seen: [[UInt64]] = []
+    private var seenCount: [Int] = []
+    /// Length of the current cycle (from its node count).
+    public private(set) var cycleLength: Int64
+    /// The next round to send, and the rounds whose (last) datagram has arrived.
+    private var nextRound = 0
+    private var arrived: UInt32 = 0
+    /// When this cycle started, and how often this node asked again for round `nextRound - 1`.
+    private var cycleStart: Int64 = 0
+    private var repairsAsked = 0
+    /// Whether this cycle's whole-table answer to a node with other ranks has gone out.
+    private var answeredMismatch = false
+    /// What the all-gather had to work around, for the bench and for tests.
+    public struct Counters: Equatable, Sendable {
+        public var cycles = 0
+        /// Rounds asked for again, and rounds the node went on without.
+        public var repairs = 0
+        public var missedRounds = 0
+        /// Rounds from another node than the ranks said (answered with the whole table once a cycle).
+        public var mismatches = 0
+        public var probes = 0
+    }
+    public private(set) var counters = Counters()
+    /// When `tick` has something to do next.
+    public private(set) var nextWake: Int64 = .min
 
     /// A member of the cluster `roster`; `id` 0 makes it an observer (a view).
     public init(config: Config = Config(), roster: Roster, id: UInt16, address: UInt32, incarnation: UInt32) {
@@ -115,7 +170,25 @@ public struct Membership: Sendable {
         self.id = id
         self.address = address
         self.incarnation = incarnation
+        ownSlot = id == 0 ? nil : roster.slot(of: id)
         table = Array(repeating: nil, count: roster.count)
+        cycleLength = config.cycle
+    }
+
+    /// Rounds of an all-gather among `nodes`: ceil(log2 nodes).
+    public static func rounds(_ nodes: Int) -> Int {
+        nodes <= 1 ? 0 : Int.bitWidth - (nodes - 1).leadingZeroBitCount
+    }
+
+    /// Information this old has missed a whole cycle: probe. A cycle's rounds end within
+    /// (repairs + 1) x rounds x roundWait of its start.
+    public var suspectAfter: Int64 {
+        cycleLength + Int64((config.repairs + 1) * max(Self.rounds(ranks.count), 1)) * config.roundWait + 100_000_000
+    }
+
+    /// Information older than this means the node is down.
+    public var downAfter: Int64 {
+        max(config.downAfter, suspectAfter + Int64(config.probes) * config.probeEvery)
     }
 
     /// This node's latest sample.
@@ -135,14 +208,13 @@ public struct Membership: Sendable {
         return slots
     }
 
-    /// What to send now; call every `config.interval`.
+    /// What to send now; call when `nextWake` has come (more often does no harm).
     public mutating func tick(now: Int64, random: inout some RandomNumberGenerator) -> [Send] {
         if started == nil { started = now }
         forget(now: now)
-        // Targets are the members heard of within the gossip horizon, not only the ones up: a
-        // node whose own table went stale must keep sending, or it never hears back.
-        let alive = aliveSlots(now: now, within: config.gossipHorizon)
         var sends: [Send] = []
+        defer { nextWake = wake(now: now) }
+        let alive = aliveSlots(now: now, within: downAfter)
         if isObserver {
             if alive.isEmpty || now - (lastBroadcast ?? .min / 2) >= config.observerHello {
                 lastBroadcast = now
@@ -151,40 +223,92 @@ public struct Membership: Sendable {
             }
             return sends
         }
-        if alive.isEmpty {
-            let pause = now - (started ?? now) < config.eagerJoin ? config.interval : config.lonelyJoin
+        // A node's first datagram is a broadcast join, so every running node lists it from the
+        // start; a node alone repeats it.
+        if alive.isEmpty || lastBroadcast == nil {
+            let pause = now - (started ?? now) < config.eagerJoin ? config.cycle : config.lonelyJoin
             if now - (lastBroadcast ?? .min / 2) >= pause {
                 lastBroadcast = now
-                sends.append(Send(destination: .broadcast, datagram: gossip(now: now, flags: .join)))
+                var datagram = header(.join)
+                datagram.entries = [ownEntry()]
+                sends.append(Send(destination: .broadcast, datagram: datagram))
             }
         }
         if !observers.isEmpty && now - (lastViewFeed ?? .min / 2) >= config.viewInterval {
             lastViewFeed = now
             for view in observers.keys.sorted() {
                 var datagram = header([])
-                datagram.entries = [Datagram.Entry(id: id, age20: 0, load: own)]
+                datagram.entries = [ownEntry()]
                 sends.append(Send(destination: .unicast(view), datagram: datagram))
             }
         }
-        let targets = alive.count
-        guard targets > 0 else { return sends }
-        var chosen: [Int] = []
-        for _ in 0..<min(config.fanout, targets) {
-            var pick = Int.random(in: 0..<targets, using: &random)
-            while chosen.contains(pick) { pick = (pick + 1) % targets }
-            chosen.append(pick)
-            sends.append(Send(destination: .unicast(roster.addresses[alive[pick]]), datagram: gossip(now: now)))
-        }
+        guard ownSlot != nil else { return sends }
+        // A node that just started listens for a cycle before it starts one of its own.
+        if nextCycle == nil { nextCycle = now + config.cycle }
+        if let next = nextCycle, now >= next { startCycle(inCycle ? cycle &+ 1 : 1, now: now) }
+        sends += advance(now: now)
+        sends += probes(now: now)
         return sends
     }
 
-    /// Takes in an authenticated datagram; returns the answer to a join, if this node gives one.
+    /// Takes in an authenticated datagram; returns what it makes this member send at once (the
+    /// next rounds, a repeated round, the answer to a probe or a join).
     /// `source` is the address the datagram came from: answers and views are reached there.
+    ///
+    /// `verified` false: the first datagram of its sender's incarnation at this receiver, which
+    /// may be a replay recorded before this receiver started (a restarted node, a fresh view);
+    /// replayed, it would show a dead node up. Its entries wait: the sender is probed, and its
+    /// answer, a datagram it must seal now, brings them. That costs a round trip once per sender.
     public mutating func receive(
-        _ datagram: Datagram, from source: UInt32, now: Int64, random: inout some RandomNumberGenerator
+        _ datagram: Datagram, from source: UInt32, now: Int64, verified: Bool = true,
+        random: inout some RandomNumberGenerator
     ) -> [Send] {
         if datagram.flags.contains(.observer) { observers[source] = now }
-        for entry in datagram.entries where entry.id != id {
+        var sends: [Send] = []
+        defer { nextWake = wake(now: now) }
+        if !verified && !datagram.entries.isEmpty && source != address {
+            var probe = header(.probe)
+            if !isObserver { probe.entries = [ownEntry()] }
+            sends.append(Send(destination: .unicast(source), datagram: probe))
+            return sends
+        }
+        merge(datagram.entries, now: now)
+        guard !isObserver, source != address else { return sends }
+        if datagram.flags.contains(.probe) {
+            var answer = header([])
+            answer.entries = [ownEntry()]
+            sends.append(Send(destination: .unicast(source), datagram: answer))
+        }
+        if ownSlot != nil && datagram.round != Datagram.noRound {
+            if !inCycle || Int16(bitPattern: datagram.cycle &- cycle) > 0 { startCycle(datagram.cycle, now: now) }
+            let round = Int(datagram.round & 0x1F)
+            if datagram.cycle == cycle {
+                if datagram.flags.contains(.repair) {
+                    if round < nextRound, round < rounds { sends += roundSends(round, to: source, now: now) }
+                } else {
+                    collect(datagram.entries, round: round)
+                    // The round came from another node than this one's ranks say: the two list
+                    // different live nodes, and neither would ever relay the entries the other
+                    // lacks. The whole table, once a cycle, makes the lists agree.
+                    let expected = round < rounds ? ranks[(rank - (1 << round) + ranks.count * 2) % ranks.count] : -1
+                    if roster.slot(of: datagram.sender) != expected { counters.mismatches += 1 }
+                    if roster.slot(of: datagram.sender) != expected && !answeredMismatch {
+                        answeredMismatch = true
+                        sends += everything(now: now).map { Send(destination: .unicast(source), datagram: $0) }
+                    }
+                }
+            }
+            sends += advance(now: now)
+        }
+        guard datagram.flags.contains(.join) else { return sends }
+        let alive = aliveSlots(now: now, within: downAfter).count
+        guard Int.random(in: 0..<max(alive, 1), using: &random) < config.joinRepliers else { return sends }
+        return sends + everything(now: now).map { Send(destination: .unicast(source), datagram: $0) }
+    }
+
+    /// Keeps, per node, the youngest copy (and details from any copy).
+    private mutating func merge(_ entries: [Datagram.Entry], now: Int64) {
+        for entry in entries where entry.id != id {
             guard let slot = roster.slot(of: entry.id) else { continue }
             let stamp = now - Int64(entry.age20) * 50_000_000
             if var known = table[slot] {
@@ -204,10 +328,186 @@ public struct Membership: Sendable {
                 table[slot] = Known(load: entry.load, stamp: stamp, detailed: entry.detailed)
             }
         }
-        guard datagram.flags.contains(.join), !isObserver, source != address else { return [] }
-        let alive = aliveSlots(now: now, within: config.downAfter).count
-        guard Int.random(in: 0..<max(alive, 1), using: &random) < config.joinRepliers else { return [] }
-        return everything(now: now).map { Send(destination: .unicast(source), datagram: $0) }
+    }
+
+    private var rounds: Int { Self.rounds(ranks.count) }
+
+    /// Entries in round `round`'s block: 2^round, fewer in the last round.
+    private func blockSize(_ round: Int) -> Int { min(1 << round, ranks.count - (1 << round)) }
+
+    /// Counts the entries of round `round`'s block that arrived (a round of many datagrams is
+    /// complete when every entry has, not when its last datagram has: any of them may be lost).
+    private mutating func collect(_ entries: [Datagram.Entry], round: Int) {
+        guard round < rounds, arrived & (1 << UInt32(round)) == 0 else { return }
+        let count = ranks.count
+        let size = blockSize(round)
+        if seen[round].isEmpty { seen[round] = [UInt64](repeating: 0, count: (size + 63) / 64) }
+        for entry in entries {
+            guard let slot = roster.slot(of: entry.id) else { continue }
+            let position = rankOf[slot]
+            guard position >= 0 else { continue }
+            // Distance back from the block's last rank (the sender's).
+            let back = (rank - (1 << round) - Int(position) + 2 * count) % count
+            guard back < size, seen[round][back / 64] & (1 << UInt64(back % 64)) == 0 else { continue }
+            seen[round][back / 64] |= 1 << UInt64(back % 64)
+            seenCount[round] += 1
+        }
+        if seenCount[round] == size { arrived |= 1 << UInt32(round) }
+    }
+
+    /// Starts cycle `number`: the ranks are the nodes up now and this one.
+    private mutating func startCycle(_ number: UInt16, now: Int64) {
+        guard let ownSlot else { return }
+        cycle = number
+        inCycle = true
+        counters.cycles += 1
+        ranks = aliveSlots(now: now, within: downAfter)
+        let position = ranks.firstIndex { $0 > ownSlot } ?? ranks.count
+        ranks.insert(ownSlot, at: position)
+        rank = position
+        if rankOf.count != roster.count { rankOf = [Int32](repeating: -1, count: roster.count) }
+        for slot in previousRanks { rankOf[slot] = -1 }
+        for (index, slot) in ranks.enumerated() { rankOf[slot] = Int32(index) }
+        previousRanks = ranks
+        seen = Array(repeating: [], count: Self.rounds(ranks.count))
+        seenCount = Array(repeating: 0, count: Self.rounds(ranks.count))
+        cycleLength = config.cycleLength(nodes: ranks.count)
+        nextCycle = now + cycleLength
+        nextRound = 0
+        arrived = 0
+        repairsAsked = 0
+        answeredMismatch = false
+        cycleStart = now
+    }
+
+    /// Sends every round whose predecessor has arrived (or is late past repair), and asks again
+    /// for a round that is late.
+    ///
+    /// Deadlines count from the cycle's start, not from the previous round. With s = repairs + 1
+    /// slots of `roundWait` per round, round k leaves its sender by start + s k x roundWait even
+    /// when every earlier round was late; it is asked for again at start + (s k + j) x roundWait,
+    /// j = 1...repairs, and given up at start + s (k+1) x roundWait. Waits measured from the
+    /// previous round would add up along a chain: a node would give up on a sender that is itself
+    /// still waiting, and pass stale entries on.
+    private mutating func advance(now: Int64) -> [Send] {
+        guard inCycle else { return [] }
+        var sends: [Send] = []
+        let slots = Int64(config.repairs + 1)
+        while true {
+            let waiting = nextRound - 1
+            let late = now - cycleStart
+            let ready = nextRound == 0 || arrived & (1 << UInt32(waiting)) != 0
+                || late >= slots * Int64(nextRound) * config.roundWait
+            if ready {
+                guard nextRound < rounds else { break }
+                if nextRound > 0 && arrived & (1 << UInt32(waiting)) == 0 { counters.missedRounds += 1 }
+                sends += roundSends(nextRound, to: nil, now: now)
+                nextRound += 1
+                repairsAsked = 0
+                continue
+            }
+            if repairsAsked < config.repairs
+                && late >= (slots * Int64(waiting) + Int64(repairsAsked + 1)) * config.roundWait
+            {
+                repairsAsked += 1
+                counters.repairs += 1
+                let from = ranks[(rank - (1 << waiting) + ranks.count * 2) % ranks.count]
+                var request = header(.repair)
+                request.cycle = cycle
+                request.round = UInt8(waiting)
+                sends.append(Send(destination: .unicast(roster.addresses[from]), datagram: request))
+            }
+            break
+        }
+        return sends
+    }
+
+    /// Round `round`: the freshest entries of the 2^round ranks ending at this one (fewer in the
+    /// last round), to the rank 2^round after this one, or to `requester`.
+    private mutating func roundSends(_ round: Int, to requester: UInt32?, now: Int64) -> [Send] {
+        let count = ranks.count
+        let size = blockSize(round)
+        let destination = requester ?? roster.addresses[ranks[(rank + (1 << round)) % count]]
+        var entries: [Datagram.Entry] = []
+        entries.reserveCapacity(size)
+        for offset in stride(from: size - 1, through: 0, by: -1) {
+            let slot = ranks[(rank - offset + count) % count]
+            let detailed = (roster.ids[slot] &+ cycle) % max(config.detailsEvery, 1) == 0
+            if slot == ownSlot {
+                entries.append(Datagram.Entry(id: id, age20: 0, load: own, detailed: detailed))
+            } else if let entry = entry(slot: slot, now: now, detailed: detailed) {
+                entries.append(entry)
+            }
+        }
+        var sends: [Send] = []
+        var start = 0
+        repeat {
+            var room = Datagram.maxEntryBytes
+            var end = start
+            while end < entries.count && entries[end].size <= room {
+                room -= entries[end].size
+                end += 1
+            }
+            var datagram = header([])
+            datagram.cycle = cycle
+            datagram.round = UInt8(round) | (end < entries.count ? Datagram.moreParts : 0)
+            datagram.entries = Array(entries[start..<end])
+            sends.append(Send(destination: .unicast(destination), datagram: datagram))
+            start = end
+        } while start < entries.count
+        return sends
+    }
+
+    /// Probes nodes whose information has missed two cycles, each every `probeEvery`.
+    private mutating func probes(now: Int64) -> [Send] {
+        if now - lastProbeRound >= config.probeEvery {
+            lastProbeRound = now
+            probesThisRound = 0
+        }
+        var sends: [Send] = []
+        for slot in table.indices where slot != ownSlot {
+            guard let known = table[slot] else { continue }
+            let age = now - known.stamp
+            guard age > suspectAfter, age <= downAfter else {
+                lastProbe[slot] = nil
+                continue
+            }
+            guard probesThisRound < config.maxProbes, now - (lastProbe[slot] ?? .min / 2) >= config.probeEvery,
+                roster.addresses[slot] != 0
+            else { continue }
+            lastProbe[slot] = now
+            probesThisRound += 1
+            counters.probes += 1
+            var probe = header(.probe)
+            probe.entries = [ownEntry()]
+            sends.append(Send(destination: .unicast(roster.addresses[slot]), datagram: probe))
+        }
+        return sends
+    }
+
+    /// When `tick` next has work: the next cycle, a round's wait running out, a probe, a view feed.
+    private func wake(now: Int64) -> Int64 {
+        var wake = now + config.cycle
+        if isObserver { return min(wake, (lastBroadcast ?? now) + config.observerHello) }
+        if let nextCycle { wake = min(wake, nextCycle) }
+        if inCycle && nextRound >= 1 && arrived & (1 << UInt32(nextRound - 1)) == 0 {
+            // The next repair or the give-up; past it (the last round never came) nothing is due.
+            let slots = Int64(config.repairs + 1)
+            let deadline = cycleStart + (slots * Int64(nextRound - 1) + Int64(repairsAsked + 1)) * config.roundWait
+            if deadline > now { wake = min(wake, deadline) }
+        }
+        if !observers.isEmpty { wake = min(wake, (lastViewFeed ?? now) + config.viewInterval) }
+        for slot in table.indices {
+            guard let known = table[slot] else { continue }
+            let age = now - known.stamp
+            if age <= suspectAfter {
+                wake = min(wake, known.stamp + suspectAfter + 1)
+            } else if age <= downAfter {
+                // The next probe, or the moment it is down.
+                wake = min(wake, (lastProbe[slot] ?? now) + config.probeEvery, known.stamp + downAfter + 1)
+            }
+        }
+        return max(wake, now + 1)
     }
 
     /// A header-only datagram with the next sequence number.
@@ -215,6 +515,8 @@ public struct Membership: Sendable {
         sequence &+= 1
         return Datagram(flags: flags, sender: id, address: address, incarnation: incarnation, sequence: sequence)
     }
+
+    private func ownEntry() -> Datagram.Entry { Datagram.Entry(id: id, age20: 0, load: own) }
 
     private func entry(slot: Int, now: Int64, detailed: Bool = true) -> Datagram.Entry? {
         guard let known = table[slot] else { return nil }
@@ -224,58 +526,11 @@ public struct Membership: Sendable {
             detailed: detailed && known.detailed)
     }
 
-    /// Relayed entries carry details one time in `detailsEvery`, in turn by id and sequence number.
-    private func detailed(slot: Int, sequence: UInt32) -> Bool {
-        (UInt32(roster.ids[slot]) &+ sequence) % max(config.detailsEvery, 1) == 0
-    }
-
-    /// Own entry first, then the `window - 1` youngest entries younger than the horizon.
-    private mutating func gossip(now: Int64, flags: Datagram.Flags = []) -> Datagram {
-        // Keep the best `room` (largest stamp) in a small array sorted youngest first: a linear
-        // scan with an insertion, cheaper than sorting the table when it is far larger than the window.
-        let rotating = min(config.rotating, config.window - 1)
-        let room = config.window - 1 - rotating
-        var best: [(stamp: Int64, slot: Int)] = []
-        best.reserveCapacity(room + 1)
-        let oldest = now - config.gossipHorizon
-        for slot in table.indices {
-            guard let known = table[slot], known.stamp > oldest, roster.ids[slot] != id else { continue }
-            if best.count == room, let last = best.last, last.stamp >= known.stamp { continue }
-            var index = best.count
-            while index > 0 && best[index - 1].stamp < known.stamp { index -= 1 }
-            best.insert((known.stamp, slot), at: index)
-            if best.count > room { best.removeLast() }
-        }
-        var datagram = header(flags)
-        datagram.entries.append(Datagram.Entry(id: id, age20: 0, load: own))
-        let sequence = datagram.sequence
-        for item in best {
-            if let entry = entry(slot: item.slot, now: now, detailed: detailed(slot: item.slot, sequence: sequence)) {
-                datagram.entries.append(entry)
-            }
-        }
-        var added = 0
-        var visited = 0
-        while added < rotating && visited < table.count {
-            cursor = (cursor + 1) % table.count
-            visited += 1
-            guard roster.ids[cursor] != id, let known = table[cursor], known.stamp > oldest,
-                !best.contains(where: { $0.slot == cursor }),
-                let entry = entry(slot: cursor, now: now, detailed: detailed(slot: cursor, sequence: sequence))
-            else { continue }
-            datagram.entries.append(entry)
-            added += 1
-        }
-        return datagram
-    }
-
-    /// The whole table (entries younger than the horizon, with details), in as many datagrams as
-    /// it takes, at most 8.
+    /// The whole table (entries of nodes up, with details), in as many datagrams as it takes, at most 8.
     private mutating func everything(now: Int64) -> [Datagram] {
-        var entries = [Datagram.Entry(id: id, age20: 0, load: own)]
+        var entries = [ownEntry()]
         for slot in table.indices where roster.ids[slot] != id {
-            guard let known = table[slot], now - known.stamp < config.gossipHorizon,
-                let entry = entry(slot: slot, now: now)
+            guard let known = table[slot], now - known.stamp <= downAfter, let entry = entry(slot: slot, now: now)
             else { continue }
             entries.append(entry)
         }
@@ -312,7 +567,7 @@ public struct Membership: Sendable {
             nodes.append(
                 ClusterSnapshot.Node(
                     id: nodeID, address: roster.addresses[slot], load: known.load, age: age,
-                    down: age > config.downAfter, isSelf: false))
+                    down: age > downAfter, isSelf: false))
         }
         if !isObserver && roster.slot(of: id) == nil {
             nodes.append(ClusterSnapshot.Node(id: id, address: address, load: own, age: 0, down: false, isSelf: true))

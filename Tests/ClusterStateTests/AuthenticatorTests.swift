@@ -21,6 +21,19 @@ struct AuthenticatorTests {
         #expect(receiver.counters.accepted == 0)
     }
 
+    @Test func theFirstDatagramOfAnIncarnationIsFlagged() {
+        let sender = Authenticator(key: Self.key)
+        var receiver = Authenticator(key: Self.key)
+        #expect(receiver.open(sender.seal(datagram(sequence: 1))) != nil)
+        #expect(receiver.firstContact)
+        #expect(receiver.open(sender.seal(datagram(sequence: 2))) != nil)
+        #expect(!receiver.firstContact)
+        #expect(receiver.open(sender.seal(datagram(sequence: 1, incarnation: 101))) != nil)
+        #expect(receiver.firstContact)
+        #expect(receiver.open(sender.seal(datagram(sequence: 1, sender: 4))) != nil)
+        #expect(receiver.firstContact)
+    }
+
     @Test func replaysAreCountedAndDropped() {
         let sender = Authenticator(key: Self.key)
         var receiver = Authenticator(key: Self.key)

@@ -18,22 +18,22 @@ struct DatagramTests {
         load.uptimeMinutes = 61
         return Datagram(
             flags: .join, sender: 15, address: 0x0A00_000F, incarnation: 0x6500_0000, sequence: 7,
-            entries: [Datagram.Entry(id: 15, age20: 0, load: load)])
+            cycle: 0x0102, round: 3 | Datagram.moreParts, entries: [Datagram.Entry(id: 15, age20: 0, load: load)])
     }
 
-    /// The wire format (version 2), field by field; the MAC is HMAC-SHA256(key 00..1f, bytes
+    /// The wire format (version 3), field by field; the MAC is HMAC-SHA256(key 00..1f, bytes
     /// 0..<32), first 16 bytes, as Python's hmac module computes it.
     static let golden = bytes(
-        hex: "6353" + "02" + "01" + "000f" + "0a00000f" + "65000000" + "00000007" + "01"  // header
+        hex: "6353" + "03" + "01" + "000f" + "0a00000f" + "65000000" + "00000007" + "0102" + "83" + "01"  // header: cycle 258, round 3 with more parts to come, 1 entry
             + "000f" + "00" + "61" + "0098" + "25" + "80" + "04" + "0f42" + "003d"  // entry: node 15, age 0, configured+auto+mosix+details, 1.52, 37 %, 128/255, 4 cpus, 3906 MiB, 61 min
-            + "970d03989562a2aa63602eaf5ab95c1d")  // MAC
+            + "58dfb41349255d05e1dfd2888c38977c")  // MAC
 
     /// The same with a second entry without details: node 7, age 1 s, configured, 0.42, 100 %, 16/255.
     static let goldenShort = bytes(
-        hex: "6353" + "02" + "01" + "000f" + "0a00000f" + "65000000" + "00000007" + "02"  // header, 2 entries
+        hex: "6353" + "03" + "01" + "000f" + "0a00000f" + "65000000" + "00000007" + "0102" + "83" + "02"  // header, 2 entries
             + "000f" + "00" + "61" + "0098" + "25" + "80" + "04" + "0f42" + "003d"  // node 15 as above
             + "0007" + "14" + "01" + "002a" + "ff" + "10"  // node 7: 8 bytes, no details
-            + "d03a7125d491decb1e6bbb2dc74258da")  // MAC
+            + "24c13a1fb83704e1c4900aa61899f52d")  // MAC
 
     @Test func entriesWithoutDetailsAreEightBytes() throws {
         var datagram = Self.sample
@@ -94,22 +94,30 @@ struct DatagramTests {
     @Test func frameFailures() {
         let golden = Self.golden
         #expect(Datagram.frame([]) == .failure(.truncated))
-        #expect(Datagram.frame(Array(golden.prefix(20))) == .failure(.truncated))
+        #expect(Datagram.frame(Array(golden.prefix(23))) == .failure(.truncated))
         #expect(Datagram.frame(Array(golden.dropLast())) == .failure(.truncated))
         #expect(Datagram.frame(golden + [0]) == .failure(.oversized))
         #expect(Datagram.frame([UInt8](repeating: 0x63, count: 1473)) == .failure(.oversized))
         var version = golden
-        version[2] = 1
+        version[2] = 2
         #expect(Datagram.frame(version) == .failure(.foreign))
         var magic = golden
         magic[0] = 0x64
         #expect(Datagram.frame(magic) == .failure(.foreign))
         var state = golden
-        state[22] = 0xE1  // reserved bit 7 with details
+        state[25] = 0xE1  // reserved bit 7 with details
         #expect(Datagram.decode(state) == .failure(.malformed))
-        state[22] = 0x80  // reserved bit 7 without details: the entry is 5 bytes shorter than the datagram
+        state[25] = 0x80  // reserved bit 7 without details: the entry is 5 bytes shorter than the datagram
         #expect(Datagram.decode(state) == .failure(.oversized))
-        state[22] = 0xE1
+        state[25] = 0xE1
         #expect(Datagram.decode(state) == .failure(.malformed))
+        var round = golden
+        round[20] = 0x43  // reserved bit 6 of the round byte
+        #expect(Datagram.decode(round) == .failure(.malformed))
+        round[20] = Datagram.noRound
+        #expect((try? Datagram.decode(round).get())?.round == Datagram.noRound)
+        var flags = golden
+        flags[3] = 0x10  // an undefined flag
+        #expect(Datagram.decode(flags) == .failure(.malformed))
     }
 }

@@ -1,10 +1,12 @@
 import ClusterState
 import Glibc
 
-// Simulates the announcement gossip (the `Membership` state machine the drones run) for a
-// cluster of N nodes and one view on a single LAN, with a simulated clock and random loss, and
-// prints information age, discovery and failure detection times, and traffic per node.
-// Usage: gossipbench N [loss-percent] [seconds]
+// Simulates the announcements (the `Membership` state machine the drones run: all-gather cycles,
+// repairs, probes, joins, view feeds) for a cluster of N nodes and one view on a single LAN, with
+// a simulated clock (10 ms steps; a hop takes no time) and random loss, and prints information
+// age, discovery and failure detection times, and traffic per node.
+// Usage: gossipbench N [loss-percent] [seconds]; GOSSIP_DEBUG=1 adds traffic by kind and every
+// false down.
 
 
 let arguments = CommandLine.arguments
@@ -23,13 +25,12 @@ var random = SeededRandom(seed: 42)
 
 // Node index i has id i+1 and address base+i+1; index `count` is the view. The newcomer (the
 // last node) and the node that dies (the first) are chosen here.
-// GOSSIP_INTERVAL_MS, GOSSIP_WINDOW and GOSSIP_FANOUT override the defaults, to compare settings.
+// GOSSIP_CYCLE_MS, GOSSIP_BUDGET and GOSSIP_DETAILS_EVERY override the defaults, to compare settings.
 var config = Membership.Config()
 func setting(_ name: String) -> Int? { getenv(name).flatMap { Int(String(cString: $0)) } }
-if let value = setting("GOSSIP_INTERVAL_MS") { config.interval = Int64(value) * 1_000_000 }
-if let value = setting("GOSSIP_WINDOW") { config.window = value }
-if let value = setting("GOSSIP_FANOUT") { config.fanout = value }
-if let value = setting("GOSSIP_ROTATING") { config.rotating = value }
+if let value = setting("GOSSIP_CYCLE_MS") { config.cycle = Int64(value) * 1_000_000 }
+if let value = setting("GOSSIP_BUDGET") { config.budget = value }
+if let value = setting("GOSSIP_DETAILS_EVERY") { config.detailsEvery = UInt16(value) }
 var members: [Membership] = (0..<count).map {
     Membership(config: config, roster: roster, id: UInt16($0 + 1), address: base | UInt32($0 + 1), incarnation: 1)
 }
@@ -39,7 +40,8 @@ let newcomer = count - 1
 let victim = 0
 var running = [Bool](repeating: true, count: count + 1)
 running[newcomer] = false
-var nextTick: [Int64] = (0...count).map { _ in Int64.random(in: 0..<(2 * second), using: &random) }
+// Nodes (and the view) start at random times within the first 2 s.
+var startAt: [Int64] = (0...count).map { _ in Int64.random(in: 0..<(2 * second), using: &random) }
 for index in 0..<count {
     var load = NodeLoad()
     load.load100 = UInt16(index % 400)
@@ -54,6 +56,15 @@ func index(of address: UInt32) -> Int? {
 var sentBytes = 0
 var sentDatagrams = 0
 var queue: [(from: Int, send: Membership.Send)] = []
+var kinds: [String: (count: Int, bytes: Int)] = [:]
+func kind(_ datagram: Datagram) -> String {
+    if datagram.flags.contains(.probe) { return "probe" }
+    if datagram.flags.contains(.repair) { return "repair" }
+    if datagram.flags.contains(.join) { return "join" }
+    if datagram.flags.contains(.observer) { return "hello" }
+    if datagram.round != Datagram.noRound { return "round" }
+    return datagram.entries.count > 1 ? "table" : "answer"
+}
 
 func deliver(_ now: Int64) {
     var position = 0
@@ -63,6 +74,8 @@ func deliver(_ now: Int64) {
         let size = send.datagram.size
         sentBytes += size
         sentDatagrams += 1
+        kinds[kind(send.datagram), default: (0, 0)].count += 1
+        kinds[kind(send.datagram), default: (0, 0)].bytes += size
         var receivers: [Int] = []
         switch send.destination {
         case .broadcast: receivers = (0...count).filter { $0 != from }
@@ -82,8 +95,7 @@ func deliver(_ now: Int64) {
 func run(until end: Int64, from start: Int64, every: (Int64) -> Void) {
     var now = start
     while now < end {
-        for index in 0...count where running[index] && nextTick[index] <= now {
-            nextTick[index] = now + members[index].config.interval
+        for index in 0...count where running[index] && startAt[index] <= now && members[index].nextWake <= now {
             for send in members[index].tick(now: now, random: &random) { queue.append((index, send)) }
             deliver(now)
         }
@@ -108,10 +120,20 @@ func formatted(_ nanoseconds: Int64?) -> String {
     return "\(tenths / 10).\(tenths % 10) s"
 }
 
-// 1. Warm-up: every node but the newcomer starts within 2 s and the table fills.
+// 1. Warm-up: every node but the newcomer starts within 2 s and the tables fill; three cycles
+// more let the ranks of big clusters (long cycles) agree.
 var now: Int64 = 0
-run(until: 10 * second, from: now) { _ in }
-now = 10 * second
+let warmUp = 10 * second + 3 * config.cycleLength(nodes: count - 1)
+run(until: warmUp, from: now) { _ in }
+now = warmUp
+if getenv("GOSSIP_DEBUG") != nil {
+    for index in [0, 1, count / 2, view] {
+        let known = members[index].table.filter { $0 != nil }.count
+        if count < 10 { print("debug: member \(index) table \(members[index].table.enumerated().compactMap { $0.element == nil ? nil : "\($0.offset + 1)@\((now - $0.element!.stamp) / 1_000_000)" })") }
+        print("debug: member \(index) knows \(known), cycle length \(members[index].cycleLength), wake \(members[index].nextWake - now)")
+    }
+    print("debug: sent \(sentDatagrams) datagrams, \(sentBytes) bytes")
+}
 
 // 2. Steady state: information age over every (node, node) pair, sampled each second; traffic.
 var ageSum = 0.0
@@ -119,6 +141,7 @@ var ageSamples = 0
 var maxAge: Int64 = 0
 var falseDowns = 0
 let bytesBefore = sentBytes
+kinds = [:]
 let measureStart = now
 run(until: now + measured * second, from: now) { time in
     guard (time - measureStart) % second == 0 else { return }
@@ -127,6 +150,7 @@ run(until: now + measured * second, from: now) { time in
         let member = members[observer]
         for slot in 0..<count where running[slot] && slot != observer {
             guard let known = member.table[slot] else {
+                if getenv("GOSSIP_DEBUG") != nil { print("debug: false down at \(time / 1_000_000) ms: \(observer) never heard of \(slot)") }
                 falseDowns += 1
                 continue
             }
@@ -134,16 +158,24 @@ run(until: now + measured * second, from: now) { time in
             ageSum += Double(age)
             ageSamples += 1
             maxAge = max(maxAge, age)
-            if age > member.config.downAfter { falseDowns += 1 }
+            if age > member.downAfter {
+                falseDowns += 1
+                if getenv("GOSSIP_DEBUG") != nil { print("debug: false down at \(time / 1_000_000) ms: \(observer) sees \(slot) \(age / 1_000_000) ms old; \(member.counters)") }
+            }
         }
     }
 }
 now += measured * second
 let bytesPerNode = Double(sentBytes - bytesBefore) / Double(count - 1) / Double(measured)
+if getenv("GOSSIP_DEBUG") != nil {
+    for (name, value) in kinds.sorted(by: { $0.key < $1.key }) {
+        print("debug: \(name): \(value.count) datagrams, \(value.bytes / (count - 1) / Int(measured)) B/node/s")
+    }
+}
 
 // 3. A newcomer boots: time until 99 % of the nodes, and the view, know it.
 running[newcomer] = true
-nextTick[newcomer] = now
+startAt[newcomer] = now
 let joined = now
 var known99: Int64?
 var knownView: Int64?
@@ -162,10 +194,10 @@ var downView: Int64?
 run(until: now + 15 * second, from: now) { time in
     var down = 0
     for index in 0..<count where running[index] {
-        if let known = members[index].table[victim], time - known.stamp <= members[index].config.downAfter { continue }
+        if let known = members[index].table[victim], time - known.stamp <= members[index].downAfter { continue }
         down += 1
     }
-    let viewDown = members[view].table[victim].map { time - $0.stamp > members[view].config.downAfter } ?? true
+    let viewDown = members[view].table[victim].map { time - $0.stamp > members[view].downAfter } ?? true
     if down99 == nil && down * 100 >= (count - 1) * 99 { down99 = time - died }
     if downView == nil && viewDown { downView = time - died }
 }
