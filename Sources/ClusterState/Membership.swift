@@ -491,10 +491,15 @@ public struct Membership: Sendable {
         if isObserver { return min(wake, (lastBroadcast ?? now) + config.observerHello) }
         if let nextCycle { wake = min(wake, nextCycle) }
         if inCycle && nextRound >= 1 && arrived & (1 << UInt32(nextRound - 1)) == 0 {
-            // The next repair or the give-up; past it (the last round never came) nothing is due.
+            // The next repair or the give-up. Past it, something is still due unless that was the
+            // give-up of the last round (it never came: nothing to send until the next cycle).
             let slots = Int64(config.repairs + 1)
             let deadline = cycleStart + (slots * Int64(nextRound - 1) + Int64(repairsAsked + 1)) * config.roundWait
-            if deadline > now { wake = min(wake, deadline) }
+            if deadline > now {
+                wake = min(wake, deadline)
+            } else if nextRound < rounds || repairsAsked < config.repairs {
+                wake = now
+            }
         }
         if !observers.isEmpty { wake = min(wake, (lastViewFeed ?? now) + config.viewInterval) }
         for slot in table.indices {
