@@ -406,10 +406,11 @@ public struct Membership: Sendable {
                 repairsAsked = 0
                 continue
             }
-            if repairsAsked < config.repairs
-                && late >= (slots * Int64(waiting) + Int64(repairsAsked + 1)) * config.roundWait
-            {
-                repairsAsked += 1
+            // Repairs whose time has come; one request stands for all of them when this node
+            // wakes late.
+            let due = min(config.repairs, Int(late / max(config.roundWait, 1) - slots * Int64(waiting)))
+            if due > repairsAsked {
+                repairsAsked = due
                 counters.repairs += 1
                 let from = ranks[(rank - (1 << waiting) + ranks.count * 2) % ranks.count]
                 var request = header(.repair)
@@ -491,14 +492,15 @@ public struct Membership: Sendable {
         if isObserver { return min(wake, (lastBroadcast ?? now) + config.observerHello) }
         if let nextCycle { wake = min(wake, nextCycle) }
         if inCycle && nextRound >= 1 && arrived & (1 << UInt32(nextRound - 1)) == 0 {
-            // The next repair or the give-up. Past it, something is still due unless that was the
-            // give-up of the last round (it never came: nothing to send until the next cycle).
+            // The next repair, or the give-up. Past the give-up of the last round (it never
+            // came) nothing is due until the next cycle; past any other, the next round is.
             let slots = Int64(config.repairs + 1)
-            let deadline = cycleStart + (slots * Int64(nextRound - 1) + Int64(repairsAsked + 1)) * config.roundWait
-            if deadline > now {
-                wake = min(wake, deadline)
-            } else if nextRound < rounds || repairsAsked < config.repairs {
-                wake = now
+            let giveUp = cycleStart + slots * Int64(nextRound) * config.roundWait
+            let repair = cycleStart + (slots * Int64(nextRound - 1) + Int64(repairsAsked + 1)) * config.roundWait
+            if now >= giveUp {
+                if nextRound < rounds { wake = now }
+            } else {
+                wake = min(wake, repairsAsked < config.repairs ? max(repair, now) : giveUp)
             }
         }
         if !observers.isEmpty { wake = min(wake, (lastViewFeed ?? now) + config.viewInterval) }
