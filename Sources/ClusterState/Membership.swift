@@ -510,8 +510,8 @@ public struct Membership: Sendable {
             if age <= suspectAfter {
                 wake = min(wake, known.stamp + suspectAfter + 1)
             } else if age <= downAfter {
-                // The next probe, or the moment it is down.
-                wake = min(wake, (lastProbe[slot] ?? now) + config.probeEvery, known.stamp + downAfter + 1)
+                // The next probe (the first is due now), or the moment it is down.
+                wake = min(wake, lastProbe[slot].map { $0 + config.probeEvery } ?? now, known.stamp + downAfter + 1)
             }
         }
         return max(wake, now + 1)
