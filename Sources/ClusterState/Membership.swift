@@ -133,9 +133,8 @@ public struct Membership: Sendable {
     /// The live slots of this cycle, ascending, this node's own among them at `rank`.
     private var ranks: [Int] = []
     private var rank = 0
-    /// Each roster slot's rank in this cycle, -1 when not ranked; and the slots to clear next cycle.
+    /// Each roster slot's rank in this cycle, -1 when not ranked.
     private var rankOf: [Int32] = []
-    private var previousRanks: [Int] = []
     /// Per round: which entries of its block have arrived (bit i: i ranks back from the block's end).
     private var seen: [[UInt64]] = []
     private var seenCount: [Int] = []
@@ -361,14 +360,13 @@ public struct Membership: Sendable {
         cycle = number
         inCycle = true
         counters.cycles += 1
+        if rankOf.count != roster.count { rankOf = [Int32](repeating: -1, count: roster.count) }
+        for slot in ranks { rankOf[slot] = -1 }
         ranks = aliveSlots(now: now, within: downAfter)
         let position = ranks.firstIndex { $0 > ownSlot } ?? ranks.count
         ranks.insert(ownSlot, at: position)
         rank = position
-        if rankOf.count != roster.count { rankOf = [Int32](repeating: -1, count: roster.count) }
-        for slot in previousRanks { rankOf[slot] = -1 }
         for (index, slot) in ranks.enumerated() { rankOf[slot] = Int32(index) }
-        previousRanks = ranks
         seen = Array(repeating: [], count: Self.rounds(ranks.count))
         seenCount = Array(repeating: 0, count: Self.rounds(ranks.count))
         cycleLength = config.cycleLength(nodes: ranks.count)

@@ -57,6 +57,7 @@ var sentBytes = 0
 var sentDatagrams = 0
 var queue: [(from: Int, send: Membership.Send)] = []
 var kinds: [String: (count: Int, bytes: Int)] = [:]
+let debugging = getenv("GOSSIP_DEBUG") != nil
 func kind(_ datagram: Datagram) -> String {
     if datagram.flags.contains(.probe) { return "probe" }
     if datagram.flags.contains(.repair) { return "repair" }
@@ -74,8 +75,11 @@ func deliver(_ now: Int64) {
         let size = send.datagram.size
         sentBytes += size
         sentDatagrams += 1
-        kinds[kind(send.datagram), default: (0, 0)].count += 1
-        kinds[kind(send.datagram), default: (0, 0)].bytes += size
+        if debugging {
+            let name = kind(send.datagram)
+            kinds[name, default: (0, 0)].count += 1
+            kinds[name, default: (0, 0)].bytes += size
+        }
         var receivers: [Int] = []
         switch send.destination {
         case .broadcast: receivers = (0...count).filter { $0 != from }
@@ -126,7 +130,7 @@ var now: Int64 = 0
 let warmUp = 10 * second + 3 * config.cycleLength(nodes: count - 1)
 run(until: warmUp, from: now) { _ in }
 now = warmUp
-if getenv("GOSSIP_DEBUG") != nil {
+if debugging {
     for index in [0, 1, count / 2, view] {
         let known = members[index].table.filter { $0 != nil }.count
         if count < 10 { print("debug: member \(index) table \(members[index].table.enumerated().compactMap { $0.element == nil ? nil : "\($0.offset + 1)@\((now - $0.element!.stamp) / 1_000_000)" })") }
@@ -150,7 +154,7 @@ run(until: now + measured * second, from: now) { time in
         let member = members[observer]
         for slot in 0..<count where running[slot] && slot != observer {
             guard let known = member.table[slot] else {
-                if getenv("GOSSIP_DEBUG") != nil { print("debug: false down at \(time / 1_000_000) ms: \(observer) never heard of \(slot)") }
+                if debugging { print("debug: false down at \(time / 1_000_000) ms: \(observer) never heard of \(slot)") }
                 falseDowns += 1
                 continue
             }
@@ -160,14 +164,14 @@ run(until: now + measured * second, from: now) { time in
             maxAge = max(maxAge, age)
             if age > member.downAfter {
                 falseDowns += 1
-                if getenv("GOSSIP_DEBUG") != nil { print("debug: false down at \(time / 1_000_000) ms: \(observer) sees \(slot) \(age / 1_000_000) ms old; \(member.counters)") }
+                if debugging { print("debug: false down at \(time / 1_000_000) ms: \(observer) sees \(slot) \(age / 1_000_000) ms old; \(member.counters)") }
             }
         }
     }
 }
 now += measured * second
 let bytesPerNode = Double(sentBytes - bytesBefore) / Double(count - 1) / Double(measured)
-if getenv("GOSSIP_DEBUG") != nil {
+if debugging {
     for (name, value) in kinds.sorted(by: { $0.key < $1.key }) {
         print("debug: \(name): \(value.count) datagrams, \(value.bytes / (count - 1) / Int(measured)) B/node/s")
     }
