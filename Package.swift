@@ -52,16 +52,18 @@ let package = Package(
         // bench/gossip.sh: the gossip simulation.
         .executableTarget(name: "gossipbench", dependencies: ["ClusterState"], path: "bench/gossipbench"),
 
+        // Processes and namespaces for the tests that start daemons.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "ELFTests", dependencies: ["ELF"], resources: [.copy("Fixtures")]),
         .testTarget(name: "KernelTests", dependencies: ["Kernel", "XZ"], resources: [.copy("Fixtures")]),
         .testTarget(name: "XZTests", dependencies: ["XZ"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ImageSpecTests", dependencies: ["ImageSpec"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ImageBuilderTests", dependencies: ["ImageBuilder"], resources: [.copy("Fixtures")]),
         .testTarget(name: "NodeAgentTests", dependencies: ["NodeAgent", "XZ", "AutoMap", "NetProbe"]),
-        .testTarget(name: "NetProbeTests", dependencies: ["NetProbe", "Kernel"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "NetProbeTests", dependencies: ["NetProbe", "Kernel", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "AutoMapTests", dependencies: ["AutoMap"]),
-        .testTarget(name: "ClusterViewTests", dependencies: ["ClusterView"]),
-        .testTarget(name: "ClusterStateTests", dependencies: ["ClusterState"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "ClusterViewTests", dependencies: ["ClusterView"], exclude: ["Snapshots"]),
+        .testTarget(name: "ClusterStateTests", dependencies: ["ClusterState", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "SystemTests", dependencies: ["ImageBuilder"]),
     ],
     swiftLanguageModes: [.v5]

@@ -32,11 +32,13 @@ public struct Authenticator: Sendable {
     }
 
     /// The anti-replay state of one sender (RFC 4303 §3.4.3's sliding window, 64 wide): the
-    /// newest incarnation seen, its highest sequence number, and which of the 64 below it arrived.
+    /// newest incarnation seen, its highest sequence number, and which of the 64 below it arrived;
+    /// `first` is the first sequence number heard from this incarnation.
     struct Window: Sendable {
         var incarnation: UInt32
         var highest: UInt32
         var seen: UInt64
+        var first: UInt32
     }
 
     /// How many senders' windows are kept: the largest map has 65535 nodes, plus observers.
@@ -68,7 +70,10 @@ public struct Authenticator: Sendable {
     ///
     /// Replays: a sender's incarnation is its start time, so a newer incarnation means a restart
     /// and resets its window, while an older one is a replay. Within an incarnation a sequence
-    /// number is accepted once, and only within 64 of the highest (reordering on one LAN is rare).
+    /// number is accepted once, only within 64 of the highest (reordering on one LAN is rare),
+    /// and never at or below the first one heard: the sender's numbers count every datagram it
+    /// sends to anyone, so a receiver that rarely hears from it directly has a window with many
+    /// holes, and a broadcast sent before this receiver listened (a recorded join) would fill one.
     /// `source` (the UDP source address) tells apart senders whose header has no address.
     public mutating func open(_ bytes: [UInt8], from source: UInt32 = 0) -> Datagram? {
         let body: Int
@@ -120,14 +125,16 @@ public struct Authenticator: Sendable {
         firstContact = false
         guard var window = windows[sender] else {
             if windows.count >= Self.maxSenders { windows.removeAll(keepingCapacity: true) }
-            windows[sender] = Window(incarnation: datagram.incarnation, highest: sequence, seen: 1)
+            windows[sender] = Window(incarnation: datagram.incarnation, highest: sequence, seen: 1, first: sequence)
             firstContact = true
             return true
         }
         if datagram.incarnation < window.incarnation { return false }
         if datagram.incarnation > window.incarnation {
-            window = Window(incarnation: datagram.incarnation, highest: sequence, seen: 1)
+            window = Window(incarnation: datagram.incarnation, highest: sequence, seen: 1, first: sequence)
             firstContact = true
+        } else if sequence <= window.first {
+            return false
         } else if sequence > window.highest {
             let shift = sequence - window.highest
             window.seen = shift >= 64 ? 1 : window.seen << UInt64(shift) | 1

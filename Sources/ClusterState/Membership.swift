@@ -20,8 +20,8 @@ import AgentSupport
 ///
 /// **Loss.** A round that does not arrive within `roundWait` is asked for again (a repair
 /// datagram to its sender); after another `roundWait` the node goes on without it, keeping the
-/// older copies of that block until the next cycle. A node whose information has missed two
-/// cycles is suspected and probed directly (SWIM: Das, Gupta, Motivala, 2002) every `probeEvery`;
+/// older copies of that block until the next cycle. A node whose information has missed a
+/// cycle is suspected and probed directly (SWIM: Das, Gupta, Motivala, 2002) every `probeEvery`;
 /// its answer refreshes it. It is down when it answered none of them: loss alone does not make
 /// a node look down, and a dead node is down within `downAfter`.
 ///
@@ -35,18 +35,21 @@ public struct Membership: Sendable {
         /// The shortest time between two cycles.
         public var cycle: Int64 = 1_000_000_000
         /// UDP payload bytes per second one node may spend on the all-gather: a cycle costs about
-        /// (n-1) x 8.3 + log2(n) x 38 bytes (2.4 KB at 254 nodes), so clusters above ~170 nodes get
-        /// cycles longer than `cycle`.
-        public var budget = 1_300
+        /// (n-1) x 8.3 + log2(n) x 38 bytes (2.4 KB at 254 nodes), so clusters above ~110 nodes get
+        /// cycles longer than `cycle`. Repairs, probes and view feeds add about 10 % under 5 % loss,
+        /// which this leaves room for below 1.5 KB/s.
+        public var budget = 1_200
         /// How long a node waits for a round before it asks for it again (`repairs` times), and
         /// again before it goes on without it. A hop on a LAN takes well under a millisecond.
         public var roundWait: Int64 = 30_000_000
         public var repairs = 2
-        /// A node is down when its freshest information is older than this, or than two cycles
-        /// and `probes` unanswered probes when cycles are longer.
-        public var downAfter: Int64 = 4_500_000_000
-        /// Probes sent to a suspected node, `probeEvery` apart, before it is down.
-        public var probes = 4
+        /// A node is down when its freshest information is older than this, or than a missed
+        /// cycle and `probes` unanswered probes when cycles are longer. The views that show it
+        /// refresh once a second, so users see a dead node down within about 4.5 s.
+        public var downAfter: Int64 = 3_500_000_000
+        /// Probes sent to a suspected node, `probeEvery` apart, before it is down (at least; more
+        /// when `downAfter` leaves time). Six keep 10 % loss from making false downs at 254 nodes.
+        public var probes = 6
         public var probeEvery: Int64 = 250_000_000
         /// At most this many probes per `probeEvery` (a partition suspects everyone at once).
         public var maxProbes = 64
@@ -220,7 +223,10 @@ public struct Membership: Sendable {
                 let flags: Datagram.Flags = alive.isEmpty ? [.join, .observer] : [.observer]
                 sends.append(Send(destination: .broadcast, datagram: header(flags)))
             }
-            return sends
+            // A view hears each node once a `viewInterval`: it probes a node whose feed is late
+            // too, or three feeds lost in a row (5 % loss: every few minutes among 250 nodes)
+            // would show it down.
+            return sends + probes(now: now)
         }
         // A node's first datagram is a broadcast join, so every running node lists it from the
         // start; a node alone repeats it.
@@ -457,7 +463,7 @@ public struct Membership: Sendable {
         return sends
     }
 
-    /// Probes nodes whose information has missed two cycles, each every `probeEvery`.
+    /// Probes nodes whose information has missed a cycle (a view: a feed), each every `probeEvery`.
     private mutating func probes(now: Int64) -> [Send] {
         if now - lastProbeRound >= config.probeEvery {
             lastProbeRound = now
@@ -477,8 +483,8 @@ public struct Membership: Sendable {
             lastProbe[slot] = now
             probesThisRound += 1
             counters.probes += 1
-            var probe = header(.probe)
-            probe.entries = [ownEntry()]
+            var probe = header(isObserver ? [.probe, .observer] : .probe)
+            if !isObserver { probe.entries = [ownEntry()] }
             sends.append(Send(destination: .unicast(roster.addresses[slot]), datagram: probe))
         }
         return sends
@@ -487,7 +493,9 @@ public struct Membership: Sendable {
     /// When `tick` next has work: the next cycle, a round's wait running out, a probe, a view feed.
     private func wake(now: Int64) -> Int64 {
         var wake = now + config.cycle
-        if isObserver { return min(wake, (lastBroadcast ?? now) + config.observerHello) }
+        // A feed or hello that never went out is due now: "interval from now" would be pushed
+        // back by every arrival, and a node that others' datagrams keep busy never sent it.
+        if isObserver { wake = min(wake, lastBroadcast.map { $0 + config.observerHello } ?? now) }
         if let nextCycle { wake = min(wake, nextCycle) }
         if inCycle && nextRound >= 1 && arrived & (1 << UInt32(nextRound - 1)) == 0 {
             // The next repair, or the give-up. Past the give-up of the last round (it never
@@ -501,7 +509,7 @@ public struct Membership: Sendable {
                 wake = min(wake, repairsAsked < config.repairs ? max(repair, now) : giveUp)
             }
         }
-        if !observers.isEmpty { wake = min(wake, (lastViewFeed ?? now) + config.viewInterval) }
+        if !observers.isEmpty { wake = min(wake, lastViewFeed.map { $0 + config.viewInterval } ?? now) }
         for slot in table.indices {
             guard let known = table[slot] else { continue }
             let age = now - known.stamp

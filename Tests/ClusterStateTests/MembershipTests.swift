@@ -242,6 +242,46 @@ struct MembershipTests {
         #expect(view.tick(now: Self.second / 2, random: &random).isEmpty)
         #expect(view.tick(now: Self.second, random: &random).map(\.datagram.flags) == [[.observer]])
     }
+
+    /// A node whose cycles others' datagrams start (so its own timer never fires) still feeds a
+    /// view that said hello: the first feed is due at once, and arrivals do not push it back.
+    @Test func aBusyNodeFeedsAViewAtOnce() {
+        var random = SeededRandom(seed: 1)
+        var node = member(1)
+        _ = node.tick(now: 0, random: &random)
+        let hello = Datagram(flags: [.observer], sender: 0, address: 0, incarnation: 1)
+        _ = node.receive(hello, from: 0x0A00_00FE, now: Self.second / 2, random: &random)
+        for step in 1...20 {
+            let now = Self.second / 2 + Int64(step) * 10_000_000
+            let datagram = Datagram(sender: 2, address: 0x0A00_0002, incarnation: 1, entries: [entry(2, age20: 0)])
+            _ = node.receive(datagram, from: 0x0A00_0002, now: now, random: &random)
+            #expect(node.nextWake <= now + 1)
+        }
+        let feeds = node.tick(now: node.nextWake, random: &random).filter { $0.destination == .unicast(0x0A00_00FE) }
+        #expect(feeds.map { $0.datagram.entries.map(\.id) } == [[1]])
+    }
+
+    /// A view hears each node only through its feed: when one is late, the view probes the node
+    /// (three feeds lost in a row must not show it down), and the answer refreshes it.
+    @Test func aViewProbesANodeWhoseFeedIsLate() {
+        var random = SeededRandom(seed: 1)
+        var view = Membership(roster: Self.roster, id: 0, address: 0x0A00_00FE, incarnation: 1)
+        var node = member(1)
+        _ = view.tick(now: 0, random: &random)
+        let feed = Datagram(sender: 1, address: 0x0A00_0001, incarnation: 1, entries: [entry(1, age20: 0)])
+        _ = view.receive(feed, from: 0x0A00_0001, now: 0, random: &random)
+        #expect(view.nextWake <= view.suspectAfter + 1)
+        let probes = view.tick(now: view.suspectAfter + 1, random: &random).filter { $0.datagram.flags.contains(.probe) }
+        #expect(probes.map(\.destination) == [.unicast(0x0A00_0001)])
+        #expect(probes.first?.datagram.entries.isEmpty == true)
+        let answers = node.receive(probes[0].datagram, from: 0x0A00_00FE, now: view.suspectAfter + 1, random: &random)
+            .filter { $0.destination == .unicast(0x0A00_00FE) && $0.datagram.entries.map(\.id) == [1] }
+        #expect(!answers.isEmpty)
+        _ = view.receive(answers[0].datagram, from: 0x0A00_0001, now: view.suspectAfter + 2, random: &random)
+        #expect(view.snapshot(now: view.suspectAfter + 2).first { $0.id == 1 }?.age == 0)
+        // Every feed and probe lost: down after `downAfter`, as for nodes.
+        #expect(view.snapshot(now: view.suspectAfter + 2 + view.downAfter + 1).first { $0.id == 1 }?.down == true)
+    }
 }
 
 /// Members 1...n of a class-C roster at 10.0.0.n, delivering every send at once (a LAN hop

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import NetProbe
@@ -131,20 +132,7 @@ final class TestNetwork {
     }
 
     static func run(_ argv: [String], timeout: Double = 10) throws -> String {
-        let output = FileManager.default.temporaryDirectory.appendingPathComponent(
-            "clump-run-\(getpid())-\(counter.next())"
-        ).path
-        defer { unlink(output) }
-        let pid = try Spawn.start(argv, output: output)
-        let status = Spawn.wait(pid, timeout: timeout)
-        let text = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
-        guard let status else {
-            throw TestNetworkError("\(argv.joined(separator: " ")) took over \(Int(timeout)) s")
-        }
-        guard status == 0 else {
-            throw TestNetworkError("\(argv.joined(separator: " ")) failed (status \(status)): \(text)")
-        }
-        return text
+        try Spawn.run(argv, timeout: timeout)
     }
 
     /// `ip -4 addr show dev X` / `ip -4 route` in the client namespace.
@@ -156,13 +144,7 @@ final class TestNetwork {
     func remove() {
         if removed { return }
         removed = true
-        for pid in processes {
-            kill(pid, SIGTERM)
-            if Spawn.wait(pid, timeout: 3) == nil {
-                kill(pid, SIGKILL)
-                _ = Spawn.wait(pid, timeout: 3)
-            }
-        }
+        for pid in processes { Spawn.stop(pid) }
         _ = try? TestNetwork.run(["ip", "netns", "del", client])
         _ = try? TestNetwork.run(["ip", "netns", "del", server])
         try? FileManager.default.removeItem(at: directory)
@@ -211,24 +193,7 @@ final class TestNetwork {
         }
     }
 
-    /// setns(2) into a named namespace for the calling thread. Glibc's Swift module does not
-    /// export setns, so it is looked up at run time.
-    static func enter(_ namespace: String) throws {
-        typealias SetNS = @convention(c) (Int32, Int32) -> Int32
-        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "setns") else {
-            throw TestNetworkError("setns not found in libc")
-        }
-        let setns = unsafeBitCast(symbol, to: SetNS.self)
-        let fd = open("/run/netns/" + namespace, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else {
-            throw TestNetworkError("open /run/netns/\(namespace): \(String(cString: strerror(errno)))")
-        }
-        defer { close(fd) }
-        let CLONE_NEWNET: Int32 = 0x4000_0000
-        guard setns(fd, CLONE_NEWNET) == 0 else {
-            throw TestNetworkError("setns(\(namespace)): \(String(cString: strerror(errno)))")
-        }
-    }
+    static func enter(_ namespace: String) throws { try Namespace.enter(namespace) }
 }
 
 struct TestNetworkError: Error, CustomStringConvertible {
@@ -254,38 +219,4 @@ extension [DHCPEvent] {
     var offers: Int { filter { if case .offered = $0 { true } else { false } }.count }
     var noAnswers: Int { filter { if case .noAnswer = $0 { true } else { false } }.count }
     var failures: [DHCPEvent] { filter { if case .failed = $0 { true } else { false } } }
-}
-
-/// posix_spawn and waitpid: Foundation's Process notices exits on a dispatch source, which
-/// stalls when the test threads are busy; this does not.
-enum Spawn {
-    static func start(_ argv: [String], output: String) throws -> pid_t {
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        var cArguments: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
-        defer { for pointer in cArguments { free(pointer) } }
-        var pid: pid_t = 0
-        let result = posix_spawnp(&pid, argv[0], &actions, nil, &cArguments, environ)
-        guard result == 0 else {
-            throw TestNetworkError("cannot start \(argv[0]): \(String(cString: strerror(result)))")
-        }
-        return pid
-    }
-
-    /// The exit status, or nil if the process still runs after `timeout` seconds.
-    static func wait(_ pid: pid_t, timeout: Double) -> Int32? {
-        let deadline = Date().addingTimeInterval(timeout)
-        var status: Int32 = 0
-        while true {
-            let result = waitpid(pid, &status, WNOHANG)
-            if result == pid { return (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f) }
-            if result == -1 { return -1 }
-            if Date() >= deadline { return nil }
-            usleep(5_000)
-        }
-    }
 }

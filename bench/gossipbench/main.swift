@@ -85,7 +85,8 @@ func deliver(_ now: Int64) {
         case .broadcast: receivers = (0...count).filter { $0 != from }
         case .unicast(let address): if let target = index(of: address) { receivers = [target] }
         }
-        for receiver in receivers where running[receiver] {
+        // A node that has not started yet has no socket.
+        for receiver in receivers where running[receiver] && startAt[receiver] <= now {
             if loss > 0 && Double.random(in: 0..<100, using: &random) < loss { continue }
             let source = members[from].address
             for answer in members[receiver].receive(send.datagram, from: source, now: now, random: &random) {
