@@ -64,7 +64,7 @@ let package = Package(
         .testTarget(name: "AutoMapTests", dependencies: ["AutoMap"]),
         .testTarget(name: "ClusterViewTests", dependencies: ["ClusterView"], exclude: ["Snapshots"]),
         .testTarget(name: "ClusterStateTests", dependencies: ["ClusterState", "TestSupport"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "SystemTests", dependencies: ["ImageBuilder"]),
+        .testTarget(name: "SystemTests", dependencies: ["ImageBuilder", "TestSupport"]),
     ],
     swiftLanguageModes: [.v5]
 )

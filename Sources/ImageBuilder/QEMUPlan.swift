@@ -11,9 +11,11 @@ public struct QEMUPlan: Sendable, Equatable {
     }
 
     public var medium: Medium
-    /// The cards, one `-device` and one user-network `-netdev` each: a model, then optional
-    /// comma-separated `net=CIDR` (that card's user network, default QEMU's 10.0.2.0/24) and
-    /// device properties such as `addr=4` (PCI slot) or `mac=...`: `e1000,addr=4,net=10.0.3.0/24`.
+    /// The cards, one `-device` and one `-netdev` each: a model, then optional comma-separated
+    /// `net=CIDR` (that card's user network, default QEMU's 10.0.2.0/24) or `tap=NAME` (an
+    /// existing tap device instead of a user network: on a bridge with a real DHCP server and
+    /// other drones, a cluster of VMs), and device properties such as `addr=4` (PCI slot) or
+    /// `mac=...`: `e1000,addr=4,net=10.0.3.0/24`, `e1000,tap=clump1,mac=52:54:00:00:00:11`.
     /// Pinning `addr` keeps the hardware the same while the command-line order changes.
     public var nics: [String]
     public var memoryMB: Int
@@ -53,13 +55,33 @@ public struct QEMUPlan: Sendable, Equatable {
         for (number, nic) in nics.enumerated() {
             var fields = nic.split(separator: ",").map(String.init)
             let model = fields.isEmpty ? "e1000" : fields.removeFirst()
-            var netdev = "user,id=net\(number),restrict=on"
-            if let net = fields.first(where: { $0.hasPrefix("net=") }) { netdev += "," + net }
-            // The PXE ROM boots from the first card, so only its network serves the tree.
-            if number == 0 { netdev += boot }
-            let properties = fields.filter { !$0.hasPrefix("net=") }.map { "," + $0 }.joined()
+            var netdev: String
+            if let tap = fields.first(where: { $0.hasPrefix("tap=") }) {
+                // The tap's owner (a bridge, its DHCP server) is the network; QEMU runs no scripts.
+                netdev = "tap,id=net\(number),ifname=\(tap.dropFirst(4)),script=no,downscript=no"
+            } else {
+                netdev = "user,id=net\(number),restrict=on"
+                if let net = fields.first(where: { $0.hasPrefix("net=") }) { netdev += "," + net }
+                // The PXE ROM boots from the first card, so only its network serves the tree.
+                if number == 0 { netdev += boot }
+            }
+            let properties = fields.filter { !$0.hasPrefix("net=") && !$0.hasPrefix("tap=") }.map { "," + $0 }.joined()
             args += ["-netdev", netdev, "-device", "\(model),netdev=net\(number)\(properties)"]
         }
         return args
+    }
+
+    /// What is wrong with a `nics` entry, for the command line's error; nil when it is usable.
+    public static func problem(nic: String) -> String? {
+        let fields = nic.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        guard let model = fields.first, !model.isEmpty, !model.contains("=") else {
+            return "--nic '\(nic)': start with a card model (e1000, virtio-net-pci, rtl8139, ...)"
+        }
+        let tap = fields.filter { $0.hasPrefix("tap=") }
+        if tap.count > 1 || tap.contains("tap=") { return "--nic '\(nic)': give one tap=NAME with a device name" }
+        if !tap.isEmpty && fields.contains(where: { $0.hasPrefix("net=") }) {
+            return "--nic '\(nic)': net= sets up QEMU's user network; a tap= card is on the tap's network: drop one of them"
+        }
+        return nil
     }
 }

@@ -28,7 +28,9 @@ struct Boot: ParsableCommand {
     @Option(
         help: """
             QEMU network card: a model (e1000, virtio-net-pci, rtl8139, ...), optionally with \
-            ,net=CIDR for its own user network and device properties like ,addr=4. Repeat for more cards.
+            ,net=CIDR for its own user network, or ,tap=NAME to use an existing tap device (on a \
+            bridge with your DHCP server and other drones) instead, and device properties like \
+            ,addr=4 or ,mac=52:54:00:00:00:11. Repeat for more cards.
             """)
     var nic: [String] = ["e1000"]
 
@@ -46,6 +48,7 @@ struct Boot: ParsableCommand {
             throw ValidationError("--mode must be auto, expert or safe, not '\(mode)'")
         }
         if memory < 64 { throw ValidationError("--memory \(memory): a drone needs at least 64 MiB") }
+        if let problem = nic.lazy.compactMap(QEMUPlan.problem(nic:)).first { throw ValidationError(problem) }
     }
 
     func run() throws {

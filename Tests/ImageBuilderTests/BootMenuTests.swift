@@ -103,6 +103,29 @@ import Testing
                 "-netdev", "user,id=net1,restrict=on", "-device", "e1000,netdev=net1,addr=3",
             ])
     }
+
+    @Test func aTapCardUsesTheTapNotAUserNetwork() {
+        let argv = QEMUPlan(medium: .pxe("/t"), nics: ["e1000,tap=clump1,mac=52:54:00:00:00:11"]).arguments()
+        #expect(
+            argv.suffix(4) == [
+                "-netdev", "tap,id=net0,ifname=clump1,script=no,downscript=no",
+                "-device", "e1000,netdev=net0,mac=52:54:00:00:00:11",
+            ])
+    }
+
+    @Test(arguments: [
+        ("e1000,tap=a,net=10.0.3.0/24", "drop one of them"), ("e1000,tap=", "one tap=NAME"),
+        ("tap=a", "start with a card model"), ("", "start with a card model"),
+    ])
+    func badCardsAreExplained(nic: String, expected: String) {
+        #expect(QEMUPlan.problem(nic: nic)?.contains(expected) == true)
+    }
+
+    @Test func goodCardsHaveNoProblem() {
+        for nic in ["e1000", "virtio-net-pci,addr=4,net=10.0.3.0/24", "e1000,tap=clump1,mac=52:54:00:00:00:11"] {
+            #expect(QEMUPlan.problem(nic: nic) == nil)
+        }
+    }
 }
 
 @Suite struct PromptWatcherTests {

@@ -99,11 +99,17 @@ final class Console: @unchecked Sendable {
     private var text = ""
     let name: String
 
-    /// Starts `clumpbuild boot` with the given arguments (its serial console on our pipes).
-    init(_ name: String, bootArguments: [String]) throws {
+    /// Starts `clumpbuild boot` with the given arguments (its serial console on our pipes),
+    /// inside the network namespace `namespace` when one is given (its taps are there).
+    init(_ name: String, bootArguments: [String], namespace: String? = nil) throws {
         self.name = name
-        process.executableURL = URL(fileURLWithPath: try Harness.clumpbuild)
-        process.arguments = ["boot"] + bootArguments
+        if let namespace {
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            process.arguments = ["ip", "netns", "exec", namespace, try Harness.clumpbuild, "boot"] + bootArguments
+        } else {
+            process.executableURL = URL(fileURLWithPath: try Harness.clumpbuild)
+            process.arguments = ["boot"] + bootArguments
+        }
         let output = Pipe()
         process.standardInput = input
         process.standardOutput = output
@@ -124,13 +130,18 @@ final class Console: @unchecked Sendable {
         return text
     }
 
-    /// Waits until the console shows `pattern` (a regular expression); fails with the transcript.
+    /// Where the transcript ends now: `expect(_:within:after:)` then looks only at what follows.
+    var mark: Int { transcript.utf16.count }
+
+    /// Waits until the console shows `pattern` (a regular expression), after `mark` when given;
+    /// fails with the transcript.
     @discardableResult
-    func expect(_ pattern: String, within seconds: Double) throws -> String {
+    func expect(_ pattern: String, within seconds: Double, after mark: Int = 0) throws -> String {
         let regex = try NSRegularExpression(pattern: pattern)
         let deadline = Date().addingTimeInterval(seconds)
         while Date() < deadline {
-            let now = transcript
+            let whole = transcript
+            let now = String(whole.utf16.dropFirst(mark)) ?? whole
             if let match = regex.firstMatch(in: now, range: NSRange(now.startIndex..., in: now)),
                 let range = Range(match.range, in: now)
             {
@@ -138,7 +149,7 @@ final class Console: @unchecked Sendable {
             }
             if !process.isRunning {
                 Thread.sleep(forTimeInterval: 0.2)
-                let last = transcript
+                let last = String(transcript.utf16.dropFirst(mark)) ?? transcript
                 if regex.firstMatch(in: last, range: NSRange(last.startIndex..., in: last)) != nil { continue }
                 throw HarnessError("\(name): QEMU exited before /\(pattern)/ appeared. Console:\n\(last.suffix(4000))")
             }

@@ -1,0 +1,69 @@
+import Foundation
+import TestSupport
+
+/// A lab network for VMs in one network namespace: a bridge at 10.88.0.1/24 with real dnsmasq
+/// serving DHCP on it, and one tap per drone on the bridge. Drone N has the MAC
+/// 52:54:00:00:88:(10+N) and always gets 10.88.0.(10+N), so it is node 10+N. QEMU runs inside
+/// the namespace (`ip netns exec`), so nothing leaves it. `remove()` stops dnsmasq and deletes
+/// the namespace with everything in it.
+final class DroneLAN: @unchecked Sendable {
+    let namespace: String
+    let drones: Int
+    private let directory: String
+    private var dnsmasq: pid_t?
+
+    init(drones: Int) throws {
+        namespace = "clumplan\(getpid() % 100_000)"
+        self.drones = drones
+        directory = try Harness.scratch("lan")
+        for tool in ["ip", "dnsmasq"] where (try? Spawn.run(["which", tool])) == nil {
+            throw HarnessError("the drone LAN needs \(tool): apt-get install \(tool == "ip" ? "iproute2" : tool)")
+        }
+        do {
+            try Spawn.run(["ip", "netns", "add", namespace])
+            try ip(["link", "set", "lo", "up"])
+            try ip(["link", "add", "br0", "type", "bridge"])
+            try ip(["addr", "add", "10.88.0.1/24", "dev", "br0"])
+            try ip(["link", "set", "br0", "up"])
+            for drone in 1...drones {
+                try ip(["tuntap", "add", "dev", tap(drone), "mode", "tap"])
+                try ip(["link", "set", tap(drone), "master", "br0", "up"])
+            }
+            let hosts = (1...drones).map { "--dhcp-host=\(mac($0)),\(address($0))" }
+            let pid = try Spawn.start(
+                [
+                    "ip", "netns", "exec", namespace, "dnsmasq", "--no-daemon", "--conf-file=/dev/null",
+                    "--interface=br0", "--bind-interfaces", "--port=0", "--log-dhcp", "--no-ping",
+                    "--dhcp-range=10.88.0.100,10.88.0.150,255.255.255.0,1h",
+                    "--dhcp-leasefile=\(directory)/leases", "--pid-file=\(directory)/dnsmasq.pid",
+                ] + hosts, output: directory + "/dnsmasq.log")
+            dnsmasq = pid
+            Thread.sleep(forTimeInterval: 0.3)
+            if let status = Spawn.wait(pid, timeout: 0) {
+                dnsmasq = nil
+                throw HarnessError("dnsmasq exited (\(status)): \(dnsmasqLog)")
+            }
+        } catch {
+            remove()
+            throw error
+        }
+    }
+
+    func tap(_ drone: Int) -> String { "tap\(drone)" }
+    func mac(_ drone: Int) -> String { String(format: "52:54:00:00:88:%02d", 10 + drone) }
+    func address(_ drone: Int) -> String { "10.88.0.\(10 + drone)" }
+
+    /// `clumpbuild boot` arguments that put a drone's card on its tap.
+    func nic(_ drone: Int) -> [String] { ["--nic", "e1000,tap=\(tap(drone)),mac=\(mac(drone))"] }
+
+    var dnsmasqLog: String { (try? String(contentsOfFile: directory + "/dnsmasq.log", encoding: .utf8)) ?? "(no log)" }
+
+    private func ip(_ arguments: [String]) throws { try Spawn.run(["ip", "-n", namespace] + arguments) }
+
+    func remove() {
+        if let dnsmasq { Spawn.stop(dnsmasq) }
+        dnsmasq = nil
+        _ = try? Spawn.run(["ip", "netns", "del", namespace])
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+}
