@@ -52,7 +52,7 @@ import Testing
             Thread.sleep(forTimeInterval: 0.25)
         }
         print("namespace: 20 s under 5 % loss, \(round) checks, \(falseDowns.count) false downs")
-        #expect(falseDowns.isEmpty, "false downs under 5 % loss: \(falseDowns.prefix(5))")
+        #expect(falseDowns.count == 0, "false downs under 5 % loss, the first: \(falseDowns.prefix(5))")
 
         // 3. Stop 5 announcers (one in ten): every view marks them down.
         let stopped = Self.stopped
@@ -168,11 +168,11 @@ final class GossipNetwork: @unchecked Sendable {
         try Spawn.run(["ip", "-n", name, "link", "set", "eth0", "up"])
     }
 
-    /// `$CLUMP_BIN/clumpnode` (scripts/test builds release), else the one next to the tests.
+    /// `$CLUMP_AGENT` (scripts/test builds the static agent that goes into the image), else the
+    /// debug build next to the tests.
     static var binary: String {
-        let directory = ProcessInfo.processInfo.environment["CLUMP_BIN"]
-            ?? Bundle.module.bundleURL.deletingLastPathComponent().path
-        return directory + "/clumpnode"
+        ProcessInfo.processInfo.environment["CLUMP_AGENT"]
+            ?? Bundle.module.bundleURL.deletingLastPathComponent().appendingPathComponent("clumpnode").path
     }
 
     func root(of node: Int) -> URL { directory.appendingPathComponent("node\(node)") }
