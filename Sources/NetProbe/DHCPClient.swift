@@ -47,7 +47,7 @@ public final class DHCPClient {
         /// each keep their default route (the kernel prefers the lowest).
         public var routeMetricBase: UInt32 = 100
         /// Retransmission timing, milliseconds (see `DHCPClientStateMachine.Configuration`).
-        public var initialDelay: Int64 = 1_000
+        public var initialDelay: Int64 = 250
         public var maximumDelay: Int64 = 16_000
         public var minimumRenewDelay: Int64 = 60_000
         /// Addresses to ask for first (INIT-REBOOT), by interface.

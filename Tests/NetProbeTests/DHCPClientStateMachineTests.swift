@@ -81,10 +81,10 @@ extension Array where Element == Machine.Action {
         #expect(message.rapidCommit)
         #expect(message.xid == h.machine.xid)
         let wait = try #require(actions.wait ?? nil)
-        #expect((500...1_500).contains(wait.milliseconds))
+        #expect((125...375).contains(wait.milliseconds))
     }
 
-    /// 1, 2, 4, 8, 16, 16 s, each +- min(1 s, half): the LAN-drone schedule, capped at 16 s.
+    /// 0.25, 0.5, 1, 2, 4, 8, 16 s, each +- min(1 s, half): the LAN-drone schedule, capped at 16 s.
     @Test(arguments: [UInt64(1), 2, 3, 99])
     func discoverBackoff(seed: UInt64) throws {
         var h = Harness(seed: seed)
@@ -103,7 +103,7 @@ extension Array where Element == Machine.Action {
             #expect(actions.sent.first?.0.secs == UInt16(h.now.milliseconds / 1000))
             delays.append(try #require(actions.wait ?? nil).milliseconds - last.milliseconds)
         }
-        let nominal: [Int64] = [1_000, 2_000, 4_000, 8_000, 16_000, 16_000, 16_000]
+        let nominal: [Int64] = [250, 500, 1_000, 2_000, 4_000, 8_000, 16_000]
         for (delay, base) in zip(delays, nominal) {
             #expect(abs(delay - base) <= min(1_000, base / 2), "delay \(delay) for \(base)")
         }
