@@ -1,4 +1,5 @@
 import AutoMap
+import Glibc
 import ClusterState
 
 // The glue between the cluster daemon's table (ClusterState) and what the view draws. Both
@@ -51,18 +52,27 @@ extension ClusterSnapshot {
 public final class ObserverSource: ClusterSource {
     let observer: ClusterObserver
 
-    /// Joins `network` (class C) with the key in `keyFile`.
-    public init(network: String, keyFile: String, port: UInt16 = ClusterEndpoint.defaultPort) throws {
+    /// Joins `network` (class C) with the key in `keyFile` (and, during a rotation, the one
+    /// being replaced in `previousKeyFile`).
+    public init(
+        network: String, keyFile: String, previousKeyFile: String? = nil, port: UInt16 = ClusterEndpoint.defaultPort
+    ) throws {
         let parts = network.split(separator: "/")
         guard parts.count == 2, let base = try? IPv4Address(parsing: String(parts[0])), Int(parts[1]) == 24 else {
             throw ClusterViewError(
                 operation: "join", path: network, message: "give the cluster's class-C network, e.g. 10.0.2.0/24")
         }
+        // Named on the command line, it must be there (the default one beside a drone's key may not).
+        if let previousKeyFile, access(previousKeyFile, F_OK) != 0 {
+            throw ClusterViewError(
+                operation: "join", path: previousKeyFile, message: "no such file: give the key being replaced, or drop --previous-key")
+        }
         var options = ClusterEndpoint.Options()
         options.port = port
         options.broadcast = base.value | 0xFF
         do {
-            observer = try ClusterObserver(roster: Roster.classC(network: base.value), keyFile: keyFile, options: options)
+            observer = try ClusterObserver(
+                roster: Roster.classC(network: base.value), keyFile: keyFile, previousKeyFile: previousKeyFile, options: options)
         } catch {
             throw ClusterViewError(operation: "join the cluster", path: keyFile, message: "\(error)")
         }

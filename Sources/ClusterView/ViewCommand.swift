@@ -21,7 +21,7 @@ public enum ViewCommand {
             case demo(Int)
             /// Join the cluster on `network` (a.b.c.0/24) as an observer, as the master does:
             /// authenticated with the key in `keyFile`, on UDP `port`.
-            case join(network: String, keyFile: String, port: UInt16)
+            case join(network: String, keyFile: String, previousKeyFile: String?, port: UInt16)
         }
 
         public var output: Output = .interactive
@@ -43,7 +43,7 @@ public enum ViewCommand {
     }
 
     public static let usage = """
-        usage: clumpview [--once | --json] [--file PATH | --demo N | --join NETWORK [--key FILE] [--port N]]
+        usage: clumpview [--once | --json] [--file PATH | --demo N | --join NETWORK [--key FILE] [--previous-key FILE] [--port N]]
                          [--role drone|master] [--on-shutdown CMD] [--refresh MS]
 
         The live cluster: this node's configuration and the load of every node.
@@ -55,6 +55,8 @@ public enum ViewCommand {
           --join NETWORK  on the master: join the cluster on NETWORK (e.g. 10.0.2.0/24) as an
                           observer and show what the drones announce
           --key FILE      the cluster key for --join (default ./cluster.key, beside clump.yaml)
+          --previous-key FILE
+                          while the key is rotated: the key being replaced, accepted too
           --port N        the announcements' UDP port for --join (default 7077)
           --role ROLE     drone: ESC asks to shut this node down; master (default): ESC quits
           --on-shutdown CMD
@@ -94,16 +96,19 @@ public enum ViewCommand {
                 guard let network = value(word), network.split(separator: "/").count == 2 else {
                     return .usageError("--join needs a network, e.g. 10.0.2.0/24")
                 }
-                options.input = .join(network: network, keyFile: "cluster.key", port: 7077)
-            case "--key", "--port":
-                guard case .join(let network, let keyFile, let port) = options.input, let text = value(word) else {
+                options.input = .join(network: network, keyFile: "cluster.key", previousKeyFile: nil, port: 7077)
+            case "--key", "--previous-key", "--port":
+                guard case .join(let network, let keyFile, let previous, let port) = options.input, let text = value(word)
+                else {
                     return .usageError("\(word) goes after --join NETWORK")
                 }
-                if word == "--key" {
-                    options.input = .join(network: network, keyFile: text, port: port)
-                } else {
+                switch word {
+                case "--key": options.input = .join(network: network, keyFile: text, previousKeyFile: previous, port: port)
+                case "--previous-key":
+                    options.input = .join(network: network, keyFile: keyFile, previousKeyFile: text, port: port)
+                default:
                     guard let number = UInt16(text), number > 0 else { return .usageError("--port needs 1 to 65535") }
-                    options.input = .join(network: network, keyFile: keyFile, port: number)
+                    options.input = .join(network: network, keyFile: keyFile, previousKeyFile: previous, port: number)
                 }
             case "--role":
                 guard let text = value(word), let role = ViewRole(rawValue: text) else {
@@ -134,8 +139,8 @@ public enum ViewCommand {
         switch input {
         case .file(let path): return FileSource(path: path)
         case .demo(let count): return DemoSource(count: count)
-        case .join(let network, let keyFile, let port):
-            return try ObserverSource(network: network, keyFile: keyFile, port: port)
+        case .join(let network, let keyFile, let previousKeyFile, let port):
+            return try ObserverSource(network: network, keyFile: keyFile, previousKeyFile: previousKeyFile, port: port)
         }
     }
 

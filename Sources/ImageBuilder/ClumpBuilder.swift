@@ -47,6 +47,7 @@ public enum ClumpBuilder {
             .compress(resolved.modules.map(\.host), scratch: staging)
         var inputs = resolved.initramfs
         inputs.clusterKey = key
+        inputs.previousClusterKey = try resolved.previousKeyFile.map { try ClusterKey.load(at: $0) }
         inputs.modules = zip(resolved.modules, compressed).map { module, packed in
             InitramfsInputs.Placed(path: module.path + ".xz", host: packed, mode: 0o644)
         }
@@ -188,15 +189,7 @@ public enum ClumpBuilder {
 /// reused by every build (so builds stay reproducible and images of one cluster agree).
 enum ClusterKey {
     static func loadOrCreate(at path: String, log: (String) -> Void) throws -> [UInt8] {
-        if FileManager.default.fileExists(atPath: path) {
-            let bytes = try readFile(path)
-            guard bytes.count >= 16 else {
-                throw ImageBuilderError.io(
-                    "cluster key too short (\(bytes.count) bytes)", path: path,
-                    hint: "remove it to have a new one generated, or put at least 32 random bytes in it")
-            }
-            return bytes
-        }
+        if FileManager.default.fileExists(atPath: path) { return try load(at: path) }
         var key = [UInt8](repeating: 0, count: 32)
         guard getentropy(&key, key.count) == 0 else {
             throw ImageBuilderError.io("getentropy", path: path, hint: "the kernel's random source failed")
@@ -205,5 +198,16 @@ enum ClusterKey {
         try writeAtomically(text, to: path, mode: 0o600)
         log("clump: generated a new cluster key in \(path): keep it, every image of this cluster needs the same key")
         return text
+    }
+
+    /// An existing key file.
+    static func load(at path: String) throws -> [UInt8] {
+        let bytes = try readFile(path)
+        guard bytes.count >= 16 else {
+            throw ImageBuilderError.io(
+                "cluster key too short (\(bytes.count) bytes)", path: path,
+                hint: "remove it to have a new one generated, or put at least 32 random bytes in it")
+        }
+        return bytes
     }
 }

@@ -13,6 +13,8 @@ struct ResolvedBuild {
     var modules: [InitramfsInputs.Placed]
     var initramfs: InitramfsInputs
     var keyFile: String
+    /// `cluster.previous-key-file`, checked to exist.
+    var previousKeyFile: String?
     var epoch: Int
     var menu: BootMenu
     var label: String
@@ -115,8 +117,20 @@ struct HostResolver {
             imageInfo: info)
         return ResolvedBuild(
             kernel: kernel, compression: compression, stripModules: spec.drivers.strip, modules: modules, initramfs: inputs,
-            keyFile: spec.resolve(spec.cluster.keyFile), epoch: epoch, menu: menu, label: spec.label,
+            keyFile: spec.resolve(spec.cluster.keyFile), previousKeyFile: try previousKeyFile(), epoch: epoch, menu: menu, label: spec.label,
             isoName: spec.outputs.iso, pxeName: spec.outputs.pxe, loaders: try BootLoaders.locate(root: root))
+    }
+
+    /// The key being rotated out must exist: a typo would otherwise cut off every node that
+    /// still signs with it.
+    private func previousKeyFile() throws -> String? {
+        guard let file = spec.cluster.previousKeyFile.map(spec.resolve) else { return nil }
+        guard FileManager.default.fileExists(atPath: file) else {
+            throw specError(
+                "cluster.previous-key-file", "\(file) does not exist",
+                hint: "name the key file the running nodes were built with, or remove the setting")
+        }
+        return file
     }
 
     private func specError(_ key: String, _ message: String, hint: String? = nil) -> SpecError {

@@ -28,6 +28,8 @@ public struct InitramfsInputs: Sendable {
     /// Overlay entries, repo `rootfs/` first, later overlays win.
     public var overlay: [ImageEntry]
     public var clusterKey: [UInt8]
+    /// The key being rotated out (`etc/clump/cluster.key.previous`), if any.
+    public var previousClusterKey: [UInt8]? = nil
     /// `etc/clump/image`: key=value facts the agent and users read.
     public var imageInfo: String
 }
@@ -77,6 +79,9 @@ public enum InitramfsPlan {
             put(ImageEntry(path: blob.path, content: .file(.host(path: blob.host)), mode: blob.mode))
         }
         put(ImageEntry(path: "etc/clump/cluster.key", content: .file(.bytes(inputs.clusterKey)), mode: 0o600))
+        if let previous = inputs.previousClusterKey {
+            put(ImageEntry(path: "etc/clump/cluster.key.previous", content: .file(.bytes(previous)), mode: 0o600))
+        }
         put(ImageEntry(path: "etc/clump/image", content: .file(.bytes(Array(inputs.imageInfo.utf8))), mode: 0o644))
         put(ImageEntry(path: "init", content: .file(.host(path: inputs.agent)), mode: 0o755))
         // The agent is also the drone's cluster view, chosen by the name it is run as: a second

@@ -109,6 +109,10 @@ enum SpecTable {
     static let clusterKeyFile = Setting(
         "cluster.key-file", \.cluster.keyFile, default: "cluster.key", .path,
         help: "File with the key that authenticates the nodes' announcements; generated when missing.")
+    static let clusterPreviousKeyFile = Setting(
+        "cluster.previous-key-file", \.cluster.previousKeyFile, default: nil, .optionalPath,
+        help: "While rotating the key: the key being replaced, which nodes still accept (never sign with). "
+            + "Build and boot images with the new key-file and this set, then drop it once every node runs them.")
 
     static let outputsISO = Setting(
         "outputs.iso", \.outputs.iso, default: "clump.iso", .output("a file name", example: "clump.iso"),
@@ -145,7 +149,7 @@ enum SpecTable {
         AnySetting(bootModes), AnySetting(bootDefault), AnySetting(bootTimeout), AnySetting(bootKernelArgs),
         AnySetting(bootQuiet), AnySetting(bootSerial),
         AnySetting(compression), AnySetting(label),
-        AnySetting(clusterKeyFile),
+        AnySetting(clusterKeyFile), AnySetting(clusterPreviousKeyFile),
         AnySetting(outputsISO), AnySetting(outputsPXE),
         AnySetting(agent), AnySetting(busybox), AnySetting(sourceDateEpoch),
     ]

@@ -22,6 +22,10 @@ import Testing
         expected.refreshMilliseconds = 250
         let words = ["--json", "--demo", "254", "--role", "drone", "--on-shutdown", "poweroff -f", "--refresh", "250"]
         #expect(ViewCommand.parse(words) == .run(expected))
+        var joining = ViewCommand.Options()
+        joining.input = .join(network: "10.0.2.0/24", keyFile: "new.key", previousKeyFile: "old.key", port: 7100)
+        let join = ["--join", "10.0.2.0/24", "--key", "new.key", "--previous-key", "old.key", "--port", "7100"]
+        #expect(ViewCommand.parse(join) == .run(joining))
         #expect(ViewCommand.parse(["--help"]) == .help)
         #expect(ViewCommand.parse(["--version"]) == .version)
     }
@@ -30,6 +34,7 @@ import Testing
         (["--demo"], "--demo needs"), (["--demo", "0"], "--demo needs"), (["--role", "boss"], "drone or master"),
         (["--on-shutdown", "halt"], "goes with --role drone"), (["--refresh", "5"], "at least 50"),
         (["--frobnicate"], "unknown option"), (["--file"], "--file needs"),
+        (["--previous-key", "old.key"], "goes after --join"),
     ])
     func refusesMistakes(_ words: [String], _ message: String) {
         guard case .usageError(let text) = ViewCommand.parse(words) else {

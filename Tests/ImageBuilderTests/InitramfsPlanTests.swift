@@ -42,6 +42,16 @@ import Testing
         #expect(entries.first { $0.path == "bin/ls" }?.content == .symlink(target: "/bin/busybox"))
     }
 
+    /// During a key rotation the key being replaced goes where the announcer looks for it.
+    @Test func thePreviousKeyIsThereOnlyDuringARotation() {
+        #expect(!InitramfsPlan.entries(Self.inputs).contains { $0.path == "etc/clump/cluster.key.previous" })
+        var inputs = Self.inputs
+        inputs.previousClusterKey = Array("old key, 32 hex digits or more..".utf8)
+        let previous = InitramfsPlan.entries(inputs).first { $0.path == "etc/clump/cluster.key.previous" }
+        #expect(previous?.content == .file(.bytes(Array("old key, 32 hex digits or more..".utf8))))
+        #expect(previous?.mode == 0o600)
+    }
+
     @Test func secretsAndDevicesHaveTheirModes() {
         let entries = InitramfsPlan.entries(Self.inputs)
         #expect(entries.first { $0.path == "etc/clump/cluster.key" }?.mode == 0o600)

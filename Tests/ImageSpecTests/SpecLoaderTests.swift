@@ -60,6 +60,10 @@ func diagnostics(_ yaml: String) -> [SpecDiagnostic] {
         ValidCase(name: "explicit null", yaml: "~\n") { _ in },
         ValidCase(name: "empty section", yaml: "boot:\nkernel:\n") { _ in },
         ValidCase(name: "serial off", yaml: "boot:\n  serial: false\n") { $0.boot.serial = nil },
+        ValidCase(name: "a key rotation", yaml: "cluster:\n  key-file: new.key\n  previous-key-file: cluster.key\n") {
+            $0.cluster.keyFile = "new.key"
+            $0.cluster.previousKeyFile = "cluster.key"
+        },
         ValidCase(name: "serial port and speed", yaml: "boot: {serial: \"ttyS1,9600\"}\n") {
             $0.boot.serial = Spec.SerialConsole(port: 1, speed: 9600)
         },

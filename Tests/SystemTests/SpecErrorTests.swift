@@ -25,6 +25,9 @@ struct SpecErrorTests {
         Case(
             name: "a driver the kernel lacks", yaml: "drivers:\n  include: [ethernet, e1000x]\n",
             expected: ["clump.yaml:2:23", "drivers.include[1]", "e1000x"]),
+        Case(
+            name: "a previous key that is not there", yaml: "cluster:\n  previous-key-file: old.key\n",
+            expected: ["clump.yaml:2:22", "cluster.previous-key-file", "old.key does not exist"]),
     ]
 
     @Test(arguments: cases)
