@@ -60,10 +60,19 @@ public struct Authenticator: Sendable {
         self.previous = previous.map { HMACSHA256(key: $0) }
     }
 
-    /// The datagram's bytes with its MAC.
-    public func seal(_ datagram: Datagram) -> [UInt8] {
+    /// The datagram's bytes with its MAC, for the IPv4 address it is sent to (a node's, or the
+    /// broadcast address): the receiver checks it against the packet's destination.
+    public func seal(_ datagram: Datagram, to destination: UInt32 = 0) -> [UInt8] {
         let body = datagram.encodedBody()
-        return body + current.mac(body).prefix(Datagram.macSize)
+        return body + current.mac(Self.bound(body[...], to: destination)).prefix(Datagram.macSize)
+    }
+
+    /// What the MAC covers: the destination, then the datagram before its MAC. Bound to where it
+    /// was sent, a recorded datagram replayed to another node fails the MAC there, whatever that
+    /// node's replay window holds.
+    static func bound(_ body: ArraySlice<UInt8>, to destination: UInt32) -> [UInt8] {
+        [UInt8(destination >> 24), UInt8(destination >> 16 & 0xFF), UInt8(destination >> 8 & 0xFF), UInt8(destination & 0xFF)]
+            + body
     }
 
     /// Checks and decodes received bytes; nil (and a counter goes up) when they are dropped.
@@ -74,8 +83,9 @@ public struct Authenticator: Sendable {
     /// and never at or below the first one heard: the sender's numbers count every datagram it
     /// sends to anyone, so a receiver that rarely hears from it directly has a window with many
     /// holes, and a broadcast sent before this receiver listened (a recorded join) would fill one.
-    /// `source` (the UDP source address) tells apart senders whose header has no address.
-    public mutating func open(_ bytes: [UInt8], from source: UInt32 = 0) -> Datagram? {
+    /// `source` (the UDP source address) tells apart senders whose header has no address;
+    /// `destination` is the packet's destination address (IP_PKTINFO), which the MAC covers.
+    public mutating func open(_ bytes: [UInt8], from source: UInt32 = 0, to destination: UInt32 = 0) -> Datagram? {
         let body: Int
         switch Datagram.frame(bytes) {
         case .failure(let failure):
@@ -83,7 +93,7 @@ public struct Authenticator: Sendable {
             return nil
         case .success(let length): body = length
         }
-        let message = bytes[0..<body]
+        let message = Self.bound(bytes[0..<body], to: destination)
         let tag = bytes[body...]
         var usedPrevious = false
         if !HMACSHA256.equal(current.mac(message).prefix(Datagram.macSize), tag) {

@@ -74,9 +74,9 @@ public final class ClusterEndpoint {
         let untilWake = membership.nextWake <= now ? 0 : (membership.nextWake - now + 999_999) / 1_000_000
         if socket.wait(milliseconds: Int32(min(Int64(milliseconds), untilWake))) {
             var budget = 4096
-            while budget > 0, let (bytes, source) = socket.receive() {
+            while budget > 0, let (bytes, source, destination) = socket.receive() {
                 budget -= 1
-                guard let datagram = authenticator.open(bytes, from: source) else { continue }
+                guard let datagram = authenticator.open(bytes, from: source, to: destination) else { continue }
                 send(
                     membership.receive(
                         datagram, from: source, now: monotonicNanoseconds(), verified: !authenticator.firstContact,
@@ -89,12 +89,12 @@ public final class ClusterEndpoint {
 
     private func send(_ sends: [Membership.Send]) {
         for item in sends {
-            let bytes = authenticator.seal(item.datagram)
             let address: UInt32
             switch item.destination {
             case .broadcast: address = options.broadcast
             case .unicast(let destination): address = destination
             }
+            let bytes = authenticator.seal(item.datagram, to: address)
             socket.send(bytes, to: address, port: options.port)
             sentDatagrams += 1
             sentBytes += bytes.count

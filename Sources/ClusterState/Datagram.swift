@@ -1,9 +1,9 @@
-/// One announcement as it travels over UDP (port 7077), version 3. All numbers are big-endian.
+/// One announcement as it travels over UDP (port 7077), version 4. All numbers are big-endian.
 ///
 /// ```
 /// offset size  field
 ///  0     2     magic "cS" (0x63 0x53)
-///  2     1     version (3)
+///  2     1     version (4)
 ///  3     1     flags: bit 0 join (a newcomer asks for the table), bit 1 observer, bit 2 probe (answer
 ///              with your own entry), bit 3 repair (resend round `round` of cycle `cycle`), others 0
 ///  4     2     sender node id (0: an observer without a node id)
@@ -15,7 +15,10 @@
 ///              bits 5-6 zero; 0xff: not a round's datagram
 /// 21     1     entry count n (0...179)
 /// 22     ...   n entries of 8 or 13 bytes (below)
-/// end    16    HMAC-SHA256 of every byte before it with the cluster key, first 16 bytes
+/// end    16    HMAC-SHA256 with the cluster key of the IPv4 destination address (4 bytes, as
+///              sent: a node's address, or the broadcast address) followed by every byte before
+///              the MAC; its first 16 bytes. The destination is not sent: the receiver takes it
+///              from the packet (IP_PKTINFO), so a datagram cannot be replayed to another node.
 ///
 /// entry: 0 id(2) | 2 age in 1/20 s, 255 = 12.75 s or more (1) | 3 state (1): bits 0-2 configuration,
 ///        bits 3-4 mode, bit 5 mosix, bit 6 details follow | 4 load x100 (2) | 6 cpu % or 255 unknown (1)
@@ -29,10 +32,11 @@
 /// The details are optional: CPU count, memory size and uptime change rarely, so an entry carries
 /// them one cycle in eight. Every node needs every other node's record once per cycle, so the
 /// record size bounds traffic from below (256 nodes x 13 bytes = 3.3 KB a cycle; 8.6 bytes on
-/// average make it 2.2 KB). Version 3 adds the cycle and round of the all-gather (`Membership`).
+/// average make it 2.2 KB). Version 3 adds the cycle and round of the all-gather (`Membership`);
+/// version 4 binds the MAC to the destination.
 public struct Datagram: Equatable, Sendable {
     public static let magic: [UInt8] = [0x63, 0x53]
-    public static let version: UInt8 = 3
+    public static let version: UInt8 = 4
     public static let headerSize = 22
     /// An entry without details.
     public static let entrySize = 8

@@ -13,6 +13,8 @@ final class UDPSocket {
             let size = socklen_t(MemoryLayout<Int32>.size)
             try syscall("setsockopt SO_REUSEADDR") { setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, size) }
             try syscall("setsockopt SO_BROADCAST") { setsockopt(fd, SOL_SOCKET, SO_BROADCAST, &one, size) }
+            // Each datagram's destination address comes with it: the MAC covers it.
+            try syscall("setsockopt IP_PKTINFO") { setsockopt(fd, Int32(IPPROTO_IP), IP_PKTINFO, &one, size) }
             if let interface {
                 var name = Array(interface.utf8CString)
                 try syscall("setsockopt SO_BINDTODEVICE", path: interface) {
@@ -93,21 +95,59 @@ final class UDPSocket {
         return poll(&entry, 1, milliseconds) > 0 && entry.revents & Int16(POLLIN) != 0
     }
 
-    /// One pending datagram and its source address, without blocking; nil when there is none.
+    /// One pending datagram, its source address and the address it was sent to (a local address
+    /// or a broadcast address, from IP_PKTINFO), without blocking; nil when there is none.
     /// Reads one byte more than a datagram may have, so an oversized one is seen as such.
-    func receive() -> (bytes: [UInt8], source: UInt32)? {
+    func receive() -> (bytes: [UInt8], source: UInt32, destination: UInt32)? {
         var buffer = [UInt8](repeating: 0, count: Datagram.maxSize + 1)
         var source = sockaddr_in()
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        // struct cmsghdr { size_t len; int level; int type; } then struct in_pktinfo
+        // { int ipi_ifindex; struct in_addr ipi_spec_dst; struct in_addr ipi_addr; }.
+        var control = [UInt8](repeating: 0, count: 64)
+        var controlLength = 0
         let count = buffer.withUnsafeMutableBytes { raw in
-            withUnsafeMutablePointer(to: &source) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    recvfrom(fd, raw.baseAddress, raw.count, Int32(MSG_DONTWAIT), $0, &length)
+            control.withUnsafeMutableBytes { controlRaw in
+                withUnsafeMutablePointer(to: &source) { sourcePointer in
+                    var vector = iovec(iov_base: raw.baseAddress, iov_len: raw.count)
+                    return withUnsafeMutablePointer(to: &vector) { vectorPointer in
+                        var header = msghdr()
+                        header.msg_name = UnsafeMutableRawPointer(sourcePointer)
+                        header.msg_namelen = socklen_t(MemoryLayout<sockaddr_in>.size)
+                        header.msg_iov = vectorPointer
+                        header.msg_iovlen = 1
+                        header.msg_control = controlRaw.baseAddress
+                        header.msg_controllen = controlRaw.count
+                        let count = recvmsg(fd, &header, Int32(MSG_DONTWAIT))
+                        controlLength = Int(header.msg_controllen)
+                        return count
+                    }
                 }
             }
         }
         guard count >= 0 else { return nil }
-        return (Array(buffer[0..<count]), UInt32(bigEndian: source.sin_addr.s_addr))
+        return (
+            Array(buffer[0..<count]), UInt32(bigEndian: source.sin_addr.s_addr),
+            Self.destination(control: control, length: controlLength) ?? 0
+        )
+    }
+
+    /// `ipi_addr` of the IP_PKTINFO control message, host order.
+    static func destination(control: [UInt8], length: Int) -> UInt32? {
+        var offset = 0
+        let end = min(length, control.count)
+        func native32(_ at: Int) -> UInt32 { control[at..<at + 4].withUnsafeBytes { $0.loadUnaligned(as: UInt32.self) } }
+        while offset + 16 <= end {
+            let cmsgLength = Int(control[offset..<offset + 8].withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) })
+            guard cmsgLength >= 16, offset + cmsgLength <= end else { return nil }
+            if Int32(bitPattern: native32(offset + 8)) == Int32(IPPROTO_IP), Int32(bitPattern: native32(offset + 12)) == IP_PKTINFO,
+                cmsgLength >= 16 + 12
+            {
+                // in_addr is in network order in memory.
+                return UInt32(bigEndian: native32(offset + 16 + 8))
+            }
+            offset += (cmsgLength + 7) & ~7
+        }
+        return nil
     }
 }
 

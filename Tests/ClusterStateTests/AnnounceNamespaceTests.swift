@@ -298,14 +298,17 @@ final class GossipNetwork: @unchecked Sendable {
             forgeries.append(flipped)
             forgeries.append(Array(flipped.prefix(25)))
         }
+        // Replayed as they were sent (broadcast), they pass the MAC and meet the replay windows;
+        // sent to one node, they fail the MAC, which covers the destination.
         let targets = [200] + Array(1...count)
         for round in 0..<3 {
+            for bytes in replays { send(bytes, to: 0x0A4D_00FF) }
             for target in targets {
                 for bytes in replays + forgeries { send(bytes, to: 0x0A4D_0000 | UInt32(target)) }
             }
             if round < 2 { Thread.sleep(forTimeInterval: 0.5) }
         }
-        return (replays.count * targets.count * 3, forgeries.count * targets.count * 3)
+        return (replays.count * (targets.count + 1) * 3, forgeries.count * targets.count * 3)
     }
 
     private func send(_ bytes: [UInt8], to address: UInt32) {

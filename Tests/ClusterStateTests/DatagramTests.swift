@@ -21,19 +21,19 @@ struct DatagramTests {
             cycle: 0x0102, round: 3 | Datagram.moreParts, entries: [Datagram.Entry(id: 15, age20: 0, load: load)])
     }
 
-    /// The wire format (version 3), field by field; the MAC is HMAC-SHA256(key 00..1f, bytes
-    /// 0..<32), first 16 bytes, as Python's hmac module computes it.
+    /// The wire format (version 4), field by field; the MAC is HMAC-SHA256(key 00..1f, the
+    /// destination 0.0.0.0 then bytes 0..<35), first 16 bytes, as Python's hmac module computes it.
     static let golden = bytes(
-        hex: "6353" + "03" + "01" + "000f" + "0a00000f" + "65000000" + "00000007" + "0102" + "83" + "01"  // header: cycle 258, round 3 with more parts to come, 1 entry
+        hex: "6353" + "04" + "01" + "000f" + "0a00000f" + "65000000" + "00000007" + "0102" + "83" + "01"  // header: cycle 258, round 3 with more parts to come, 1 entry
             + "000f" + "00" + "61" + "0098" + "25" + "80" + "04" + "0f42" + "003d"  // entry: node 15, age 0, configured+auto+mosix+details, 1.52, 37 %, 128/255, 4 cpus, 3906 MiB, 61 min
-            + "58dfb41349255d05e1dfd2888c38977c")  // MAC
+            + "227226d33761b141ebb501303a02f45a")  // MAC
 
     /// The same with a second entry without details: node 7, age 1 s, configured, 0.42, 100 %, 16/255.
     static let goldenShort = bytes(
-        hex: "6353" + "03" + "01" + "000f" + "0a00000f" + "65000000" + "00000007" + "0102" + "83" + "02"  // header, 2 entries
+        hex: "6353" + "04" + "01" + "000f" + "0a00000f" + "65000000" + "00000007" + "0102" + "83" + "02"  // header, 2 entries
             + "000f" + "00" + "61" + "0098" + "25" + "80" + "04" + "0f42" + "003d"  // node 15 as above
             + "0007" + "14" + "01" + "002a" + "ff" + "10"  // node 7: 8 bytes, no details
-            + "24c13a1fb83704e1c4900aa61899f52d")  // MAC
+            + "b89c7492366f82cfefda8661c139c6fe")  // MAC
 
     @Test func entriesWithoutDetailsAreEightBytes() throws {
         var datagram = Self.sample
@@ -54,6 +54,19 @@ struct DatagramTests {
 
     @Test func goldenBytes() {
         #expect(hex(Authenticator(key: Self.key).seal(Self.sample)) == hex(Self.golden))
+    }
+
+    /// The MAC covers where the datagram was sent: sealed for 10.0.0.15 (Python: HMAC over
+    /// 0a00000f then the bytes), it opens there and fails anywhere else, a broadcast address too.
+    @Test func theMACIsBoundToTheDestination() {
+        let sealed = Authenticator(key: Self.key).seal(Self.sample, to: 0x0A00_000F)
+        #expect(hex(Array(sealed.suffix(16))) == "fa103408f63d69473e9ff80e7b864b63")
+        #expect(Array(sealed.dropLast(16)) == Array(Self.golden.dropLast(16)))
+        var receiver = Authenticator(key: Self.key)
+        #expect(receiver.open(sealed, to: 0x0A00_0010) == nil)
+        #expect(receiver.open(sealed, to: 0x0A00_00FF) == nil)
+        #expect(receiver.counters.badMAC == 2)
+        #expect(receiver.open(sealed, to: 0x0A00_000F) == Self.sample)
     }
 
     @Test func decodesGoldenBytes() throws {

@@ -3,8 +3,24 @@ import Testing
 
 @testable import ClusterState
 
-/// The test-only loss filter (`--drop-percent`) on a real socket over loopback.
+/// Real sockets over loopback: the destination address each datagram arrives with, and the
+/// test-only loss filter (`--drop-percent`).
 struct UDPSocketTests {
+    /// The MAC covers the destination, so the receiver must learn it from the packet.
+    @Test func aDatagramArrivesWithTheAddressItWasSentTo() throws {
+        let port = UInt16.random(in: 20000...60000)
+        let receiver = try UDPSocket(port: port, interface: nil)
+        let sender = try UDPSocket(port: port &+ 1, interface: nil)
+        for address: UInt32 in [0x7F00_0001, 0x7F00_0002] {
+            sender.send([1, 2, 3], to: address, port: port)
+            #expect(receiver.wait(milliseconds: 1000))
+            let received = try #require(receiver.receive())
+            #expect(received.bytes == [1, 2, 3])
+            #expect(received.destination == address)
+            #expect(received.source == 0x7F00_0001 || received.source == address)
+        }
+    }
+
     /// Sends `count` datagrams from one socket to another on 127.0.0.1 and counts arrivals.
     func delivered(dropPercent: Double, count: Int = 2000) throws -> Int {
         let port = UInt16.random(in: 20000...60000)
