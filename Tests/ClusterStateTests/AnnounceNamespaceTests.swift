@@ -168,12 +168,7 @@ final class GossipNetwork: @unchecked Sendable {
         try Spawn.run(["ip", "-n", name, "link", "set", "eth0", "up"])
     }
 
-    /// `$CLUMP_AGENT` (scripts/test builds the static agent that goes into the image), else the
-    /// debug build next to the tests.
-    static var binary: String {
-        ProcessInfo.processInfo.environment["CLUMP_AGENT"]
-            ?? Bundle.module.bundleURL.deletingLastPathComponent().appendingPathComponent("clumpnode").path
-    }
+    static var binary: String { Spawn.agent(nextTo: Bundle.module) }
 
     func root(of node: Int) -> URL { directory.appendingPathComponent("node\(node)") }
 

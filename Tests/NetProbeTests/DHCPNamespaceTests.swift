@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import NetProbe
@@ -35,6 +36,27 @@ import Testing
         let routes = net.clientRoutes()
         #expect(routes.contains("default via 10.61.0.1 dev eth0 proto dhcp src 10.61.0.15"), "\(routes)")
         #expect(routes.contains("10.61.0.0/24 dev eth0"), "\(routes)")
+    }
+
+    /// `clumpnode dhcp IFACE`, the Expert-mode step by hand: it leases, configures the card, says
+    /// so and exits 0; with no server it gives up at `--timeout`, exits 1 and says why.
+    @Test func theDHCPCommandLeasesOrSaysWhyNot() throws {
+        guard let net = TestNetwork.make("command") else { return }
+        defer { net.remove() }
+        try net.addLink(0, serverAddress: "10.66.0.1", mac: Self.mac0)
+        let command = ["ip", "netns", "exec", net.client, Spawn.agent(nextTo: Bundle.module), "dhcp", "--timeout"]
+        let (silent, complaint) = try Spawn.capture(command + ["2", "eth0"], timeout: 30)
+        #expect(silent == 1, "\(complaint)")
+        #expect(complaint.contains("no lease on eth0 within 2.0 s"), "\(complaint)")
+        try net.startDnsmasq([
+            "--interface=srv0", "--dhcp-range=10.66.0.50,10.66.0.150,255.255.255.0,1h", "--dhcp-option=3,10.66.0.1",
+            "--dhcp-host=\(Self.mac0),10.66.0.15",
+        ])
+        let (status, output) = try Spawn.capture(command + ["20", "eth0"], timeout: 30)
+        #expect(status == 0, "\(output); dnsmasq: \(net.log("dnsmasq"))")
+        #expect(output.contains("eth0 10.66.0.15/24 router 10.66.0.1 server 10.66.0.1"), "\(output)")
+        #expect(net.clientAddresses("eth0").contains("inet 10.66.0.15/24"), "\(net.clientAddresses("eth0"))")
+        #expect(net.clientRoutes().contains("default via 10.66.0.1 dev eth0"), "\(net.clientRoutes())")
     }
 
     @Test func nakSendsUsBackToDiscover() async throws {

@@ -61,6 +61,16 @@ public enum Spawn {
     /// takes over `timeout` seconds.
     @discardableResult
     public static func run(_ argv: [String], timeout: Double = 10) throws -> String {
+        let (status, text) = try capture(argv, timeout: timeout)
+        guard status == 0 else {
+            throw TestSupportError("\(argv.joined(separator: " ")) failed (status \(status)): \(text)")
+        }
+        return text
+    }
+
+    /// Runs `argv` to the end: its exit status and output (stdout and stderr). Throws when it
+    /// takes over `timeout` seconds.
+    public static func capture(_ argv: [String], timeout: Double = 10) throws -> (status: Int32, output: String) {
         let output = FileManager.default.temporaryDirectory.appendingPathComponent(
             "clump-run-\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
         ).path
@@ -70,12 +80,16 @@ public enum Spawn {
         let text = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
         guard let status else {
             stop(pid, grace: 1)
-            throw TestSupportError("\(argv.joined(separator: " ")) took over \(Int(timeout)) s")
+            throw TestSupportError("\(argv.joined(separator: " ")) took over \(Int(timeout)) s: \(text)")
         }
-        guard status == 0 else {
-            throw TestSupportError("\(argv.joined(separator: " ")) failed (status \(status)): \(text)")
-        }
-        return text
+        return (status, text)
+    }
+
+    /// The drone agent the tests run: `$CLUMP_AGENT` (scripts/test builds the static one that
+    /// goes into the image), else `clumpnode` from the build next to `bundle` (the test's own).
+    public static func agent(nextTo bundle: Bundle) -> String {
+        ProcessInfo.processInfo.environment["CLUMP_AGENT"]
+            ?? bundle.bundleURL.deletingLastPathComponent().appendingPathComponent("clumpnode").path
     }
 }
 
