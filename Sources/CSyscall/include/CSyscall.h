@@ -10,10 +10,11 @@ long clump_finit_module(int fd, const char *parameters, int flags);
 /// init_module(2): loads a module image already in memory (what we decompressed ourselves).
 long clump_init_module(const void *image, size_t length, const char *parameters);
 
-/// Whether the interface `name` is up and operational (IFF_RUNNING: carrier present and the
-/// kernel's link watch has activated its queues, so a frame sent now goes out), asked with
-/// SIOCGIFFLAGS in the calling thread's network namespace (sysfs shows the mounter's).
-/// Returns 1 or 0, or -1 with errno set. ioctl(2) is variadic, hence C.
-int clump_interface_running(const char *name);
+/// Whether the interface `name` has carrier, asked in the calling thread's network namespace
+/// (sysfs shows the mounter's): the driver's ethtool link state (ETHTOOL_GLINK), else, for a
+/// driver without one, IFF_RUNNING from SIOCGIFFLAGS (carrier and the kernel's link watch has
+/// caught up, which it batches up to a second). Returns 1 or 0, or -1 with errno set.
+/// ioctl(2) is variadic, hence C.
+int clump_interface_carrier(const char *name);
 
 #endif
