@@ -224,7 +224,7 @@ public struct Membership: Sendable {
                 sends.append(Send(destination: .broadcast, datagram: header(flags)))
             }
             // A view hears each node once a `viewInterval`: it probes a node whose feed is late
-            // too, or three feeds lost in a row (5 % loss: every few minutes among 250 nodes)
+            // too, or three feeds lost in a row (5 % loss: about every 30 s among 250 nodes)
             // would show it down.
             return sends + probes(now: now)
         }
