@@ -101,8 +101,6 @@ final class UDPSocket {
     func receive() -> (bytes: [UInt8], source: UInt32, destination: UInt32)? {
         var buffer = [UInt8](repeating: 0, count: Datagram.maxSize + 1)
         var source = sockaddr_in()
-        // struct cmsghdr { size_t len; int level; int type; } then struct in_pktinfo
-        // { int ipi_ifindex; struct in_addr ipi_spec_dst; struct in_addr ipi_addr; }.
         var control = [UInt8](repeating: 0, count: 64)
         var controlLength = 0
         let count = buffer.withUnsafeMutableBytes { raw in
@@ -131,23 +129,13 @@ final class UDPSocket {
         )
     }
 
-    /// `ipi_addr` of the IP_PKTINFO control message, host order.
+    /// `ipi_addr` of the IP_PKTINFO control message (`struct in_pktinfo { int ipi_ifindex;
+    /// struct in_addr ipi_spec_dst; struct in_addr ipi_addr; }`, addresses in network order).
     static func destination(control: [UInt8], length: Int) -> UInt32? {
-        var offset = 0
-        let end = min(length, control.count)
-        func native32(_ at: Int) -> UInt32 { control[at..<at + 4].withUnsafeBytes { $0.loadUnaligned(as: UInt32.self) } }
-        while offset + 16 <= end {
-            let cmsgLength = Int(control[offset..<offset + 8].withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) })
-            guard cmsgLength >= 16, offset + cmsgLength <= end else { return nil }
-            if Int32(bitPattern: native32(offset + 8)) == Int32(IPPROTO_IP), Int32(bitPattern: native32(offset + 12)) == IP_PKTINFO,
-                cmsgLength >= 16 + 12
-            {
-                // in_addr is in network order in memory.
-                return UInt32(bigEndian: native32(offset + 16 + 8))
-            }
-            offset += (cmsgLength + 7) & ~7
-        }
-        return nil
+        guard let data = ControlMessages.data(level: Int32(IPPROTO_IP), type: IP_PKTINFO, in: control, length: length),
+            data.count >= 12
+        else { return nil }
+        return data.dropFirst(8).prefix(4).reduce(0) { $0 << 8 | UInt32($1) }
     }
 }
 

@@ -1,3 +1,4 @@
+import AgentSupport
 import Glibc
 
 /// A frame from the interface, with what the kernel said about it.
@@ -174,21 +175,11 @@ public final class RawSocket: DHCPTransport {
         }
     }
 
-    /// Finds `tpacket_auxdata.tp_status` among the control messages
-    /// (`struct cmsghdr { size_t len; int level; int type; }`, data 8-aligned).
+    /// `tpacket_auxdata.tp_status` (its first field) from the PACKET_AUXDATA control message.
     static func auxStatus(control: [UInt8], length: Int) -> UInt32? {
-        var offset = 0
-        let end = min(length, control.count)
-        while offset + 16 <= end {
-            let cmsgLength = Int(readNative(control, offset, as: UInt64.self))
-            let level = Int32(bitPattern: readNative(control, offset + 8, as: UInt32.self))
-            let type = Int32(bitPattern: readNative(control, offset + 12, as: UInt32.self))
-            guard cmsgLength >= 16, offset + cmsgLength <= end else { return nil }
-            if level == SOL_PACKET && type == PACKET_AUXDATA && cmsgLength >= 20 {
-                return readNative(control, offset + 16, as: UInt32.self)
-            }
-            offset += (cmsgLength + 7) & ~7
-        }
-        return nil
+        guard let data = ControlMessages.data(level: SOL_PACKET, type: PACKET_AUXDATA, in: control, length: length),
+            data.count >= 4
+        else { return nil }
+        return data.prefix(4).withUnsafeBytes { $0.loadUnaligned(as: UInt32.self) }
     }
 }
