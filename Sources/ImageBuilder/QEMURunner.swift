@@ -4,10 +4,18 @@ import Foundation
     import Glibc
 #endif
 
+/// Set by SIGTERM, SIGINT or SIGHUP while QEMU runs; the loop then ends QEMU.
+nonisolated(unsafe) private var stopRequested: sig_atomic_t = 0
+
 /// Runs a `QEMUPlan` with the serial console on this terminal (or pipe).
 ///
 /// With a mode it answers the boot loader's `boot:` prompt for the user, so
 /// `clumpbuild boot --mode expert` works on an ISO whose menu defaults to auto.
+///
+/// Stopping `clumpbuild boot` (SIGTERM, SIGINT, SIGHUP, or its time limit) stops QEMU too: with
+/// its console pipes closed QEMU would otherwise run on, orphaned, for ever. Those signals are
+/// unblocked first (a caller's thread may have them blocked, and a child inherits the mask),
+/// and a QEMU that ignores SIGTERM gets SIGKILL after `grace` seconds.
 public final class QEMURunner {
     private let plan: QEMUPlan
     private let mode: String?
@@ -19,8 +27,20 @@ public final class QEMURunner {
         self.timeoutSeconds = timeoutSeconds
     }
 
-    /// Boots and returns QEMU's exit status (124 when the time limit ended it, as timeout(1)).
+    /// How long QEMU gets after SIGTERM before SIGKILL.
+    static let grace = 3.0
+
+    /// Boots and returns QEMU's exit status (124 when the time limit ended it, as timeout(1);
+    /// 128 + N when signal N stopped this command).
     public func run() throws -> Int32 {
+        let stopSignals = [SIGTERM, SIGINT, SIGHUP]
+        var unblock = sigset_t()
+        sigemptyset(&unblock)
+        for stop in stopSignals {
+            signal(stop) { stopRequested = $0 }
+            sigaddset(&unblock, stop)
+        }
+        sigprocmask(SIG_UNBLOCK, &unblock, nil)
         let argv = plan.arguments()
         let process = Process()
         process.executableURL = try locate(argv[0])
@@ -49,8 +69,12 @@ public final class QEMURunner {
         loop: while true {
             if let deadline, Date() >= deadline {
                 timedOut = true
-                process.terminate()
+                Self.stop(process)
                 break
+            }
+            if stopRequested != 0 {
+                Self.stop(process)
+                return 128 + stopRequested
             }
             var fds = [pollfd(fd: qemuOut, events: Int16(POLLIN), revents: 0)]
             if stdinOpen { fds.append(pollfd(fd: STDIN_FILENO, events: Int16(POLLIN), revents: 0)) }
@@ -69,6 +93,15 @@ public final class QEMURunner {
         }
         process.waitUntilExit()
         return timedOut ? 124 : process.terminationStatus
+    }
+
+    /// SIGTERM, then SIGKILL if QEMU is still there after `grace`; waits for it.
+    static func stop(_ process: Process) {
+        process.terminate()
+        let deadline = Date().addingTimeInterval(grace)
+        while process.isRunning && Date() < deadline { usleep(20_000) }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
     }
 
     private func locate(_ program: String) throws -> URL {
