@@ -33,13 +33,15 @@ public struct Lease: Hashable, Sendable {
     /// 1. Bus address: where the card is plugged in is fixed by the hardware and the same on
     ///    every boot, whatever order drivers load or DHCP answers arrive in; identical
     ///    machines then choose the same slot. PCI addresses have fixed-width lower-case hex, so
-    ///    comparing the text compares the numbers. Cards without one (virtual) come last.
+    ///    comparing the text compares the numbers; a USB card's port chain after the `/`
+    ///    (`0000:00:14.0/1-2.3:1.0`) compares numbers as numbers (port 2 before port 10).
+    ///    Cards without one (virtual) come last.
     /// 2. Interface name, digits compared as numbers (`eth2` before `eth10`): for devices that
     ///    share a bus address (several ports of one function).
     /// 3. Address, then the remaining fields: a total order, so no input order can leak through.
     public static func precedes(_ a: Lease, _ b: Lease) -> Bool {
         switch (a.busAddress?.lowercased(), b.busAddress?.lowercased()) {
-        case (let x?, let y?) where x != y: return x < y
+        case (let x?, let y?) where x != y: return busOrder(x, y) < 0
         case (.some, nil): return true
         case (nil, .some): return false
         default: break
@@ -52,6 +54,16 @@ public struct Lease: Hashable, Sendable {
         if a.busAddress != b.busAddress { return (a.busAddress ?? "") < (b.busAddress ?? "") }
         if a.router != b.router { return (a.router?.value ?? 0) < (b.router?.value ?? 0) }
         return (a.hostname ?? "") < (b.hostname ?? "")
+    }
+
+    /// -1, 0 or 1: the part before the first `/` (a PCI address) as text, the rest naturally.
+    static func busOrder(_ a: String, _ b: String) -> Int {
+        let x = a.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false)
+        let y = b.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false)
+        if x[0] != y[0] { return x[0] < y[0] ? -1 : 1 }
+        let order = naturalOrder(x.count > 1 ? String(x[1]) : "", y.count > 1 ? String(y[1]) : "")
+        if order != 0 { return order }
+        return a == b ? 0 : (a < b ? -1 : 1)
     }
 
     /// -1, 0 or 1; runs of digits compare by value, everything else byte by byte.

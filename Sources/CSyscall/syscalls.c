@@ -4,7 +4,10 @@
 
 #include <linux/ethtool.h>
 #include <linux/sockios.h>
+#include <linux/usbdevice_fs.h>
+#include <fcntl.h>
 #include <net/if.h>
+#include <errno.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -37,4 +40,23 @@ int clump_interface_carrier(const char *name) {
     close(fd);
     if (result < 0) return -1;
     return (request.ifr_flags & IFF_RUNNING) ? 1 : 0;
+}
+
+int clump_usb_port_connected(const char *device, int port) {
+    int fd = open(device, O_RDWR | O_CLOEXEC);
+    if (fd < 0) return -1;
+    unsigned char status[4] = {0};
+    // GET_STATUS to a hub port (USB 2.0 11.24.2.7): class request, recipient "other".
+    struct usbdevfs_ctrltransfer transfer = {
+        .bRequestType = 0xa3, .bRequest = 0, .wValue = 0, .wIndex = (unsigned short)port,
+        .wLength = sizeof(status), .timeout = 1000, .data = status,
+    };
+    int result = ioctl(fd, USBDEVFS_CONTROL, &transfer);
+    int saved = errno;
+    close(fd);
+    if (result < 0) {
+        errno = saved;
+        return -1;
+    }
+    return (status[0] & 1) ? 1 : 0; // wPortStatus bit 0: PORT_CONNECTION
 }

@@ -52,6 +52,8 @@ public struct QEMUPlan: Sendable, Equatable {
             boot = ",tftp=\(tree),bootfile=pxelinux.0"
             args += ["-boot", "n"]
         }
+        // USB cards (usb-net) need a host controller; xHCI serves USB 1 to 3 on one PCI function.
+        if nics.contains(where: { $0.hasPrefix("usb-") }) { args += ["-device", "qemu-xhci,id=usb"] }
         for (number, nic) in nics.enumerated() {
             var fields = nic.split(separator: ",").map(String.init)
             let model = fields.isEmpty ? "e1000" : fields.removeFirst()

@@ -18,7 +18,7 @@ public final class NICProbe {
     let loader: ModuleLoader
     /// When each module `loadDrivers` loaded had finished loading (its devices probed), on
     /// `DHCPClock`'s clock.
-    public private(set) var loadedAt: [String: DHCPInstant] = [:]
+    public internal(set) var loadedAt: [String: DHCPInstant] = [:]
 
     /// Drivers that must not be opened too soon after their probe, and how long after it, in ms.
     ///
@@ -59,13 +59,50 @@ public final class NICProbe {
         try DriverPlan(devices: try DeviceScan.devices(root: root), index: index, loaded: DriverPlan.loadedModules(root: root))
     }
 
-    /// Loads drivers in rounds until none is new (at most `maximumRounds`). Failures of single
-    /// modules are reported and skipped: one odd device must not keep the others off the network.
-    /// Returns the names of the modules loaded.
+    /// Loads drivers in rounds until none is new (at most `maximumRounds` in a row), then, while
+    /// USB devices are still on the way (`USBSettle`), waits for them and loads theirs too.
+    /// Failures of single modules are reported and skipped: one odd device must not keep the
+    /// others off the network. Returns the names of the modules loaded.
+    ///
+    /// `whileUSBSettles` runs on every poll of that wait, so the cards already found can start
+    /// negotiating their links meanwhile (`openReady`).
     @discardableResult
-    public func loadDrivers(maximumRounds: Int = 8, say: Say) throws -> [String] {
+    public func loadDrivers(
+        maximumRounds: Int = 8, pollMilliseconds: Int = 20, say: Say, whileUSBSettles: () -> Void = {}
+    ) throws -> [String] {
         var tried: Set<String> = []
         var loaded: [String] = []
+        try loadRounds(maximumRounds, tried: &tried, loaded: &loaded, say: say)
+        var firstSeen: [String: DHCPInstant] = [:]
+        var present = usbEntries()
+        let start = DHCPClock.now()
+        while true {
+            let now = DHCPClock.now()
+            let devices = USBDevice.scan(root: root)
+            for device in devices where firstSeen[device.name] == nil { firstSeen[device.name] = now }
+            guard let reason = USBSettle.pending(devices, firstSeen: firstSeen, now: now) else { break }
+            if now.milliseconds - start.milliseconds >= USBSettle.limitMilliseconds {
+                say("usb: \(reason) after \(USBSettle.limitMilliseconds / 1000) s; going on without it")
+                break
+            }
+            whileUSBSettles()
+            usleep(UInt32(pollMilliseconds * 1000))
+            // A new device or interface: its driver may be in the image.
+            let entries = usbEntries()
+            if entries != present {
+                present = entries
+                try loadRounds(maximumRounds, tried: &tried, loaded: &loaded, say: say)
+            }
+        }
+        return loaded
+    }
+
+    /// The names under `/sys/bus/usb/devices`: devices and their interfaces.
+    private func usbEntries() -> Set<String> {
+        Set((try? Files.list(Files.join(root, "sys/bus/usb/devices"))) ?? [])
+    }
+
+    private func loadRounds(_ maximumRounds: Int, tried: inout Set<String>, loaded: inout [String], say: Say) throws {
         for _ in 0..<maximumRounds {
             let plan = try DriverPlan(
                 devices: try DeviceScan.devices(root: root), index: index,
@@ -86,7 +123,6 @@ public final class NICProbe {
             }
             if !progress { break }
         }
-        return loaded
     }
 
     /// Ethernet interfaces now present.
@@ -106,13 +142,7 @@ public final class NICProbe {
             let wait = openAt.milliseconds - DHCPClock.now().milliseconds
             if wait > 0 { usleep(UInt32(wait) * 1000) }
         }
-        for interface in interfaces {
-            do {
-                try netlink?.setLinkUp(index: interface.index, interface: interface.name)
-            } catch {
-                say("cannot bring \(interface.name) up: \(error)")
-            }
-        }
+        for interface in interfaces { setUp(interface, netlink: netlink, say: say) }
         var result = interfaces
         var waited = 0
         while true {
@@ -124,6 +154,26 @@ public final class NICProbe {
             waited += pollMilliseconds
         }
         return result
+    }
+
+    /// Sets up those of `interfaces` that may be opened now (see `settleAfterProbe`) and are
+    /// not in `opened`; returns the names set up. Setting an interface up again later is a no-op.
+    public func openReady(_ interfaces: [NetworkInterface], opened: Set<String>, netlink: NetlinkRoute?, say: Say) -> [String] {
+        let now = DHCPClock.now()
+        return interfaces.filter { interface in
+            guard !opened.contains(interface.name) else { return false }
+            if let openAt = Self.openAt([interface], loadedAt: loadedAt), openAt > now { return false }
+            setUp(interface, netlink: netlink, say: say)
+            return true
+        }.map(\.name)
+    }
+
+    private func setUp(_ interface: NetworkInterface, netlink: NetlinkRoute?, say: Say) {
+        do {
+            try netlink?.setLinkUp(index: interface.index, interface: interface.name)
+        } catch {
+            say("cannot bring \(interface.name) up: \(error)")
+        }
     }
 
     /// The instant before which `interfaces` should not be opened (see `settleAfterProbe`);

@@ -11,8 +11,10 @@ public struct NetworkInterface: Hashable, Sendable, CustomStringConvertible {
     /// The driver bound to the device: the name of `device/driver`'s target (`e1000`, `virtio_net`).
     public var driver: String?
     /// Where the card sits: the innermost PCI address on the device's sysfs path
-    /// (`0000:00:03.0`, also for a virtio card behind virtio-pci), else the path below
-    /// `/sys/devices`. Fixed by the hardware, so AutoMap can order cards by it.
+    /// (`0000:00:03.0`, also for a virtio card behind virtio-pci); for a USB card, its host
+    /// controller's and then the USB interface, whose name is the chain of ports it is plugged
+    /// into (`0000:00:14.0/1-2.3:1.0`); else the path below `/sys/devices`. Fixed by where the
+    /// card is plugged in, so AutoMap can order cards by it.
     public var busAddress: String?
     /// `carrier` read 1.
     public var carrier: Bool
@@ -67,10 +69,16 @@ public struct NetworkInterface: Hashable, Sendable, CustomStringConvertible {
         SysfsText.read(Files.join(root, "sys/class/net/\(name)/carrier")) == "1"
     }
 
-    /// The innermost `dddd:bb:dd.f` component of a resolved device path, else what follows `/devices/`.
+    /// The innermost `dddd:bb:dd.f` component of a resolved device path, followed by the USB
+    /// interface below it if there is one; else what follows `/devices/`.
     static func busAddress(devicePath: String) -> String {
         let components = devicePath.split(separator: "/").map(String.init)
-        if let pci = components.last(where: isPCIAddress) { return pci }
+        if let pci = components.lastIndex(where: isPCIAddress) {
+            // Two USB cards share their controller's address; the port chain tells them apart
+            // (their `usbN`, `ethN` and probe order do not: those follow enumeration).
+            if let usb = components[(pci + 1)...].last(where: isUSBInterface) { return components[pci] + "/" + usb }
+            return components[pci]
+        }
         if let devices = components.lastIndex(of: "devices") {
             return components[(devices + 1)...].joined(separator: "/")
         }
@@ -84,6 +92,19 @@ public struct NetworkInterface: Hashable, Sendable, CustomStringConvertible {
             bytes[10] == UInt8(ascii: ".")
         else { return false }
         return [0, 1, 2, 3, 5, 6, 8, 9, 11].allSatisfy { isHex(bytes[$0]) }
+    }
+
+    /// `1-2.3:1.0`: bus-port[.port...]:configuration.interface (drivers/usb/core/message.c).
+    static func isUSBInterface(_ text: String) -> Bool {
+        let parts = text.split(separator: ":", omittingEmptySubsequences: false)
+        guard parts.count == 2, let dash = parts[0].firstIndex(of: "-") else { return false }
+        func numbers(_ part: Substring, _ separator: Character) -> Bool {
+            let fields = part.split(separator: separator, omittingEmptySubsequences: false)
+            return fields.allSatisfy { !$0.isEmpty && $0.allSatisfy(\.isASCII) && $0.allSatisfy(\.isNumber) }
+        }
+        let interface = parts[1].split(separator: ".", omittingEmptySubsequences: false)
+        return numbers(parts[0][..<dash], "-") && numbers(parts[0][parts[0].index(after: dash)...], ".")
+            && interface.count == 2 && numbers(parts[1], ".")
     }
 
     private static func isHex(_ byte: UInt8) -> Bool {

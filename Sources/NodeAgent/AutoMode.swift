@@ -50,7 +50,13 @@ final class AutoMode {
             return publish()
         }
         let probe = try NICProbe(root: root)
-        try probe.loadDrivers { self.say("clump: " + $0) }
+        let netlink = try NetlinkRoute()
+        var opened = Set<String>()
+        try probe.loadDrivers(say: { self.say("clump: " + $0) }) {
+            // While USB devices are still arriving, the cards already here negotiate their links.
+            guard let cards = try? probe.interfaces() else { return }
+            opened.formUnion(probe.openReady(cards, opened: opened, netlink: netlink) { self.say("clump: " + $0) })
+        }
         var found = try probe.interfaces()
         status.interfaces = found.map(\.name)
         if found.isEmpty {
@@ -59,7 +65,7 @@ final class AutoMode {
             status.message = "no network card found"
             return publish()
         }
-        found = probe.bringUp(found, netlink: try NetlinkRoute()) { self.say("clump: " + $0) }
+        found = probe.bringUp(found, netlink: netlink) { self.say("clump: " + $0) }
         cards = found
         for card in found { say("clump: \(card)") }
         for card in found where !card.carrier {

@@ -27,10 +27,10 @@ struct Boot: ParsableCommand {
 
     @Option(
         help: """
-            QEMU network card: a model (e1000, virtio-net-pci, rtl8139, ...), optionally with \
-            ,net=CIDR for its own user network, or ,tap=NAME to use an existing tap device (on a \
-            bridge with your DHCP server and other drones) instead, and device properties like \
-            ,addr=4 or ,mac=52:54:00:00:00:11. Repeat for more cards.
+            QEMU network card: a model (e1000, virtio-net-pci, rtl8139, usb-net, ...), optionally \
+            with ,net=CIDR for its own user network, or ,tap=NAME to use an existing tap device (on \
+            a bridge with your DHCP server and other drones) instead, and device properties like \
+            ,addr=4 (PCI slot), ,port=2 (USB port) or ,mac=52:54:00:00:00:11. Repeat for more cards.
             """)
     var nic: [String] = ["e1000"]
 

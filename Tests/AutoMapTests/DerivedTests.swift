@@ -199,6 +199,33 @@ struct DerivedTests {
         #expect(swapped.primary.busAddress == "0000:00:03.0")
     }
 
+    /// Two USB cards on one controller share its PCI address and get `usb0`/`usb1` in the
+    /// order they finished enumerating; the port chain decides, port 2 before port 10.
+    @Test func usbCardsOnOneControllerAreOrderedByPort() throws {
+        let port2 = lease("10.0.2.15/24", interface: "usb1", bus: "0000:00:14.0/1-2:1.0", mac: "02:00:00:00:00:02")
+        let port10 = lease("10.0.3.15/24", interface: "usb0", bus: "0000:00:14.0/1-10:1.0", mac: "02:00:00:00:00:10")
+        let hub = lease("10.0.4.15/24", interface: "usb2", bus: "0000:00:14.0/1-3.1:1.0", mac: "02:00:00:00:00:31")
+        let expected = try AutoMap.derive(leases: [port2, port10, hub])
+        #expect(expected.primary == port2)
+        #expect(expected.aliases == [hub, port10])
+        var swapped = [port2, port10, hub]
+        swapped[0].interface = "usb0"
+        swapped[1].interface = "usb1"
+        for order in [[0, 1, 2], [2, 1, 0], [1, 0, 2]] {
+            #expect(try AutoMap.derive(leases: order.map { [port2, port10, hub][$0] }) == expected)
+            #expect(try AutoMap.derive(leases: order.map { swapped[$0] }).summary == expected.summary)
+        }
+    }
+
+    /// The controller's PCI address still comes first: a USB card behind 00:03.0 precedes a
+    /// PCI card in 00:04.0.
+    @Test func aUSBCardIsOrderedByItsControllerFirst() throws {
+        let usb = lease("10.0.2.15/24", interface: "usb0", bus: "0000:00:03.0/2-1:1.0")
+        let pci = lease("10.0.3.15/24", interface: "eth0", bus: "0000:00:04.0")
+        #expect(try AutoMap.derive(leases: [pci, usb]).primary == usb)
+        #expect(try AutoMap.derive(leases: [usb, pci]).primary == usb)
+    }
+
     @Test func withoutBusAddressesNamesDecideNumerically() throws {
         let eth2 = lease("10.0.2.15/24", interface: "eth2", bus: nil)
         let eth10 = lease("10.0.3.15/24", interface: "eth10", bus: nil)

@@ -104,6 +104,17 @@ import Testing
             ])
     }
 
+    /// A USB card needs a host controller: one xHCI, before the cards, however many USB cards.
+    @Test func usbCardsGetOneHostController() {
+        let argv = QEMUPlan(medium: .cdrom("/c.iso"), nics: ["e1000", "usb-net,port=2", "usb-net"]).arguments()
+        #expect(argv.filter { $0.hasPrefix("qemu-xhci") } == ["qemu-xhci,id=usb"])
+        let controller = argv.firstIndex(of: "qemu-xhci,id=usb")!
+        #expect(argv[controller - 1] == "-device")
+        #expect(controller < argv.firstIndex(of: "e1000,netdev=net0")!)
+        #expect(argv.contains("usb-net,netdev=net1,port=2"))
+        #expect(!QEMUPlan(medium: .cdrom("/c.iso"), nics: ["e1000"]).arguments().contains { $0.contains("xhci") })
+    }
+
     @Test func aTapCardUsesTheTapNotAUserNetwork() {
         let argv = QEMUPlan(medium: .pxe("/t"), nics: ["e1000,tap=clump1,mac=52:54:00:00:00:11"]).arguments()
         #expect(

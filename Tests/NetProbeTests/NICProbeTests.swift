@@ -203,7 +203,9 @@ let virtioNetAlias = "virtio:d00000001v00001AF4"
         ("/sys/devices/pci0000:00/0000:00:03.0", "0000:00:03.0"),
         ("/sys/devices/pci0000:00/0000:00:04.0/virtio1", "0000:00:04.0"),
         ("/sys/devices/pci0000:00/0000:00:1c.0/0000:02:00.0", "0000:02:00.0"),
-        ("/sys/devices/pci0000:00/0000:00:14.0/usb1/1-2/1-2:1.0", "0000:00:14.0"),
+        ("/sys/devices/pci0000:00/0000:00:14.0/usb1/1-2/1-2:1.0", "0000:00:14.0/1-2:1.0"),
+        ("/sys/devices/pci0000:00/0000:00:14.0/usb3/3-1/3-1.4/3-1.4:2.1", "0000:00:14.0/3-1.4:2.1"),
+        ("/sys/devices/pci0000:00/0000:00:1c.0/0000:02:00.0/usb2/2-10/2-10:1.0", "0000:02:00.0/2-10:1.0"),
         ("/sys/devices/platform/soc/ff540000.ethernet", "platform/soc/ff540000.ethernet"),
     ])
     func busAddress(path: String, expected: String) {
@@ -219,6 +221,21 @@ let virtioNetAlias = "virtio:d00000001v00001AF4"
         #expect(NICProbe.openAt([virtio, e1000], loadedAt: loaded) == DHCPInstant(milliseconds: 1_600))
         #expect(NICProbe.openAt([virtio], loadedAt: loaded) == nil)
         #expect(NICProbe.openAt([e1000], loadedAt: [:]) == nil)
+    }
+
+    /// While USB settles, cards already found are opened, each once, and an e1000 only once
+    /// its PHY had time.
+    @Test func openReadySkipsCardsOpenedAndCardsNotReady() throws {
+        let tree = try SysfsTree()
+        let probe = try NICProbe(root: tree.root, release: SysfsTree.release)
+        let e1000 = NetworkInterface(name: "eth0", index: 2, mac: "52:54:00:12:34:56", driver: "e1000")
+        let virtio = NetworkInterface(name: "eth1", index: 3, mac: "52:54:00:12:34:57", driver: "virtio_net")
+        let usb = NetworkInterface(name: "usb0", index: 4, mac: "52:54:00:12:34:58", driver: "cdc_ether")
+        probe.loadedAt["e1000"] = DHCPClock.now()
+        let say: NICProbe.Say = { Issue.record("unexpected: \($0)") }
+        #expect(probe.openReady([e1000, virtio, usb], opened: ["usb0"], netlink: nil, say: say) == ["eth1"])
+        probe.loadedAt["e1000"] = DHCPClock.now().adding(milliseconds: -600)
+        #expect(probe.openReady([e1000, virtio, usb], opened: ["usb0", "eth1"], netlink: nil, say: say) == ["eth0"])
     }
 
     @Test func carrierWaitEndsWhenEveryCardHasIt() throws {

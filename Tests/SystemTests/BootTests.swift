@@ -63,6 +63,25 @@ struct BootTests {
             #"clump: node 15 network 10\.0\.2\.0/24 map 1 10\.0\.2\.1 254 alias 10\.0\.3\.15\r?\n"#, within: 30)
     }
 
+    /// A USB card appears only after the hub driver has enumerated it, well after xhci_pci
+    /// is loaded; the probe waits for it. Its controller (qemu-xhci, added first: slot 3)
+    /// precedes the e1000 in slot 5, so the USB card is the primary in both listing orders.
+    @Test(
+        "a USB card is found, leased and ordered by its controller's slot whichever card is listed first",
+        arguments: [
+            ["usb-net,net=10.0.3.0/24", "e1000,addr=5"],
+            ["e1000,addr=5", "usb-net,net=10.0.3.0/24"],
+        ])
+    func usbCard(nics: [String]) async throws {
+        let out = try await SharedImage.shared.outDir()
+        let console = try boot("cd-usb-card", [out + "/clump.iso"] + nics.flatMap { ["--nic", $0] })
+        try console.expect(#"clump: agent \S+ mode=auto"#, within: Self.bootSeconds)
+        try console.expect(#"clump: nic usb0 52:54:00:12:34:5[67] driver cdc_ether\r?\n"#, within: 120)
+        try console.expect(#"clump: lease usb0 10\.0\.3\.15/24"#, within: 60)
+        try console.expect(
+            #"clump: node 15 network 10\.0\.3\.0/24 map 1 10\.0\.3\.1 254 alias 10\.0\.2\.15\r?\n"#, within: 60)
+    }
+
     /// Clump/OS's promise, end to end: two PCs booted from the same CD on one LAN with a DHCP
     /// server become nodes 11 and 12, find each other and show both on their consoles; ESC and y
     /// on one shuts it down, and the other shows it down.
