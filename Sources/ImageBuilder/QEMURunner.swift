@@ -12,10 +12,13 @@ nonisolated(unsafe) private var stopRequested: sig_atomic_t = 0
 /// With a mode it answers the boot loader's `boot:` prompt for the user, so
 /// `clumpbuild boot --mode expert` works on an ISO whose menu defaults to auto.
 ///
-/// Stopping `clumpbuild boot` (SIGTERM, SIGINT, SIGHUP, or its time limit) stops QEMU too: with
-/// its console pipes closed QEMU would otherwise run on, orphaned, for ever. Those signals are
-/// unblocked first (a caller's thread may have them blocked, and a child inherits the mask),
-/// and a QEMU that ignores SIGTERM gets SIGKILL after `grace` seconds.
+/// Stopping `clumpbuild boot` (SIGTERM, SIGINT, SIGHUP, its time limit, or the reader of its
+/// output going away, as in `clumpbuild boot ... | grep -m1 'clump: node'`) stops QEMU too:
+/// with its console pipes closed QEMU would otherwise run on, orphaned, for ever. Those signals
+/// are unblocked first (a caller's thread may have them blocked, and a child inherits the
+/// mask); SIGPIPE is ignored so a write to a closed pipe fails with EPIPE here instead of
+/// killing this process before it can stop QEMU. A QEMU that ignores SIGTERM gets SIGKILL after
+/// `grace` seconds.
 public final class QEMURunner {
     private let plan: QEMUPlan
     private let mode: String?
@@ -31,7 +34,7 @@ public final class QEMURunner {
     static let grace = 3.0
 
     /// Boots and returns QEMU's exit status (124 when the time limit ended it, as timeout(1);
-    /// 128 + N when signal N stopped this command).
+    /// 128 + N when signal N stopped this command; 141, as for SIGPIPE, when its output closed).
     public func run() throws -> Int32 {
         let stopSignals = [SIGTERM, SIGINT, SIGHUP]
         var unblock = sigset_t()
@@ -41,6 +44,7 @@ public final class QEMURunner {
             sigaddset(&unblock, stop)
         }
         sigprocmask(SIG_UNBLOCK, &unblock, nil)
+        signal(SIGPIPE, SIG_IGN)
         let argv = plan.arguments()
         let process = Process()
         process.executableURL = try locate(argv[0])
@@ -83,7 +87,10 @@ public final class QEMURunner {
             if fds[0].revents != 0 {
                 let n = read(qemuOut, &buffer, buffer.count)
                 if n <= 0 { break loop }
-                writeAll(STDOUT_FILENO, buffer[0..<n])
+                if !writeAll(STDOUT_FILENO, buffer[0..<n]) {
+                    Self.stop(process)
+                    return 128 + SIGPIPE
+                }
                 if let reply = prompt.feed(buffer[0..<n]) { writeAll(qemuIn, reply) }
             }
             if stdinOpen, fds.count > 1, fds[1].revents != 0 {
@@ -114,14 +121,17 @@ public final class QEMURunner {
             program, "not found on PATH", hint: "install it: apt-get install qemu-system-x86 ipxe-qemu")
     }
 
-    private func writeAll<C: Collection>(_ fd: Int32, _ bytes: C) where C.Element == UInt8 {
+    /// False when `fd` no longer takes bytes (EPIPE: its reader is gone).
+    @discardableResult
+    private func writeAll<C: Collection>(_ fd: Int32, _ bytes: C) -> Bool where C.Element == UInt8 {
         var rest = Array(bytes)[...]
         while !rest.isEmpty {
             let n = rest.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
             if n < 0 && errno == EINTR { continue }
-            if n <= 0 { return }
+            if n <= 0 { return false }
             rest = rest.dropFirst(n)
         }
+        return true
     }
 }
 
