@@ -1,19 +1,23 @@
 #!/usr/bin/env bash
 # Boot to a configured network: our RAM disk vs Debian's (mkinitramfs MODULES=netboot,
-# ip=dhcp), same kernel, same QEMU (TCG, e1000, user network with restrict=on), same run.
+# ip=dhcp), same kernel, same QEMU (TCG, user network with restrict=on), same card, same run.
 # Measures, on the serial console, from the kernel's "Run /init as init process" to the
 # line that says the network is configured:
 #   ours:   "clump: node ..."
 #   Debian: "IP-Config: <iface> complete (dhcp from ...)" (klibc ipconfig, after udev loaded
 #           the driver; Debian's /init configures the network only for boot=nfs)
 # and the whole boot from QEMU's start to that line. Target: ours <= 1/4 of Debian's.
-# Usage: bench/boot.sh [runs]   (median of runs, default 3)
+# Usage: bench/boot.sh [runs [card...]]   (median of runs, default 3; cards default
+#        e1000 and virtio-net-pci, one table row each)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
 clump_install_deps
 clump_build >/dev/null
 runs=${1:-3}
+shift || true
+cards=("$@")
+[ ${#cards[@]} -gt 0 ] || cards=(e1000 virtio-net-pci)
 work=$(mktemp -d /tmp/clump-boot-bench.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 kver=$(ls /lib/modules | sort -V | tail -1)
@@ -26,13 +30,13 @@ sed -i -e 's/^MODULES=.*/MODULES=netboot/' -e 's/^COMPRESS=.*/COMPRESS=zstd/' "$
 mkinitramfs -d "$conf" -o "$work/debian.img" "$kver" 2>/dev/null
 
 # One boot: prints "<from first marker> <from QEMU start>" in seconds, or fails after 180 s.
-boot() { # initrd append start-marker end-marker
-    python3 - "$kernel" "$1" "$2" "$3" "$4" <<'EOF'
+boot() { # card initrd append start-marker end-marker
+    python3 - "$kernel" "$1" "$2" "$3" "$4" "$5" <<'EOF'
 import subprocess, sys, time, select, os
-kernel, initrd, append, start_marker, end_marker = sys.argv[1:]
+kernel, card, initrd, append, start_marker, end_marker = sys.argv[1:]
 argv = ["qemu-system-x86_64", "-accel", "tcg", "-m", "512", "-nographic", "-no-reboot",
         "-kernel", kernel, "-initrd", initrd, "-append", append,
-        "-netdev", "user,id=n0,restrict=on", "-device", "e1000,netdev=n0"]
+        "-netdev", "user,id=n0,restrict=on", "-device", card + ",netdev=n0"]
 t0 = time.monotonic()
 p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
 buf, started, log = b"", None, []
@@ -64,20 +68,27 @@ EOF
 }
 
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-ours_init=() ours_total=() deb_init=() deb_total=()
-for _ in $(seq "$runs"); do
-    read -r a b < <(boot "$work/out/tftpboot/initrd.img" "clump.mode=auto console=ttyS0,115200" \
-        "Run /init as init process" "clump: node")
-    ours_init+=("$a") ours_total+=("$b")
-    read -r a b < <(boot "$work/debian.img" "console=ttyS0,115200 boot=nfs ip=dhcp nfsroot=10.0.2.2:/srv/none panic=-1" \
-        "Run /init as init process" "complete (dhcp from")
-    deb_init+=("$a") deb_total+=("$b")
-done
 m() { printf '%s\n' "$@" | median; }
+rows=()
+for card in "${cards[@]}"; do
+    ours_init=() ours_total=() deb_init=() deb_total=()
+    for _ in $(seq "$runs"); do
+        read -r a b < <(boot "$card" "$work/out/tftpboot/initrd.img" "clump.mode=auto console=ttyS0,115200" \
+            "Run /init as init process" "clump: node")
+        ours_init+=("$a") ours_total+=("$b")
+        read -r a b < <(boot "$card" "$work/debian.img" \
+            "console=ttyS0,115200 boot=nfs ip=dhcp nfsroot=10.0.2.2:/srv/none panic=-1" \
+            "Run /init as init process" "complete (dhcp from")
+        deb_init+=("$a") deb_total+=("$b")
+    done
+    oi=$(m "${ours_init[@]}") di=$(m "${deb_init[@]}")
+    rows+=("$(printf '%-16s %9s s %9s s %9s s %9s s %7s' "$card" "$oi" "$di" \
+        "$(m "${ours_total[@]}")" "$(m "${deb_total[@]}")" "$(echo "scale=2; $oi / $di" | bc)")")
+done
 echo
-echo "kernel $kver, QEMU TCG, e1000, user network; median of $runs boots"
-printf '%-44s %16s %16s\n' "" "/init -> network" "QEMU -> network"
-printf '%-44s %14s s %14s s\n' "clump (clumpnode, every ethernet driver)" "$(m "${ours_init[@]}")" "$(m "${ours_total[@]}")"
-printf '%-44s %14s s %14s s\n' "Debian mkinitramfs MODULES=netboot ip=dhcp" "$(m "${deb_init[@]}")" "$(m "${deb_total[@]}")"
-echo
-echo "/init -> network, ours / Debian's: $(echo "scale=2; $(m "${ours_init[@]}") / $(m "${deb_init[@]}")" | bc)   (target <= 0.25)"
+echo "kernel $kver, QEMU TCG, user network; median of $runs boots per card"
+echo "ours: clumpnode (every ethernet driver); Debian: mkinitramfs MODULES=netboot, ip=dhcp"
+printf '%-16s %22s %22s %7s\n' "" "/init -> network" "QEMU start -> network" "ratio"
+printf '%-16s %11s %11s %11s %11s %7s\n' "card" "ours" "Debian" "ours" "Debian" "/init"
+printf '%s\n' "${rows[@]}"
+echo "target: ratio (ours / Debian's, /init -> network) <= 0.25"
