@@ -4,6 +4,7 @@
 
 #include <linux/ethtool.h>
 #include <linux/sockios.h>
+#include <linux/mii.h>
 #include <linux/usbdevice_fs.h>
 #include <fcntl.h>
 #include <net/if.h>
@@ -40,6 +41,33 @@ int clump_interface_carrier(const char *name) {
     close(fd);
     if (result < 0) return -1;
     return (request.ifr_flags & IFF_RUNNING) ? 1 : 0;
+}
+
+int clump_phy_link(const char *name) {
+    struct ifreq request;
+    if (strlen(name) >= sizeof(request.ifr_name)) {
+        errno = EINVAL;
+        return -1;
+    }
+    memset(&request, 0, sizeof(request));
+    strcpy(request.ifr_name, name);
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -1;
+    struct mii_ioctl_data *mii = (struct mii_ioctl_data *)&request.ifr_data;
+    int result = ioctl(fd, SIOCGMIIPHY, &request);
+    // The link bit latches low (IEEE 802.3 22.2.4.2.13): the first read reports a drop since the
+    // last one, the second the state now.
+    for (int read = 0; result == 0 && read < 2; read++) {
+        mii->reg_num = MII_BMSR;
+        result = ioctl(fd, SIOCGMIIREG, &request);
+    }
+    int saved = errno;
+    close(fd);
+    if (result < 0) {
+        errno = saved;
+        return -1;
+    }
+    return (mii->val_out & BMSR_LSTATUS) ? 1 : 0;
 }
 
 int clump_usb_port_connected(const char *device, int port) {

@@ -224,7 +224,7 @@ let virtioNetAlias = "virtio:d00000001v00001AF4"
     }
 
     /// While USB settles, cards already found are opened, each once, and an e1000 only once
-    /// its PHY had time.
+    /// its PHY reports link or its 0.6 s are over.
     @Test func openReadySkipsCardsOpenedAndCardsNotReady() throws {
         let tree = try SysfsTree()
         let probe = try NICProbe(root: tree.root, release: SysfsTree.release)
@@ -232,8 +232,15 @@ let virtioNetAlias = "virtio:d00000001v00001AF4"
         let virtio = NetworkInterface(name: "eth1", index: 3, mac: "52:54:00:12:34:57", driver: "virtio_net")
         let usb = NetworkInterface(name: "usb0", index: 4, mac: "52:54:00:12:34:58", driver: "cdc_ether")
         probe.loadedAt["e1000"] = DHCPClock.now()
+        probe.phyLink = { _ in false }
         let say: NICProbe.Say = { Issue.record("unexpected: \($0)") }
         #expect(probe.openReady([e1000, virtio, usb], opened: ["usb0"], netlink: nil, say: say) == ["eth1"])
+        // Its PHY has link: no need to wait any longer.
+        probe.phyLink = { $0 == "eth0" ? true : nil }
+        #expect(probe.openReady([e1000, virtio, usb], opened: ["usb0", "eth1"], netlink: nil, say: say) == ["eth0"])
+        // No answer from the PHY: the wait ends 0.6 s after the probe.
+        probe.phyLink = { _ in nil }
+        #expect(probe.openReady([e1000], opened: [], netlink: nil, say: say) == [])
         probe.loadedAt["e1000"] = DHCPClock.now().adding(milliseconds: -600)
         #expect(probe.openReady([e1000, virtio, usb], opened: ["usb0", "eth1"], netlink: nil, say: say) == ["eth0"])
     }

@@ -17,6 +17,11 @@ long clump_init_module(const void *image, size_t length, const char *parameters)
 /// ioctl(2) is variadic, hence C.
 int clump_interface_carrier(const char *name);
 
+/// Whether the PHY of interface `name` reports link (MII status register, through SIOCGMIIREG),
+/// which drivers answer while the interface is still down: ETHTOOL_GLINK says 0 then.
+/// Returns 1 or 0, or -1 with errno set (EOPNOTSUPP: no MII access).
+int clump_phy_link(const char *name);
+
 /// Whether something is plugged into port `port` (1-based) of the USB hub whose usbfs node is
 /// `device` (`/dev/bus/usb/001/001`): the hub's own answer to GET_STATUS, so a device the
 /// kernel has not finished enumerating already counts. Returns 1 or 0, or -1 with errno set.
