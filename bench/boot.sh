@@ -8,7 +8,8 @@
 #           the driver; Debian's /init configures the network only for boot=nfs)
 # and the whole boot from QEMU's start to that line. Target: ours <= 1/4 of Debian's.
 # Usage: bench/boot.sh [runs [card...]]   (median of runs, default 3; cards default
-#        e1000 and virtio-net-pci, one table row each)
+#        e1000, virtio-net-pci and usb-net (behind an xHCI), one table row each; every
+#        run's /init -> network times are listed below the table)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
@@ -17,7 +18,7 @@ clump_build >/dev/null
 runs=${1:-3}
 shift || true
 cards=("$@")
-[ ${#cards[@]} -gt 0 ] || cards=(e1000 virtio-net-pci)
+[ ${#cards[@]} -gt 0 ] || cards=(e1000 virtio-net-pci usb-net)
 work=$(mktemp -d /tmp/clump-boot-bench.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 kver=$(ls /lib/modules | sort -V | tail -1)
@@ -37,6 +38,8 @@ kernel, card, initrd, append, start_marker, end_marker = sys.argv[1:]
 argv = ["qemu-system-x86_64", "-accel", "tcg", "-m", "512", "-nographic", "-no-reboot",
         "-kernel", kernel, "-initrd", initrd, "-append", append,
         "-netdev", "user,id=n0,restrict=on", "-device", card + ",netdev=n0"]
+if card.startswith("usb-"):  # a USB card needs a host controller
+    argv[-2:-2] = ["-device", "qemu-xhci"]
 t0 = time.monotonic()
 p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
 buf, started, log = b"", None, []
@@ -69,7 +72,7 @@ EOF
 
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 m() { printf '%s\n' "$@" | median; }
-rows=()
+rows=() runs_lines=()
 for card in "${cards[@]}"; do
     ours_init=() ours_total=() deb_init=() deb_total=()
     for _ in $(seq "$runs"); do
@@ -82,6 +85,7 @@ for card in "${cards[@]}"; do
         deb_init+=("$a") deb_total+=("$b")
     done
     oi=$(m "${ours_init[@]}") di=$(m "${deb_init[@]}")
+    runs_lines+=("$(printf '%-16s ours %s; Debian %s' "$card" "${ours_init[*]}" "${deb_init[*]}")")
     rows+=("$(printf '%-16s %9s s %9s s %9s s %9s s %7s' "$card" "$oi" "$di" \
         "$(m "${ours_total[@]}")" "$(m "${deb_total[@]}")" "$(echo "scale=2; $oi / $di" | bc)")")
 done
@@ -92,3 +96,6 @@ printf '%-16s %22s %22s %7s\n' "" "/init -> network" "QEMU start -> network" "ra
 printf '%-16s %11s %11s %11s %11s %7s\n' "card" "ours" "Debian" "ours" "Debian" "/init"
 printf '%s\n' "${rows[@]}"
 echo "target: ratio (ours / Debian's, /init -> network) <= 0.25"
+echo
+echo "every run, /init -> network (s):"
+printf '%s\n' "${runs_lines[@]}"
