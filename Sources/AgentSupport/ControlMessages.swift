@@ -1,3 +1,5 @@
+import Glibc
+
 /// The ancillary data `recvmsg` fills in (`msg_control`): a run of control messages, each
 /// `struct cmsghdr { size_t len; int level; int type; }` followed by its data, 8-aligned.
 /// The packet sockets read PACKET_AUXDATA from it, the announcement socket IP_PKTINFO.
@@ -19,6 +21,32 @@ public enum ControlMessages {
             offset += (messageLength + 7) & ~7
         }
         return nil
+    }
+
+    /// One non-blocking `recvmsg(2)` into `buffer`, with the sender's address in `name` and the
+    /// control messages in `control`: the byte count (-1 with errno set, as recvmsg) and the
+    /// `msg_controllen` to hand to `data(level:type:in:length:)`.
+    public static func receive(
+        _ fd: Int32, into buffer: inout [UInt8], name: inout [UInt8], control: inout [UInt8]
+    ) -> (count: Int, controlLength: Int) {
+        buffer.withUnsafeMutableBytes { data in
+            name.withUnsafeMutableBytes { nameBytes in
+                control.withUnsafeMutableBytes { controlBytes in
+                    var vector = iovec(iov_base: data.baseAddress, iov_len: data.count)
+                    return withUnsafeMutablePointer(to: &vector) { vectorPointer in
+                        var header = msghdr()
+                        header.msg_name = nameBytes.baseAddress
+                        header.msg_namelen = socklen_t(nameBytes.count)
+                        header.msg_iov = vectorPointer
+                        header.msg_iovlen = 1
+                        header.msg_control = controlBytes.baseAddress
+                        header.msg_controllen = controlBytes.count
+                        let count = recvmsg(fd, &header, Int32(MSG_DONTWAIT))
+                        return (count, Int(header.msg_controllen))
+                    }
+                }
+            }
+        }
     }
 
     private static func native<T: FixedWidthInteger>(_ bytes: [UInt8], _ offset: Int, as type: T.Type) -> T {

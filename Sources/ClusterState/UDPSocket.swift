@@ -100,31 +100,13 @@ final class UDPSocket {
     /// Reads one byte more than a datagram may have, so an oversized one is seen as such.
     func receive() -> (bytes: [UInt8], source: UInt32, destination: UInt32)? {
         var buffer = [UInt8](repeating: 0, count: Datagram.maxSize + 1)
-        var source = sockaddr_in()
+        var source = [UInt8](repeating: 0, count: MemoryLayout<sockaddr_in>.size)
         var control = [UInt8](repeating: 0, count: 64)
-        var controlLength = 0
-        let count = buffer.withUnsafeMutableBytes { raw in
-            control.withUnsafeMutableBytes { controlRaw in
-                withUnsafeMutablePointer(to: &source) { sourcePointer in
-                    var vector = iovec(iov_base: raw.baseAddress, iov_len: raw.count)
-                    return withUnsafeMutablePointer(to: &vector) { vectorPointer in
-                        var header = msghdr()
-                        header.msg_name = UnsafeMutableRawPointer(sourcePointer)
-                        header.msg_namelen = socklen_t(MemoryLayout<sockaddr_in>.size)
-                        header.msg_iov = vectorPointer
-                        header.msg_iovlen = 1
-                        header.msg_control = controlRaw.baseAddress
-                        header.msg_controllen = controlRaw.count
-                        let count = recvmsg(fd, &header, Int32(MSG_DONTWAIT))
-                        controlLength = Int(header.msg_controllen)
-                        return count
-                    }
-                }
-            }
-        }
+        let (count, controlLength) = ControlMessages.receive(fd, into: &buffer, name: &source, control: &control)
         guard count >= 0 else { return nil }
         return (
-            Array(buffer[0..<count]), UInt32(bigEndian: source.sin_addr.s_addr),
+            // sockaddr_in: family (2), port (2), then the address in network order.
+            Array(buffer[0..<count]), source[4..<8].reduce(0) { $0 << 8 | UInt32($1) },
             Self.destination(control: control, length: controlLength) ?? 0
         )
     }

@@ -142,35 +142,19 @@ public final class RawSocket: DHCPTransport {
             var buffer = [UInt8](repeating: 0, count: 4096)
             var control = [UInt8](repeating: 0, count: 128)
             var name = [UInt8](repeating: 0, count: 32)
-            let result: (count: Int, controlLength: Int) = try buffer.withUnsafeMutableBytes { data in
-                try control.withUnsafeMutableBytes { controlBytes in
-                    try name.withUnsafeMutableBytes { nameBytes in
-                        var vector = iovec(iov_base: data.baseAddress, iov_len: data.count)
-                        return try withUnsafeMutablePointer(to: &vector) { vectorPointer in
-                            var header = msghdr()
-                            header.msg_name = nameBytes.baseAddress
-                            header.msg_namelen = socklen_t(nameBytes.count)
-                            header.msg_iov = vectorPointer
-                            header.msg_iovlen = 1
-                            header.msg_control = controlBytes.baseAddress
-                            header.msg_controllen = controlBytes.count
-                            // Non-blocking: EAGAIN means "nothing queued", not an error.
-                            let count = try retryingSyscall("recvmsg(AF_PACKET)", interface: interface) {
-                                () -> Int in
-                                let count = recvmsg(descriptor, &header, Int32(MSG_DONTWAIT))
-                                return count == -1 && (Glibc.errno == EAGAIN || Glibc.errno == EWOULDBLOCK) ? -2 : count
-                            }
-                            return (count, Int(header.msg_controllen))
-                        }
-                    }
-                }
+            var controlLength = 0
+            // Non-blocking: EAGAIN means "nothing queued", not an error.
+            let count = try retryingSyscall("recvmsg(AF_PACKET)", interface: interface) { () -> Int in
+                let result = ControlMessages.receive(descriptor, into: &buffer, name: &name, control: &control)
+                controlLength = result.controlLength
+                return result.count == -1 && (Glibc.errno == EAGAIN || Glibc.errno == EWOULDBLOCK) ? -2 : result.count
             }
-            if result.count == -2 { return nil }
+            if count == -2 { return nil }
             // sll_pkttype at offset 10: our own transmissions looped back to us are not replies.
             if name[10] == RawSocket.PACKET_OUTGOING { continue }
-            let status = RawSocket.auxStatus(control: control, length: result.controlLength)
+            let status = RawSocket.auxStatus(control: control, length: controlLength)
             return ReceivedFrame(
-                bytes: Array(buffer[0..<min(result.count, buffer.count)]),
+                bytes: Array(buffer[0..<min(count, buffer.count)]),
                 checksumNotReady: status.map { $0 & RawSocket.TP_STATUS_CSUMNOTREADY != 0 } ?? false)
         }
     }
