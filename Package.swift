@@ -29,11 +29,12 @@ let package = Package(
         .target(name: "ELF"),
         .target(name: "XZ", dependencies: ["CLzma"]),
         .target(name: "Kernel", dependencies: ["ELF", "XZ"]),
-        .target(name: "ImageSpec", dependencies: ["Yams"]),
+        .target(name: "ImageSpec", dependencies: ["Yams", "AutoMap"]),
         .target(
             name: "ImageBuilder",
             dependencies: ["ImageSpec", "ELF", "Kernel", "XZ", "CArchive", "CBlkid", "CLzma", "ClumpVersion"]
         ),
+        .target(name: "MasterSide", dependencies: ["ImageSpec", "ImageBuilder", "AutoMap", "NetProbe", "ClumpVersion"]),
         .target(name: "NetProbe", dependencies: ["Kernel", "XZ", "CSyscall", "AgentSupport"]),
         .target(name: "AutoMap"),
         .target(name: "ClusterState", dependencies: ["AutoMap", "AgentSupport"]),
@@ -43,7 +44,7 @@ let package = Package(
         .executableTarget(
             name: "clumpbuild",
             dependencies: [
-                "ImageSpec", "ImageBuilder", "ClumpVersion",
+                "ImageSpec", "ImageBuilder", "MasterSide", "ClumpVersion",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -58,6 +59,7 @@ let package = Package(
         .testTarget(name: "KernelTests", dependencies: ["Kernel", "XZ"], resources: [.copy("Fixtures")]),
         .testTarget(name: "XZTests", dependencies: ["XZ"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ImageSpecTests", dependencies: ["ImageSpec"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "MasterSideTests", dependencies: ["MasterSide", "ImageSpec", "AutoMap"]),
         .testTarget(name: "ImageBuilderTests", dependencies: ["ImageBuilder"], resources: [.copy("Fixtures")]),
         .testTarget(name: "NodeAgentTests", dependencies: ["NodeAgent", "XZ", "AutoMap", "NetProbe"]),
         .testTarget(name: "NetProbeTests", dependencies: ["NetProbe", "Kernel", "TestSupport"], resources: [.copy("Fixtures")]),

@@ -1,3 +1,5 @@
+import ImageSpec
+
 /// The drone's boot menu, rendered for isolinux (CD/USB), pxelinux and iPXE (network).
 ///
 /// Every loader gets the same entries (one per boot mode) and the same kernel command
@@ -72,8 +74,29 @@ public struct BootMenu: Sendable, Equatable {
         return lines.joined(separator: "\n")
     }
 
+    /// The menu a spec asks for; `cluster.network` becomes `clump.network=`, so a drone with several
+    /// cards knows which one is its cluster card.
+    public init(spec: Spec) {
+        var args = spec.boot.kernelArgs
+        if let network = spec.cluster.network { args.append("clump.network=\(network)") }
+        self.init(
+            modes: spec.boot.modes.map(\.rawValue), defaultMode: spec.boot.defaultMode.rawValue,
+            timeoutSeconds: spec.boot.timeout, kernelArgs: args,
+            serial: spec.boot.serial.map { Serial(port: $0.port, speed: $0.speed) }, quiet: spec.boot.quiet)
+    }
+
+    /// The same menu with `extra` kernel arguments after the spec's (a node's own, from the inventory).
+    public func adding(kernelArgs extra: [String]) -> BootMenu {
+        var menu = self
+        menu.kernelArgs += extra
+        return menu
+    }
+
     /// `isolinux.cfg` (paths on the CD) or `pxelinux.cfg/default` (paths on the TFTP root).
-    public func syslinuxConfig(kernel: String, initrd: String, display: String) -> String {
+    ///
+    /// `bootInterface` adds pxelinux's `IPAPPEND 2`, which appends `BOOTIF=01-<mac>` of the card
+    /// that booted, so a drone with several cards knows which one the master reached it on.
+    public func syslinuxConfig(kernel: String, initrd: String, display: String, bootInterface: Bool = false) -> String {
         var out: [String] = []
         if let serial { out.append("SERIAL \(serial.port) \(serial.speed)") }
         out.append("DISPLAY \(display)")
@@ -88,6 +111,7 @@ public struct BootMenu: Sendable, Equatable {
             out.append("  KERNEL \(kernel)")
             out.append("  INITRD \(initrd)")
             out.append("  APPEND \(commandLine(mode: mode))")
+            if bootInterface { out.append("  IPAPPEND 2") }
         }
         return out.joined(separator: "\n") + "\n"
     }
@@ -104,8 +128,11 @@ public struct BootMenu: Sendable, Equatable {
         for mode in modes {
             out.append("")
             out.append(":\(mode)")
-            // initrd= names the image for EFI kernels; BIOS kernels ignore it.
-            out.append("kernel \(kernel) initrd=\(initrd) \(commandLine(mode: mode))")
+            // initrd= names the image for EFI kernels; BIOS kernels ignore it. BOOTIF is pxelinux's
+            // IPAPPEND 2 form of the card that booted (netX: the one iPXE last opened).
+            let initrdName = initrd.split(separator: "/").last.map(String.init) ?? initrd
+            out.append(
+                "kernel \(kernel) initrd=\(initrdName) \(commandLine(mode: mode)) BOOTIF=01-${netX/mac:hexhyp}")
             out.append("initrd \(initrd)")
             out.append("boot")
         }

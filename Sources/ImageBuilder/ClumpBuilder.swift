@@ -149,7 +149,10 @@ public enum ClumpBuilder {
     private static func writePXETree(_ dir: String, resolved: ResolvedBuild, initrd: String, menu: BootMenu) throws {
         let loaders = resolved.loaders
         let texts: [(String, String)] = [
-            ("pxelinux.cfg/default", menu.syslinuxConfig(kernel: "vmlinuz", initrd: "initrd.img", display: "boot.txt")),
+            (
+                "pxelinux.cfg/default",
+                menu.syslinuxConfig(kernel: "vmlinuz", initrd: "initrd.img", display: "boot.txt", bootInterface: true)
+            ),
             ("boot.txt", menu.displayText(version: ClumpVersion.string)),
             ("boot.ipxe", menu.ipxeScript(kernel: "vmlinuz", initrd: "initrd.img", version: ClumpVersion.string)),
         ]

@@ -103,10 +103,7 @@ struct HostResolver {
         let overlay = try overlays()
         let epoch = spec.sourceDateEpoch ?? request.environment["SOURCE_DATE_EPOCH"].flatMap(Int.init) ?? ClumpBuilder.fixedEpoch
 
-        let menu = BootMenu(
-            modes: spec.boot.modes.map(\.rawValue), defaultMode: spec.boot.defaultMode.rawValue,
-            timeoutSeconds: spec.boot.timeout, kernelArgs: spec.boot.kernelArgs,
-            serial: spec.boot.serial.map { BootMenu.Serial(port: $0.port, speed: $0.speed) }, quiet: spec.boot.quiet)
+        let menu = BootMenu(spec: spec)
         let info = [
             "version=\(ClumpVersion.string)", "kernel=\(kernel.version)", "built=\(epoch)",
             "modes=\(menu.modes.joined(separator: " "))", "modules=\(modules.count)", "firmware=\(firmware.count)",

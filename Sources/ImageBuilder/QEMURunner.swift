@@ -103,7 +103,7 @@ public final class QEMURunner {
     }
 
     /// SIGTERM, then SIGKILL if QEMU is still there after `grace`; waits for it.
-    static func stop(_ process: Process) {
+    public static func stop(_ process: Process) {
         process.terminate()
         let deadline = Date().addingTimeInterval(grace)
         while process.isRunning && Date() < deadline { usleep(20_000) }

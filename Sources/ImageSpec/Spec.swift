@@ -1,3 +1,5 @@
+import AutoMap
+
 /// The validated image spec: what `clump.yaml` asks `clumpbuild` to make.
 ///
 /// Every default lives in `SpecTable`; the stored properties only point there, so the
@@ -217,6 +219,14 @@ extension Spec {
         public var keyFile: String = SpecTable.clusterKeyFile.default
         /// During a key rotation, the key being replaced: accepted, never used to sign.
         public var previousKeyFile: String? = SpecTable.clusterPreviousKeyFile.default
+        /// The cluster's network; nil when the spec leaves it to each drone's lease.
+        public var network: IPv4Network? = SpecTable.clusterNetwork.default
+        /// Addresses for unknown DHCP clients; nil derives them from `network` (see `effectiveDHCPRange`).
+        public var dhcpRange: AddressRange? = SpecTable.clusterDHCPRange.default
+        /// The master's address on the cluster network; nil means the network's first host address.
+        public var master: IPv4Address? = SpecTable.clusterMaster.default
+        /// The node inventory file (relative to the spec); a missing file means no known nodes.
+        public var nodes: String = SpecTable.clusterNodes.default
 
         /// The defaults.
         public init() {}
@@ -232,6 +242,43 @@ extension Spec {
         /// The defaults.
         public init() {}
     }
+}
+
+extension Spec.Cluster {
+    /// The DHCP range for unknown clients: the spec's, or the last quarter of the network's host addresses,
+    /// so low node numbers stay free for the inventory (nil without a network, or for /31 and /32).
+    public var effectiveDHCPRange: AddressRange? {
+        if let dhcpRange { return dhcpRange }
+        guard let network, let hosts = network.hosts else { return nil }
+        let count = hosts.upperBound.value - hosts.lowerBound.value + 1
+        let first = hosts.upperBound.value - max(count / 4, 1) + 1
+        return AddressRange(first: IPv4Address(first), last: hosts.upperBound)
+    }
+
+    /// The master's address: the spec's, or the network's first host address.
+    public var effectiveMaster: IPv4Address? {
+        master ?? network?.hosts?.lowerBound
+    }
+}
+
+/// An inclusive range of IPv4 addresses, `FIRST-LAST`.
+public struct AddressRange: Sendable, Hashable, CustomStringConvertible {
+    /// The first address handed out.
+    public var first: IPv4Address
+    /// The last address handed out.
+    public var last: IPv4Address
+
+    /// A range from `first` to `last`; callers check `first <= last`.
+    public init(first: IPv4Address, last: IPv4Address) {
+        self.first = first
+        self.last = last
+    }
+
+    /// Whether `address` lies within the range.
+    public func contains(_ address: IPv4Address) -> Bool { first <= address && address <= last }
+
+    /// `10.0.2.192-10.0.2.254`, the form the spec takes.
+    public var description: String { "\(first)-\(last)" }
 }
 
 extension Character {

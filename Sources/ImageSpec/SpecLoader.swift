@@ -1,3 +1,4 @@
+import AutoMap
 import Foundation
 import Yams
 
@@ -38,6 +39,7 @@ public enum SpecLoader {
         case .some(.mapping(let mapping)):
             walk(mapping, at: "", into: &spec, &decoding)
             checkBootDefault(spec, &decoding)
+            checkClusterNetwork(spec, &decoding)
         case .some(let node) where node.isNull:
             break
         case .some(let node):
@@ -121,7 +123,58 @@ public enum SpecLoader {
             hint: "add `\(boot.defaultMode.rawValue)` to boot.modes, or set `default: \(first)`")
     }
 
-    private static func inFileOrder(_ diagnostics: [SpecDiagnostic]) -> [SpecDiagnostic] {
+    /// The range and the master must sit inside the network, and apart from each other: a master address
+    /// the DHCP server hands out would be given to a client.
+    private static func checkClusterNetwork(_ spec: Spec, _ decoding: inout Decoding) {
+        let cluster = spec.cluster
+        let keys = ["cluster.network", "cluster.dhcp-range", "cluster.master"]
+        guard keys.allSatisfy({ !decoding.failed.contains($0) }) else { return }
+        guard let network = cluster.network else {
+            for key in keys.dropFirst() where decoding.locations[key] != nil && !isNullAt(key, spec, cluster) {
+                decoding.error(
+                    key, at: decoding.locations[key], "\(Decoding.leaf(key)) needs cluster.network",
+                    hint: "set `network:` under `cluster:`, e.g. `network: 10.0.2.0/24`")
+            }
+            return
+        }
+        let hosts = network.hosts
+        if let range = cluster.dhcpRange {
+            for end in [range.first, range.last] where !(hosts?.contains(end) ?? false) {
+                decoding.error(
+                    "cluster.dhcp-range", at: decoding.locations["cluster.dhcp-range"],
+                    "\(end) is not a host address of the cluster network \(network)",
+                    hint: "choose a range inside \(network), e.g. the default \(defaultRange(network))")
+                return
+            }
+        }
+        if let master = cluster.master {
+            if !(hosts?.contains(master) ?? false) {
+                decoding.error(
+                    "cluster.master", at: decoding.locations["cluster.master"],
+                    "\(master) is not a host address of the cluster network \(network)",
+                    hint: "give the master's address on \(network)")
+            }
+        }
+        if let master = cluster.effectiveMaster, let range = cluster.effectiveDHCPRange, range.contains(master) {
+            let key = cluster.dhcpRange != nil ? "cluster.dhcp-range" : "cluster.master"
+            decoding.error(
+                key, at: decoding.locations[key] ?? decoding.locations["cluster.network"],
+                "the DHCP range \(range) contains the master's address \(master)",
+                hint: "move the range or set cluster.master to the master's real address outside it")
+        }
+    }
+
+    private static func isNullAt(_ key: String, _ spec: Spec, _ cluster: Spec.Cluster) -> Bool {
+        key == "cluster.dhcp-range" ? cluster.dhcpRange == nil : cluster.master == nil
+    }
+
+    private static func defaultRange(_ network: IPv4Network) -> String {
+        var cluster = Spec.Cluster()
+        cluster.network = network
+        return cluster.effectiveDHCPRange?.description ?? "FIRST-LAST"
+    }
+
+    static func inFileOrder(_ diagnostics: [SpecDiagnostic]) -> [SpecDiagnostic] {
         let unplaced = SourceLocation(line: Int.max, column: Int.max)
         return diagnostics.enumerated()
             .sorted { ($0.element.location ?? unplaced, $0.offset) < ($1.element.location ?? unplaced, $1.offset) }
@@ -136,7 +189,7 @@ public enum SpecLoader {
     /// every duplicate with its key path, that occurrence's first character is swapped for a private-use
     /// placeholder (same width, so every mark stays put) and the text composed again; `Decoding.entries`
     /// swaps it back and reports the duplicates while walking.
-    private static func compose(_ yaml: String, _ decoding: inout Decoding) -> Node?? {
+    static func compose(_ yaml: String, _ decoding: inout Decoding) -> Node?? {
         var text = yaml
         while true {
             do {

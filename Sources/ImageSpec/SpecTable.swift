@@ -114,6 +114,25 @@ enum SpecTable {
         help: "While rotating the key: the key being replaced, which nodes still accept (never sign with). "
             + "Build and boot images with the new key-file and this set, then drop it once every node runs them.")
 
+    static let clusterNetwork = Setting(
+        "cluster.network", \.cluster.network, default: nil, .optionalNetwork,
+        help: "The cluster's network, e.g. 10.0.2.0/24. Set: a drone with several cards numbers itself by the card "
+            + "on this network, and `clumpbuild generate` writes DHCP and TFTP configuration for it. Empty: each "
+            + "drone uses the network of its first card's lease.")
+    static let clusterDHCPRange = Setting(
+        "cluster.dhcp-range", \.cluster.dhcpRange, default: nil, .optionalRange,
+        help: "Addresses the master hands to machines not in the inventory, as FIRST-LAST inside cluster.network. "
+            + "Empty: the last quarter of the network (10.0.2.192-10.0.2.254 on a /24).")
+    static let clusterMaster = Setting(
+        "cluster.master", \.cluster.master, default: nil, .optionalAddress,
+        help: "The master's address on cluster.network: the TFTP server named in ISC dhcpd and Kea configuration. "
+            + "Empty: the network's first address (10.0.2.1 on 10.0.2.0/24).")
+    static let clusterNodes = Setting(
+        "cluster.nodes", \.cluster.nodes, default: "nodes.yaml", .path,
+        help: "The node inventory: a YAML list of the known machines (MACs, address, name, boot kind). A missing "
+            + "file means no known nodes: every PXE client boots the default drone. `clumpbuild serve --enrol` "
+            + "adds the machines it sees booting.")
+
     static let outputsISO = Setting(
         "outputs.iso", \.outputs.iso, default: "clump.iso", .output("a file name", example: "clump.iso"),
         help: "Bootable ISO (it also boots written to a USB stick), in the output directory; false to skip it.")
@@ -137,7 +156,7 @@ enum SpecTable {
         "kernel": "The drone's kernel. Leave a key empty to find it automatically.",
         "drivers": "Kernel modules in the image.",
         "boot": "The boot menu (CD and PXE) and the kernel command line.",
-        "cluster": "Cluster membership.",
+        "cluster": "Cluster membership and the master's network.",
         "outputs": "What clumpbuild writes into the output directory.",
     ]
 
@@ -150,6 +169,7 @@ enum SpecTable {
         AnySetting(bootQuiet), AnySetting(bootSerial),
         AnySetting(compression), AnySetting(label),
         AnySetting(clusterKeyFile), AnySetting(clusterPreviousKeyFile),
+        AnySetting(clusterNetwork), AnySetting(clusterDHCPRange), AnySetting(clusterMaster), AnySetting(clusterNodes),
         AnySetting(outputsISO), AnySetting(outputsPXE),
         AnySetting(agent), AnySetting(busybox), AnySetting(sourceDateEpoch),
     ]

@@ -1,3 +1,5 @@
+import AutoMap
+import Foundation
 import Yams
 
 /// How one kind of setting is read from a YAML node and written back for the starter spec.
@@ -531,5 +533,85 @@ enum YAMLText {
             }
         }
         return quoted + "\""
+    }
+}
+
+// MARK: - Addresses
+
+extension ValueType where Value == IPv4Network? {
+    /// A network such as `10.0.2.0/24`, or empty for none.
+    static var optionalNetwork: Self {
+        ValueType(
+            decode: { node, path, decoding in
+                if node.isNull { return .some(nil) }
+                guard let text = ScalarDecoder.text(node, path, &decoding, expected: "a network like 10.0.2.0/24")
+                else { return nil }
+                do {
+                    let network = try IPv4Network(parsing: text)
+                    guard network.hosts != nil else {
+                        decoding.error(
+                            path, at: node, "\(text) has no room for nodes",
+                            hint: "use a network with host addresses, e.g. a /24")
+                        return nil
+                    }
+                    return .some(network)
+                } catch {
+                    decoding.error(
+                        path, at: node, "\(text.debugDescription) is not a network: \(error)",
+                        hint: "write the network's first address and prefix, e.g. `network: 10.0.2.0/24`")
+                    return nil
+                }
+            },
+            render: { $0.map(\.description) ?? "" })
+    }
+}
+
+extension ValueType where Value == IPv4Address? {
+    /// A dotted-quad address, or empty for "derived".
+    static var optionalAddress: Self {
+        ValueType(
+            decode: { node, path, decoding in
+                if node.isNull { return .some(nil) }
+                guard let text = ScalarDecoder.text(node, path, &decoding, expected: "an address like 10.0.2.1")
+                else { return nil }
+                do {
+                    return .some(try IPv4Address(parsing: text))
+                } catch {
+                    decoding.error(
+                        path, at: node, "\(text.debugDescription) is not an IPv4 address: \(error)",
+                        hint: "write four decimal numbers, e.g. `\(Decoding.leaf(path)): 10.0.2.1`")
+                    return nil
+                }
+            },
+            render: { $0.map(\.description) ?? "" })
+    }
+}
+
+extension ValueType where Value == AddressRange? {
+    /// `FIRST-LAST`, or empty for "derived".
+    static var optionalRange: Self {
+        ValueType(
+            decode: { node, path, decoding in
+                if node.isNull { return .some(nil) }
+                let hint = "write two addresses joined by a dash, e.g. `dhcp-range: 10.0.2.200-10.0.2.250`"
+                guard let text = ScalarDecoder.text(node, path, &decoding, expected: "a range FIRST-LAST")
+                else { return nil }
+                let parts = text.split(separator: "-", omittingEmptySubsequences: false)
+                guard parts.count == 2,
+                    let first = try? IPv4Address(parsing: parts[0].trimmingCharacters(in: .whitespaces)),
+                    let last = try? IPv4Address(parsing: parts[1].trimmingCharacters(in: .whitespaces))
+                else {
+                    decoding.error(path, at: node, "\(text.debugDescription) is not an address range", hint: hint)
+                    return nil
+                }
+                guard first <= last else {
+                    decoding.error(
+                        path, at: node, "the range ends (\(last)) before it starts (\(first))",
+                        hint: "write the lower address first: `\(last)-\(first)`")
+                    return nil
+                }
+                return .some(AddressRange(first: first, last: last))
+            },
+            render: { $0.map(\.description) ?? "" })
     }
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import ImageBuilder
 import ImageSpec
+import MasterSide
 
 /// Prints our errors the way a person would write them and maps them to exit codes:
 /// 2 for a bad spec (the user's input), 1 for everything else.
@@ -12,6 +13,9 @@ func exitOnFailure(_ body: () throws -> Void) throws {
         FileHandle.standardError.write(Data("clumpbuild: \(error)\n".utf8))
         throw ExitCode(2)
     } catch let error as ImageBuilderError {
+        FileHandle.standardError.write(Data("clumpbuild: \(error)\n".utf8))
+        throw ExitCode(1)
+    } catch let error as MasterSideError {
         FileHandle.standardError.write(Data("clumpbuild: \(error)\n".utf8))
         throw ExitCode(1)
     }

@@ -1,0 +1,46 @@
+import ImageBuilder
+import ImageSpec
+
+/// The TFTP tree's boot loader configuration: the default drone for every machine, and a file per
+/// known card with that node's own kernel arguments.
+public enum BootConfigs {
+    /// `pxelinux.cfg/default`: the default drone.
+    public static func pxelinuxDefault(_ plan: MasterPlan) -> String {
+        plan.menu.syslinuxConfig(
+            kernel: kernel(plan, from: ""), initrd: initrd(plan, from: ""), display: "boot.txt", bootInterface: true)
+    }
+
+    /// `pxelinux.cfg/01-<mac>`: the node's menu (paths are relative to the TFTP root for pxelinux).
+    public static func pxelinuxNode(_ plan: MasterPlan, _ node: Inventory.Node) -> String {
+        "# \(node.name) (\(node.address))\n"
+            + plan.menu.adding(kernelArgs: node.kernelArgs).syslinuxConfig(
+                kernel: kernel(plan, from: ""), initrd: initrd(plan, from: ""), display: "boot.txt",
+                bootInterface: true)
+    }
+
+    /// `boot.ipxe`: a known card chains its node's script; any other machine gets the default drone.
+    public static func ipxeDefault(_ plan: MasterPlan) -> String {
+        let menu = plan.menu.ipxeScript(kernel: kernel(plan, from: ""), initrd: initrd(plan, from: ""), version: plan.version)
+        return [
+            "#!ipxe",
+            "# A known card has its node's script; a missing one (an unknown machine) boots the default drone.",
+            "chain --autofree nodes/${netX/mac:hexhyp}.ipxe || goto clump-default",
+            ":clump-default",
+        ].joined(separator: "\n") + "\n" + menu.dropFirst("#!ipxe\n".count)
+    }
+
+    /// `nodes/<mac>.ipxe`: the node's menu; iPXE resolves paths against this script's own URI.
+    public static func ipxeNode(_ plan: MasterPlan, _ node: Inventory.Node) -> String {
+        let menu = plan.menu.adding(kernelArgs: node.kernelArgs).ipxeScript(
+            kernel: kernel(plan, from: "../"), initrd: initrd(plan, from: "../"), version: plan.version)
+        return "#!ipxe\n# \(node.name) (\(node.address))\n" + menu.dropFirst("#!ipxe\n".count)
+    }
+
+    private static func kernel(_ plan: MasterPlan, from prefix: String) -> String {
+        "\(prefix)images/\(plan.generation)/vmlinuz"
+    }
+
+    private static func initrd(_ plan: MasterPlan, from prefix: String) -> String {
+        "\(prefix)images/\(plan.generation)/initrd.img"
+    }
+}

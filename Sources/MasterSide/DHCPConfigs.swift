@@ -1,0 +1,171 @@
+import AutoMap
+import Foundation
+import ImageSpec
+
+/// The DHCP servers' configurations, one renderer each, all from the same plan.
+///
+/// Boot files by client: iPXE (user class `iPXE`, RFC 3004) gets `boot.ipxe`; x86-64 UEFI firmware
+/// (client architecture 7 or 9, RFC 4578 section 2.1; 9 is what early firmware sent for x86-64)
+/// gets iPXE for UEFI, which then asks again as iPXE; BIOS PXE ROMs (architecture 0) get pxelinux.
+public enum DHCPConfigs {
+    static let header = "# Written by `clumpbuild generate` from the spec and the node inventory; edits here are lost.\n"
+
+    /// A lease for unknown machines: long enough to boot, short so the range recycles.
+    static let unknownLeaseSeconds = 3600
+    /// Known nodes keep their address anyway; a long lease spares the server renewals.
+    static let knownLeaseSeconds = 86400
+
+    // MARK: dnsmasq
+
+    /// dnsmasq for full DHCP and TFTP on the cluster network; `clumpbuild serve` adds the interface.
+    public static func dnsmasq(_ plan: MasterPlan) -> String {
+        let dir = plan.directory
+        return header + """
+            # Run: dnsmasq --conf-file=\(dir)/\(MasterLayout.dnsmasq) --interface=IF --bind-interfaces
+            # No DNS: this dnsmasq only boots the cluster.
+            port=0
+            # Unknown machines get an address from this range and boot the default drone.
+            dhcp-range=set:cluster,\(plan.range.first),\(plan.range.last),\(plan.network.mask),\(unknownLeaseSeconds)
+            # Known nodes, one file each: a new file is read without a restart (a removed one needs SIGHUP).
+            dhcp-hostsdir=\(dir)/\(MasterLayout.dnsmasqHosts)
+            # Answer at once, and NAK requests for addresses of another network (a machine moved here).
+            dhcp-authoritative
+            dhcp-leasefile=\(dir)/state/dnsmasq.leases
+            \(bootRules)
+            enable-tftp
+            tftp-root=\(dir)/\(MasterLayout.tftp)
+            # Only files of the user dnsmasq runs as (or, as root, world-readable ones) are served.
+            tftp-secure
+            dhcp-boot=tag:ipxe,\(MasterLayout.ipxeScript)
+            dhcp-boot=tag:!ipxe,tag:efi64,\(MasterLayout.efiLoader)
+            dhcp-boot=tag:!ipxe,tag:!efi64,\(MasterLayout.biosLoader)
+
+            """
+    }
+
+    /// dnsmasq as proxy DHCP (PXE only, RFC 4578 / PXE 2.1 section 2.2.5) beside a server that hands out
+    /// the addresses: the inventory's addresses cannot apply there, its per-card boot files still do.
+    public static func dnsmasqProxy(_ plan: MasterPlan) -> String {
+        let dir = plan.directory
+        return header + """
+            # Run: dnsmasq --conf-file=\(dir)/\(MasterLayout.dnsmasqProxy) --interface=IF --bind-interfaces
+            port=0
+            # Another server hands out addresses on this network; this one only says what to boot.
+            dhcp-range=\(plan.network.address),proxy,\(plan.network.mask)
+            dhcp-leasefile=\(dir)/state/dnsmasq-proxy.leases
+            \(bootRules)
+            enable-tftp
+            tftp-root=\(dir)/\(MasterLayout.tftp)
+            tftp-secure
+            # Boot ROMs are sent their loader; iPXE, which asks again, its script.
+            pxe-service=tag:!ipxe,x86PC,"clump drone",pxelinux
+            pxe-service=tag:!ipxe,x86-64_EFI,"clump drone",\(MasterLayout.efiLoader)
+            pxe-service=tag:!ipxe,BC_EFI,"clump drone",\(MasterLayout.efiLoader)
+            dhcp-boot=tag:ipxe,\(MasterLayout.ipxeScript)
+
+            """
+    }
+
+    private static let bootRules = """
+        # Which boot file: by user class (iPXE) and client architecture (option 93).
+        dhcp-userclass=set:ipxe,iPXE
+        dhcp-match=set:efi64,option:client-arch,7
+        dhcp-match=set:efi64,option:client-arch,9
+        """
+
+    /// A node's file in dnsmasq's `dhcp-hostsdir`: its MACs, address and name (`dhcp-host` syntax).
+    public static func dnsmasqHost(_ node: Inventory.Node) -> String {
+        let macs = node.macs.map(\.description).joined(separator: ",")
+        return "\(macs),set:known,\(node.address),\(node.name),\(knownLeaseSeconds)\n"
+    }
+
+    // MARK: ISC dhcpd
+
+    /// ISC dhcpd: a subnet with the unknown-client range, boot files by class, and a host per node.
+    public static func dhcpd(_ plan: MasterPlan) -> String {
+        var out = header
+        out += """
+            # Check: dhcpd -t -cf \(plan.directory)/\(MasterLayout.dhcpd)
+            # RFC 4578 section 2.1: the client's system architecture.
+            option client-arch code 93 = unsigned integer 16;
+            authoritative;
+            default-lease-time \(unknownLeaseSeconds);
+            max-lease-time \(knownLeaseSeconds);
+
+            subnet \(plan.network.address) netmask \(plan.network.mask) {
+              range \(plan.range.first) \(plan.range.last);
+              next-server \(plan.master);
+              if exists user-class and option user-class = "iPXE" {
+                filename "\(MasterLayout.ipxeScript)";
+              } elsif option client-arch = 7 or option client-arch = 9 {
+                filename "\(MasterLayout.efiLoader)";
+              } else {
+                filename "\(MasterLayout.biosLoader)";
+              }
+            }
+
+            """
+        for node in plan.inventory.nodes {
+            for (index, mac) in node.macs.enumerated() {
+                // dhcpd names hosts uniquely; a node's second card is `name-2`.
+                let label = index == 0 ? node.name : "\(node.name)-\(index + 1)"
+                out += """
+                    host \(label) {
+                      hardware ethernet \(mac);
+                      fixed-address \(node.address);
+                      option host-name "\(node.name)";
+                      default-lease-time \(knownLeaseSeconds);
+                    }
+
+                    """
+            }
+        }
+        return out
+    }
+
+    // MARK: Kea
+
+    /// Kea DHCPv4: the same in JSON, with client classes for the boot files and a reservation per card.
+    public static func kea(_ plan: MasterPlan) -> String {
+        var reservations: [[String: Any]] = []
+        for node in plan.inventory.nodes {
+            for mac in node.macs {
+                reservations.append(["hw-address": mac.description, "ip-address": "\(node.address)", "hostname": node.name])
+            }
+        }
+        let classes: [[String: Any]] = [
+            [
+                "name": "ipxe", "test": "substring(option[77].hex,0,4) == 'iPXE'",
+                "boot-file-name": MasterLayout.ipxeScript,
+            ],
+            [
+                "name": "efi64", "test": "not member('ipxe') and (option[93].hex == 0x0007 or option[93].hex == 0x0009)",
+                "boot-file-name": MasterLayout.efiLoader,
+            ],
+            [
+                "name": "bios", "test": "not member('ipxe') and option[93].hex == 0x0000",
+                "boot-file-name": MasterLayout.biosLoader,
+            ],
+        ]
+        let config: [String: Any] = [
+            "Dhcp4": [
+                "interfaces-config": ["interfaces": ["*"]],
+                "lease-database": ["type": "memfile", "lfc-interval": 3600],
+                "valid-lifetime": unknownLeaseSeconds,
+                "authoritative": true,
+                "ip-reservations-unique": false,
+                "client-classes": classes,
+                // Reservations may share an address across a node's cards; Kea checks them per subnet.
+                "subnet4": [
+                    [
+                        "id": 1, "subnet": plan.network.description, "next-server": "\(plan.master)",
+                        "pools": [["pool": "\(plan.range.first) - \(plan.range.last)"]],
+                        "reservations": reservations,
+                    ] as [String: Any]
+                ],
+            ] as [String: Any]
+        ]
+        let data = (try? JSONSerialization.data(withJSONObject: config, options: [.prettyPrinted, .sortedKeys])) ?? Data()
+        return String(decoding: data, as: UTF8.self) + "\n"
+    }
+}

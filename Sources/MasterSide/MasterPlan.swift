@@ -1,0 +1,89 @@
+import AutoMap
+import ImageBuilder
+import ImageSpec
+
+/// Everything the master's configuration is rendered from: a pure value, so rendering is a function.
+public struct MasterPlan: Sendable {
+    /// The cluster network, its DHCP range for unknown machines and the master's address on it.
+    public var network: IPv4Network
+    public var range: AddressRange
+    public var master: IPv4Address
+    /// The known nodes.
+    public var inventory: Inventory
+    /// The drone's boot menu, as the spec asks for it.
+    public var menu: BootMenu
+    /// The boot image generation every config points at (`images/<generation>/`).
+    public var generation: String
+    /// Absolute path of the master directory (`out/master`), which the daemons' configs name.
+    public var directory: String
+    /// The version shown in the boot menu.
+    public var version: String
+
+    public init(
+        network: IPv4Network, range: AddressRange, master: IPv4Address, inventory: Inventory, menu: BootMenu,
+        generation: String, directory: String, version: String
+    ) {
+        self.network = network
+        self.range = range
+        self.master = master
+        self.inventory = inventory
+        self.menu = menu
+        self.generation = generation
+        self.directory = directory
+        self.version = version
+    }
+
+    /// The plan for a spec and its inventory, or the spec's error when it lacks a network.
+    public static func make(
+        spec: Spec, inventory: Inventory, generation: String, directory: String, version: String
+    ) throws -> MasterPlan {
+        guard let network = spec.cluster.network, let range = spec.cluster.effectiveDHCPRange,
+            let master = spec.cluster.effectiveMaster
+        else {
+            throw spec.error(
+                "cluster.network", "the master's configuration needs the cluster network",
+                hint: "set `network:` under `cluster:`, e.g. `network: 10.0.2.0/24`")
+        }
+        if let node = inventory.nodes.first(where: { $0.boot == .nfsroot }) {
+            throw SpecError(
+                file: inventory.file, location: node.location, keyPath: "boot",
+                message: "\(node.name): NFS-root nodes are not available in this version",
+                hint: "boot it as a drone for now (`boot: drone`, the default)")
+        }
+        return MasterPlan(
+            network: network, range: range, master: master, inventory: inventory, menu: BootMenu(spec: spec),
+            generation: generation, directory: directory, version: version)
+    }
+}
+
+/// Where each generated file lives inside the master directory.
+public enum MasterLayout {
+    /// The TFTP root.
+    public static let tftp = "tftp"
+    /// Boot image generations inside the TFTP root: `images/<generation>/vmlinuz`.
+    public static let images = "tftp/images"
+    /// dnsmasq's configuration for full DHCP, and for proxy DHCP beside another server.
+    public static let dnsmasq = "dnsmasq/dnsmasq.conf"
+    public static let dnsmasqProxy = "dnsmasq/proxy.conf"
+    /// dnsmasq's `dhcp-hostsdir`: one file per node, read without a restart.
+    public static let dnsmasqHosts = "dnsmasq/hosts"
+    /// ISC dhcpd and Kea configurations.
+    public static let dhcpd = "dhcpd/dhcpd.conf"
+    public static let kea = "kea/kea-dhcp4.conf"
+    /// What the last generation wrote, for incremental updates.
+    public static let manifest = ".generated"
+
+    /// The boot file for BIOS PXE ROMs.
+    public static let biosLoader = "pxelinux.0"
+    /// The boot file for x86-64 UEFI clients (client architectures 7 and 9, RFC 4578 section 2.1).
+    public static let efiLoader = "ipxe.efi"
+    /// The script iPXE clients run (user class `iPXE`, RFC 3004).
+    public static let ipxeScript = "boot.ipxe"
+
+    /// A node card's pxelinux config: pxelinux asks for `01-<mac>` before `default` (ARP type 1).
+    public static func pxelinuxConfig(_ mac: MACAddress) -> String { "tftp/pxelinux.cfg/01-\(mac.hyphenated)" }
+    /// A node card's iPXE script, chained from `boot.ipxe` by `${netX/mac:hexhyp}`.
+    public static func ipxeNodeScript(_ mac: MACAddress) -> String { "tftp/nodes/\(mac.hyphenated).ipxe" }
+    /// A node's dnsmasq host file.
+    public static func dnsmasqHost(_ node: Inventory.Node) -> String { "\(dnsmasqHosts)/\(node.name)" }
+}

@@ -1,0 +1,23 @@
+/// What went wrong on the master's side, with the file or interface it concerns and how to fix it.
+public struct MasterSideError: Error, Sendable, CustomStringConvertible {
+    /// What failed.
+    public var message: String
+    /// The file, directory or interface concerned.
+    public var subject: String
+    /// How to fix it.
+    public var hint: String?
+
+    /// An error about `subject`.
+    public init(_ message: String, subject: String, hint: String? = nil) {
+        self.message = message
+        self.subject = subject
+        self.hint = hint
+    }
+
+    /// `subject: message` and an indented hint, like the spec's errors.
+    public var description: String {
+        var text = "\(subject): \(message)"
+        if let hint { text += "\n  hint: \(hint)" }
+        return text
+    }
+}

@@ -1,0 +1,46 @@
+import ArgumentParser
+import Foundation
+import MasterSide
+
+struct Serve: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Serve DHCP (or proxy DHCP) and TFTP on an interface with dnsmasq, showing every machine that boots.",
+        discussion: """
+            Runs `clumpbuild generate`, then dnsmasq in the foreground with DIR/master/'s configuration. \
+            Before serving addresses it sends a DHCP DISCOVER on the interface and refuses if another \
+            server answers: use --proxy there, and that server keeps handing out addresses. \
+            A machine not in the inventory is shown with the line that enrols it; with --enrol it is \
+            added at the next free address and gets it on its next boot, without a restart. \
+            Ctrl-C, SIGTERM or a closed output stop dnsmasq too.
+            """
+    )
+
+    @Option(name: .long, help: "The image spec (YAML). Default: ./clump.yaml if it exists.")
+    var spec: String?
+
+    @Option(name: .long, help: "The build's output directory, holding the PXE tree.")
+    var out: String = "out"
+
+    @Option(name: .long, help: "The interface on the cluster network, with an address on it.")
+    var interface: String
+
+    @Flag(name: .long, help: "Proxy DHCP: another server hands out addresses, clump says what to boot.")
+    var proxy = false
+
+    @Flag(name: .long, help: "Add machines that boot and are not in the inventory to it.")
+    var enrol = false
+
+    func run() throws {
+        var status: Int32 = 0
+        try exitOnFailure {
+            let server = Server(
+                options: .init(specPath: spec, outDir: out, interface: interface, proxy: proxy, enrol: enrol),
+                output: { line in
+                    let data = Array((line + "\n").utf8)
+                    return data.withUnsafeBytes { write(STDOUT_FILENO, $0.baseAddress, $0.count) } == data.count
+                })
+            status = try server.run()
+        }
+        if status != 0 { throw ExitCode(status) }
+    }
+}

@@ -1,0 +1,86 @@
+import Foundation
+import ImageSpec
+import Testing
+
+@testable import MasterSide
+
+@Suite struct GeneratorTests {
+    @Test func addingOneNodeWritesOnlyItsFilesAndTheSharedConfigs() throws {
+        let fixture = try MasterFixture(count: 40)
+        defer { fixture.remove() }
+        let first = try fixture.generator().generate()
+        #expect(first.newGeneration)
+        #expect(first.removed.isEmpty)
+        let again = try fixture.generator().generate()
+        #expect(again.written.isEmpty, "\(again.written)")
+
+        let text = MasterFixture.inventoryText(40) + "- mac: 02:00:00:00:00:77\n"
+        try text.write(toFile: fixture.directory + "/nodes.yaml", atomically: true, encoding: .utf8)
+        let added = try fixture.generator().generate()
+        #expect(
+            Set(added.written)
+                == [
+                    "dnsmasq/hosts/node42", "tftp/pxelinux.cfg/01-02-00-00-00-00-77", "tftp/nodes/02-00-00-00-00-77.ipxe",
+                    MasterLayout.dhcpd, MasterLayout.kea,
+                ])
+        #expect(!added.newGeneration)
+        let host = try String(contentsOfFile: added.directory + "/dnsmasq/hosts/node42", encoding: .utf8)
+        #expect(host == "02:00:00:00:00:77,set:known,10.0.0.42,node42,86400\n")
+
+        // Removing it again removes its files and leaves no temporary files behind.
+        try MasterFixture.inventoryText(40).write(toFile: fixture.directory + "/nodes.yaml", atomically: true, encoding: .utf8)
+        let removed = try fixture.generator().generate()
+        #expect(removed.removed.count == 3)
+        #expect(!FileManager.default.fileExists(atPath: added.directory + "/dnsmasq/hosts/node42"))
+        let leftovers = FileManager.default.enumerator(atPath: added.directory)?.compactMap { $0 as? String }
+            .filter { $0.contains(".tmp-") || $0.contains(".partial-") }
+        #expect(leftovers == [])
+    }
+
+    @Test func aNewImageIsANewGenerationAndTheOldOneStaysUntilPruned() throws {
+        let fixture = try MasterFixture(count: 3)
+        defer { fixture.remove() }
+        let first = try fixture.generator().generate()
+        // A new build: the old image must stay for nodes that fetched the old configuration.
+        try "initrd 2".write(toFile: fixture.outDir + "/tftpboot/initrd.img", atomically: false, encoding: .utf8)
+        let second = try fixture.generator().generate()
+        #expect(second.generation != first.generation)
+        #expect(second.olderGenerations == [first.generation])
+        let images = first.directory + "/" + MasterLayout.images
+        #expect(FileManager.default.fileExists(atPath: "\(images)/\(first.generation)/initrd.img"))
+        let config = try String(contentsOfFile: first.directory + "/tftp/pxelinux.cfg/default", encoding: .utf8)
+        #expect(config.contains("KERNEL images/\(second.generation)/vmlinuz"))
+        #expect(config.contains("IPAPPEND 2"))
+        #expect(config.contains("clump.network=10.0.0.0/16"))
+        let pruned = try fixture.generator().generate(prune: true)
+        #expect(pruned.olderGenerations.isEmpty)
+        #expect(!FileManager.default.fileExists(atPath: "\(images)/\(first.generation)"))
+        #expect(try String(contentsOfFile: "\(images)/\(second.generation)/initrd.img", encoding: .utf8) == "initrd 2")
+    }
+
+    @Test func aKnownCardGetsItsNodesKernelArguments() throws {
+        let fixture = try MasterFixture(count: 4)
+        defer { fixture.remove() }
+        let report = try fixture.generator().generate()
+        let mac = MasterFixture.mac(3, card: 1).replacingOccurrences(of: ":", with: "-")
+        let pxelinux = try String(contentsOfFile: report.directory + "/tftp/pxelinux.cfg/01-\(mac)", encoding: .utf8)
+        #expect(pxelinux.contains("clump.debug=1"))
+        let ipxe = try String(contentsOfFile: report.directory + "/tftp/nodes/\(mac).ipxe", encoding: .utf8)
+        #expect(ipxe.contains("kernel ../images/\(report.generation)/vmlinuz initrd=initrd.img clump.mode=auto"))
+        #expect(ipxe.contains("clump.debug=1 BOOTIF=01-${netX/mac:hexhyp}"))
+        let boot = try String(contentsOfFile: report.directory + "/tftp/boot.ipxe", encoding: .utf8)
+        #expect(boot.contains("chain --autofree nodes/${netX/mac:hexhyp}.ipxe || goto clump-default"))
+        #expect(!boot.contains("clump.debug=1"))
+    }
+
+    @Test func withoutABuiltTreeItSaysWhatToRun() throws {
+        let fixture = try MasterFixture(count: 1)
+        defer { fixture.remove() }
+        try FileManager.default.removeItem(atPath: fixture.outDir + "/tftpboot/vmlinuz")
+        #expect {
+            try fixture.generator().generate()
+        } throws: { error in
+            "\(error)".contains("clumpbuild build")
+        }
+    }
+}
