@@ -58,7 +58,9 @@ struct PrimaryChoiceTests {
         Case(
             name: "boot card without a lease: the bus address, and a note", bootMAC: "aa:bb:cc:dd:ee:ff",
             leases: [slot5, slot4], primary: "eth1", reason: "lowest bus address 0000:00:04.0",
-            warnings: ["the boot card aa:bb:cc:dd:ee:ff (BOOTIF=) has no lease; the primary is chosen by the next rule"]),
+            warnings: [
+                "the boot card aa:bb:cc:dd:ee:ff (BOOTIF=) has no lease; the primary is chosen by the next rule"
+            ]),
         Case(
             name: "one card", network: "10.0.3.0/24", leases: [slot3], primary: "eth0",
             reason: "the only card with a lease",

@@ -59,14 +59,18 @@ import Testing
 
     /// `--network` and `--boot-mac` choose the primary as `clump.network=` and `BOOTIF=` do.
     @Test(arguments: [
-        (MapCommand.parse(["10.0.2.15/24@eth0", "10.0.3.21/24@eth1"]), "node 15 network 10.0.2.0/24", "eth0: first by interface name"),
+        (
+            MapCommand.parse(["10.0.2.15/24@eth0", "10.0.3.21/24@eth1"]), "node 15 network 10.0.2.0/24",
+            "eth0: first by interface name"
+        ),
         (
             MapCommand.parse(["--network", "10.0.3.0/24", "10.0.2.15/24@eth0", "10.0.3.21/24@eth1"]),
             "node 21 network 10.0.3.0/24", "eth1: on cluster network 10.0.3.0/24"
         ),
         (
             MapCommand.parse([
-                "--boot-mac", "52-54-00-12-34-57", "10.0.2.15/24@eth0,52:54:00:12:34:56", "10.0.3.21/24@eth1,52:54:00:12:34:57",
+                "--boot-mac", "52-54-00-12-34-57", "10.0.2.15/24@eth0,52:54:00:12:34:56",
+                "10.0.3.21/24@eth1,52:54:00:12:34:57",
             ]), "node 21 network 10.0.3.0/24", "eth1: booted from it (BOOTIF 52:54:00:12:34:57)"
         ),
     ])

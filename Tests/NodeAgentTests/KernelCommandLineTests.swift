@@ -122,11 +122,14 @@ import Testing
         Case(commandLine: "clump.network=10.0.2.0/33", warning: "clump: clump.network=10.0.2.0/33 is not a network ("),
         Case(commandLine: "clump.network", warning: "clump: clump.network= is not a network ("),
         Case(
-            commandLine: "BOOTIF=01-52-54-00-12-34", warning: "clump: BOOTIF=01-52-54-00-12-34 is not a boot card: expected "),
+            commandLine: "BOOTIF=01-52-54-00-12-34",
+            warning: "clump: BOOTIF=01-52-54-00-12-34 is not a boot card: expected "),
         Case(
             commandLine: "BOOTIF=06-52-54-00-12-34-56",
             warning: "clump: BOOTIF=06-52-54-00-12-34-56 is not a boot card: expected 01-aa-bb-cc-dd-ee-ff"),
-        Case(commandLine: "BOOTIF=01-52-54-00-12-34-5g", warning: "clump: BOOTIF=01-52-54-00-12-34-5g is not a boot card"),
+        Case(
+            commandLine: "BOOTIF=01-52-54-00-12-34-5g",
+            warning: "clump: BOOTIF=01-52-54-00-12-34-5g is not a boot card"),
         Case(commandLine: "BOOTIF", warning: "clump: BOOTIF= is not a boot card"),
     ])
     func hints(_ test: Case) throws {
