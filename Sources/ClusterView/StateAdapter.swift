@@ -112,9 +112,6 @@ extension ObserverSource {
         }
     }
 
-    static func nanoseconds() -> Int64 {
-        var now = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &now)
-        return Int64(now.tv_sec) * 1_000_000_000 + Int64(now.tv_nsec)
-    }
+    /// The view loop's monotonic clock in nanoseconds (millisecond steps are plenty here).
+    static func nanoseconds() -> Int64 { Int64(ViewLoop.monotonicMilliseconds()) * 1_000_000 }
 }
