@@ -4,9 +4,11 @@ public struct Derived: Equatable, Sendable {
     public var nodeID: Int
     /// The lease whose network the map numbers.
     public var primary: Lease
+    /// Why that card: `on cluster network 10.0.2.0/24` (see `PrimaryHints.reason`).
+    public var reason: String
     /// The primary lease's network.
     public var network: IPv4Network
-    /// The other leases written as `ALIAS` lines for this node, in `Lease.precedes` order.
+    /// The other leases written as `ALIAS` lines for this node, in `PrimaryHints.ordered` order.
     public var aliases: [Lease]
     /// The map: range lines over the primary network, then this node's ALIAS lines.
     public var map: ClusterMap
@@ -38,13 +40,14 @@ public struct Derived: Equatable, Sendable {
 /// line's id equal to its first address's host number. A /23 gives two lines, a /16 exactly
 /// 256 (ids 1-65534); anything larger is cut at 256 lines / id 65535 with a warning.
 ///
-/// With several leases the primary is the first in `Lease.precedes` order that can be
-/// numbered; the others become `ALIAS` lines with this node's id (HOWTO 5.4.2). The result
-/// does not depend on the order of `leases`.
-public func derive(leases: [Lease]) throws -> Derived {
+/// With several leases the primary is the first in `hints.ordered` order (the cluster network,
+/// then the boot card, then the lowest bus address) that can be numbered; the others become
+/// `ALIAS` lines with this node's id (HOWTO 5.4.2). The result does not depend on the order of
+/// `leases`.
+public func derive(leases: [Lease], hints: PrimaryHints = .none) throws -> Derived {
     guard !leases.isEmpty else { throw AutoMapError(.noLeases) }
-    let ordered = leases.sorted(by: Lease.precedes)
-    var warnings: [String] = []
+    let ordered = hints.ordered(leases)
+    var warnings = hints.unmatched(leases)
 
     var chosen: (index: Int, plan: RangePlan)?
     var firstError: AutoMapError?
@@ -61,6 +64,8 @@ public func derive(leases: [Lease]) throws -> Derived {
         throw firstError ?? AutoMapError(.noLeases)
     }
     let primary = ordered[primaryIndex]
+    var reason = hints.reason(for: primary, among: leases)
+    if primaryIndex > 0 { reason += " (the cards before it cannot number a map)" }
     if let truncation = plan.truncation { warnings.append(truncation) }
 
     // This node's other cards: ALIAS lines carrying this node's id (HOWTO 5.4.2).
@@ -90,6 +95,7 @@ public func derive(leases: [Lease]) throws -> Derived {
     var header = [
         "cluster map derived by clump; format: node-id address range-size|ALIAS (openMosix HOWTO 5.4.2)",
         "from the lease on \(primary.summary)",
+        "primary card \(primary.interface): \(reason)",
         "network \(plan.network): node id = host number in the network; this node is node \(plan.nodeID)",
     ]
     for lease in aliases { header.append("ALIAS for this node: \(lease.summary)") }
@@ -110,7 +116,7 @@ public func derive(leases: [Lease]) throws -> Derived {
     }
 
     return Derived(
-        nodeID: plan.nodeID, primary: primary, network: plan.network, aliases: aliases, map: map,
+        nodeID: plan.nodeID, primary: primary, reason: reason, network: plan.network, aliases: aliases, map: map,
         mosixMap: mapText, hpcMap: mapText, hostname: name.short, hosts: hosts, summary: summary,
         warnings: warnings)
 }

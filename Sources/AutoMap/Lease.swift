@@ -100,9 +100,10 @@ public struct Lease: Hashable, Sendable {
 
     /// `eth0 (bus 0000:00:03.0, mac 52:54:00:12:34:56): 10.0.2.15/24 router 10.0.2.2`
     var summary: String {
-        var text = interface + " ("
-        if let busAddress { text += "bus \(busAddress), " }
-        text += "mac \(mac)): \(address)/\(prefix)"
+        // `clumpnode map` makes leases from bare addresses: no bus, maybe no MAC.
+        let card = [busAddress.map { "bus " + $0 }, mac.isEmpty ? nil : "mac " + mac].compactMap { $0 }
+        var text = interface + (card.isEmpty ? "" : " (" + card.joined(separator: ", ") + ")")
+        text += ": \(address)/\(prefix)"
         if let router { text += " router \(router)" }
         return text
     }

@@ -11,6 +11,7 @@
 /// | `mode` | `auto`, `expert`, `safe` |
 /// | `interfaces` | the ethernet cards found, space-separated: `eth0 eth1` |
 /// | `interface` | the primary card, whose lease numbers the map |
+/// | `reason` | why that card: `on cluster network 10.0.2.0/24`, `booted from it (BOOTIF ...)`, ... |
 /// | `address` | its address with prefix: `10.0.2.15/24` |
 /// | `router` | its default router |
 /// | `network` | `10.0.2.0/24` |
@@ -25,6 +26,7 @@
 /// mode=auto
 /// interfaces=eth0
 /// interface=eth0
+/// reason=the only card with a lease
 /// address=10.0.2.15/24
 /// router=10.0.2.2
 /// network=10.0.2.0/24
@@ -46,7 +48,8 @@ public struct NodeStatus: Equatable, Sendable {
 
     /// The keys, in file order.
     public static let keys = [
-        "state", "mode", "interfaces", "interface", "address", "router", "network", "node", "map", "hostname", "message",
+        "state", "mode", "interfaces", "interface", "reason", "address", "router", "network", "node", "map", "hostname",
+        "message",
     ]
 
     /// Where the file lives on a drone.
@@ -56,6 +59,7 @@ public struct NodeStatus: Equatable, Sendable {
     public var mode: String
     public var interfaces: [String] = []
     public var interface: String?
+    public var reason: String?
     public var address: String?
     public var router: String?
     public var network: String?
@@ -73,6 +77,7 @@ public struct NodeStatus: Equatable, Sendable {
     public mutating func configured(by derived: Derived) {
         state = .configured
         interface = derived.primary.interface
+        reason = derived.reason
         address = "\(derived.primary.address)/\(derived.primary.prefix)"
         router = derived.primary.router?.description
         network = derived.network.description
@@ -112,6 +117,7 @@ public struct NodeStatus: Equatable, Sendable {
         self.init(state: state, mode: values["mode"] ?? "")
         interfaces = (values["interfaces"] ?? "").split(separator: " ").map(String.init)
         interface = values["interface"]
+        reason = values["reason"]
         address = values["address"]
         router = values["router"]
         network = values["network"]
@@ -127,6 +133,7 @@ public struct NodeStatus: Equatable, Sendable {
         case "mode": mode
         case "interfaces": interfaces.joined(separator: " ")
         case "interface": interface
+        case "reason": reason
         case "address": address
         case "router": router
         case "network": network

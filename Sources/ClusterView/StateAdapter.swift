@@ -51,6 +51,9 @@ extension ClusterSnapshot {
 /// the drones to send it their entries (`ClusterObserver`).
 public final class ObserverSource: ClusterSource {
     let observer: ClusterObserver
+    /// The network and port joined, as given (for messages).
+    public let network: String
+    public let port: UInt16
 
     /// Joins `network` (class C) with the key in `keyFile` (and, during a rotation, the one
     /// being replaced in `previousKeyFile`).
@@ -67,6 +70,8 @@ public final class ObserverSource: ClusterSource {
             throw ClusterViewError(
                 operation: "join", path: previousKeyFile, message: "no such file: give the key being replaced, or drop --previous-key")
         }
+        self.network = network
+        self.port = port
         var options = ClusterEndpoint.Options()
         options.port = port
         options.broadcast = base.value | 0xFF
@@ -82,4 +87,31 @@ public final class ObserverSource: ClusterSource {
         observer.poll(milliseconds: 0)
         return ClusterSnapshot(state: observer.snapshot(), observer: true)
     }
+}
+
+extension ObserverSource {
+    /// Listens until membership settles or `waitSeconds` run out (see `JoinSettle`), then
+    /// returns the cluster as heard, how the listening ended and how long it took (seconds).
+    /// The quiet period is the observer's hello interval plus the nodes' feed interval: a node
+    /// that missed the join hears the next hello and feeds the view within that.
+    public func listen(
+        waitSeconds: Double
+    ) -> (snapshot: ClusterSnapshot, outcome: JoinSettle.Outcome, seconds: Double) {
+        let config = observer.endpoint.options.config
+        let start = Self.nanoseconds()
+        var settle = JoinSettle(
+            start: start, quiet: config.observerHello + config.viewInterval, cap: Int64(waitSeconds * 1e9))
+        while true {
+            let wait = min(settle.untilNextDecision(now: Self.nanoseconds()), 100_000_000)
+            observer.poll(milliseconds: Int((wait + 999_999) / 1_000_000))
+            let state = observer.snapshot()
+            let now = Self.nanoseconds()
+            if let outcome = settle.observe(now: now, ids: state.nodes.map { Int($0.id) }) {
+                return (ClusterSnapshot(state: state, observer: true), outcome, Double(now - start) / 1e9)
+            }
+        }
+    }
+
+    /// The view loop's monotonic clock in nanoseconds (millisecond steps are plenty here).
+    static func nanoseconds() -> Int64 { Int64(ViewLoop.monotonicMilliseconds()) * 1_000_000 }
 }

@@ -30,9 +30,16 @@ public enum ViewCommand {
         /// A shell command run after the user confirms shutdown (drone role).
         public var onShutdown: String?
         public var refreshMilliseconds = 1000
+        /// With `--once` or `--json` and `--join`: the most seconds to listen for the cluster
+        /// (`--wait`); nil means `defaultWaitSeconds`.
+        public var waitSeconds: Double?
 
         public init() {}
     }
+
+    /// How long a one-shot join listens at most when `--wait` is not given: enough for a few
+    /// hello and feed intervals, however the first datagrams were lost.
+    public static let defaultWaitSeconds = 10.0
 
     /// The result of reading the command line.
     public enum Invocation: Equatable, Sendable {
@@ -44,7 +51,7 @@ public enum ViewCommand {
 
     public static let usage = """
         usage: clumpview [--once | --json] [--file PATH | --demo N | --join NETWORK [--key FILE] [--previous-key FILE] [--port N]]
-                         [--role drone|master] [--on-shutdown CMD] [--refresh MS]
+                         [--wait S] [--role drone|master] [--on-shutdown CMD] [--refresh MS]
 
         The live cluster: this node's configuration and the load of every node.
 
@@ -58,6 +65,9 @@ public enum ViewCommand {
           --previous-key FILE
                           while the key is rotated: the key being replaced, accepted too
           --port N        the announcements' UDP port for --join (default 7077)
+          --wait S        with --once or --json and --join: listen until no new node has been
+                          heard for 2 s, at most S seconds (default 10), then print every node;
+                          exit status 1 when nobody answered
           --role ROLE     drone: ESC asks to shut this node down; master (default): ESC quits
           --on-shutdown CMD
                           with --role drone: run CMD with /bin/sh when shutdown is confirmed
@@ -118,6 +128,11 @@ public enum ViewCommand {
             case "--on-shutdown":
                 guard let command = value(word) else { return .usageError("--on-shutdown needs a command") }
                 options.onShutdown = command
+            case "--wait":
+                guard let text = value(word), let seconds = Double(text), seconds > 0, seconds <= 3600 else {
+                    return .usageError("--wait needs seconds, more than 0 and at most 3600")
+                }
+                options.waitSeconds = seconds
             case "--refresh":
                 guard let text = value(word), let milliseconds = Int(text), milliseconds >= 50 else {
                     return .usageError("--refresh needs milliseconds, at least 50")
@@ -127,6 +142,11 @@ public enum ViewCommand {
                 return .usageError("unknown option '\(word)'")
             }
             index += 1
+        }
+        if options.waitSeconds != nil {
+            guard case .join = options.input, options.output != .interactive else {
+                return .usageError("--wait goes with --once or --json and --join (the live view keeps listening)")
+            }
         }
         if options.onShutdown != nil && options.role != .drone {
             return .usageError("--on-shutdown goes with --role drone (on the master ESC just quits)")
@@ -176,11 +196,21 @@ public enum ViewCommand {
         switch options.output {
         case .once, .json:
             let snapshot: ClusterSnapshot
-            do {
-                snapshot = try source.snapshot()
-            } catch {
-                printError("clumpview: \(error)")
-                return 1
+            var status: Int32 = 0
+            if let observer = source as? ObserverSource {
+                let waitSeconds = options.waitSeconds ?? defaultWaitSeconds
+                let heard = observer.listen(waitSeconds: waitSeconds)
+                snapshot = heard.snapshot
+                let nodes = snapshot.nodes.count
+                if let note = joinNote(heard.outcome, nodes: nodes, observer: observer, wait: waitSeconds) { printError(note) }
+                if heard.outcome == .silent { status = 1 }
+            } else {
+                do {
+                    snapshot = try source.snapshot()
+                } catch {
+                    printError("clumpview: \(error)")
+                    return 1
+                }
             }
             if options.output == .json {
                 print(Report.json(snapshot), terminator: "")
@@ -191,7 +221,7 @@ public enum ViewCommand {
                     terminal && ioctl(1, UInt(TIOCGWINSZ), &size) == 0 && size.ws_col > 0 ? Int(size.ws_col) : 80
                 print(Report.text(snapshot, width: width, colour: terminal), terminator: "")
             }
-            return 0
+            return status
         case .interactive:
             do {
                 let outcome = try ViewLoop.run(
@@ -206,6 +236,22 @@ public enum ViewCommand {
                 printError("clumpview: \(error)")
                 return 1
             }
+        }
+    }
+
+    /// What a one-shot join says on stderr when it did not settle: nobody answered, or nodes
+    /// were still arriving when the wait ran out.
+    static func joinNote(_ outcome: JoinSettle.Outcome, nodes: Int, observer: ObserverSource, wait: Double) -> String? {
+        let seconds = wait == wait.rounded() ? "\(Int(wait))" : "\(wait)"
+        switch outcome {
+        case .settled:
+            return nil
+        case .silent:
+            return "clumpview: no node answered on \(observer.network) (UDP port \(observer.port)) within "
+                + "\(seconds) s: are the drones up and on this network, and is --key the cluster's key?"
+        case .capped:
+            return "clumpview: new nodes were still being heard after \(seconds) s; these are the \(nodes) heard "
+                + "so far (a longer --wait hears more)"
         }
     }
 

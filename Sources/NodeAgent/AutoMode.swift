@@ -10,6 +10,7 @@ import NetProbe
 /// clump: nic eth0 52:54:00:12:34:56 driver e1000
 /// clump: lease eth0 10.0.2.15/24 router 10.0.2.2 server 10.0.2.2
 /// clump: node 15 network 10.0.2.0/24 map 1 10.0.2.1 254
+/// clump: primary eth0: the only card with a lease
 /// ```
 /// DHCP gets `firstAttemptSeconds` in the foreground; then a child process keeps the client
 /// running (renewals, late servers, late cables) and the boot goes on to the shells, so a
@@ -20,6 +21,8 @@ final class AutoMode {
 
     let root: String
     let say: (String) -> Void
+    /// The cluster network and the boot card from the command line: which card is the primary.
+    let hints: PrimaryHints
     /// False in tests: no sethostname, no fork.
     let isDrone: Bool
     var status: NodeStatus
@@ -28,16 +31,21 @@ final class AutoMode {
     var lastSummary: String?
     var inBackground = false
 
-    init(root: String, mode: String, isDrone: Bool, say: @escaping (String) -> Void) {
+    init(
+        root: String, mode: String, isDrone: Bool, hints: PrimaryHints = .none, say: @escaping (String) -> Void
+    ) {
         self.root = root
         self.say = say
+        self.hints = hints
         self.isDrone = isDrone
         status = NodeStatus(state: .probing, mode: mode)
     }
 
     /// The boot step.
     static func step(_ context: BootContext) throws {
-        let auto = AutoMode(root: context.root, mode: context.options.mode.rawValue, isDrone: getpid() == 1, say: context.say)
+        let auto = AutoMode(
+            root: context.root, mode: context.options.mode.rawValue, isDrone: getpid() == 1,
+            hints: context.options.hints, say: context.say)
         try auto.run(ipParameter: context.commandLine.value("ip") ?? nil)
     }
 
@@ -176,13 +184,14 @@ final class AutoMode {
         }
         let input = leases.values.map { lease in NodeFiles.lease(lease, card: cards.first { $0.name == lease.interface }) }
         do {
-            let derived = try derive(leases: input)
+            let derived = try derive(leases: input, hints: hints)
             try NodeFiles.write(derived, root: root, setHostname: isDrone)
             status.configured(by: derived)
             publish()
             if derived.summary != lastSummary {
                 lastSummary = derived.summary
                 say("clump: \(derived.summary)")
+                say("clump: primary \(derived.primary.interface): \(derived.reason)")
                 derived.warnings.forEach { say("clump: " + $0) }
                 if let line = MosixHook.apply(root: root) { say(line) }
             }

@@ -5,16 +5,22 @@ import AutoMap
 ///
 /// - `map --check FILE`: parse a map (a master's own `/etc/hpc.map`) and report the first
 ///   problem with its line and column, or what it holds.
-/// - `map [--write] [--root DIR] [ADDRESS/PREFIX[@IFACE]...]`: derive the map from the given
-///   addresses (default: the primary address auto mode recorded in `/run/clump/status`),
-///   print it, and with `--write` write the map files, /etc/hostname and /etc/hosts under DIR.
+/// - `map [--write] [--root DIR] [--network CIDR] [--boot-mac MAC] [ADDRESS/PREFIX[@IFACE][,MAC]...]`:
+///   derive the map from the given addresses (default: the primary address auto mode recorded
+///   in `/run/clump/status`), print it, and with `--write` write the map files, /etc/hostname
+///   and /etc/hosts under DIR. `--network` and `--boot-mac` are what `clump.network=` and
+///   `BOOTIF=` tell a drone: which card is the primary, checked by hand.
 public struct MapCommand: Equatable, Sendable {
     public var check: String?
     public var write = false
     public var root = "/"
     public var addresses: [String] = []
+    public var hints = PrimaryHints()
 
-    static let usage = "usage: clumpnode map --check FILE | clumpnode map [--write] [--root DIR] [ADDRESS/PREFIX[@IFACE]...]"
+    static let usage = """
+        usage: clumpnode map --check FILE | clumpnode map [--write] [--root DIR] [--network CIDR] [--boot-mac MAC] \
+        [ADDRESS/PREFIX[@IFACE][,MAC]...]
+        """
 
     static func parse(_ words: ArraySlice<String>) -> NodeAgentCommand.Invocation {
         var command = MapCommand()
@@ -25,6 +31,18 @@ public struct MapCommand: Equatable, Sendable {
             case "--check", "--root":
                 guard let value = rest.popFirst() else { return .usageError(usage) }
                 if word == "--check" { command.check = value } else { command.root = value }
+            case "--network":
+                guard let value = rest.popFirst(), let network = try? IPv4Network(parsing: value) else {
+                    return .usageError("map --network needs a network like 10.0.2.0/24 (host bits zero)\n" + usage)
+                }
+                command.hints.clusterNetwork = network
+            case "--boot-mac":
+                guard let value = rest.popFirst(), let mac = BootOptions.bootMAC(value, bare: true) else {
+                    return .usageError(
+                        "map --boot-mac needs a MAC like 52:54:00:12:34:56 or 01-52-54-00-12-34-56\n"
+                            + usage)
+                }
+                command.hints.bootMAC = mac
             default:
                 if word.hasPrefix("-") { return .usageError(usage) }
                 command.addresses.append(word)
@@ -53,8 +71,9 @@ public struct MapCommand: Equatable, Sendable {
                 words = [address + (status.interface.map { "@" + $0 } ?? "")]
             }
             let leases = try words.enumerated().map { try Self.lease($0.element, number: $0.offset) }
-            let derived = try derive(leases: leases)
+            let derived = try derive(leases: leases, hints: hints)
             output(derived.summary)
+            output("primary \(derived.primary.interface): \(derived.reason)")
             derived.warnings.forEach(output)
             output(derived.mosixMap)
             if write { try NodeFiles.write(derived, root: root, setHostname: false) }
@@ -65,8 +84,18 @@ public struct MapCommand: Equatable, Sendable {
         }
     }
 
-    /// `10.0.2.15/24@eth0` as a lease (interface `arg<N>` when none is given).
-    static func lease(_ text: String, number: Int) throws -> Lease {
+    /// `10.0.2.15/24@eth0,52:54:00:12:34:56` as a lease (interface `arg<N>` when none is given,
+    /// no MAC when none is given).
+    static func lease(_ word: String, number: Int) throws -> Lease {
+        let withMAC = word.split(separator: ",", maxSplits: 1)
+        let text = withMAC.first.map(String.init) ?? ""
+        var mac = ""
+        if withMAC.count > 1 {
+            guard let parsed = BootOptions.bootMAC(String(withMAC[1]), bare: true) else {
+                throw AutoMapError(.badAddress(word, reason: "expected a MAC like 52:54:00:12:34:56 after the comma"))
+            }
+            mac = parsed
+        }
         let parts = text.split(separator: "@", maxSplits: 1)
         let network = parts.first.map(String.init) ?? ""
         let slash = network.split(separator: "/", maxSplits: 1)
@@ -75,6 +104,6 @@ public struct MapCommand: Equatable, Sendable {
         }
         let interface = parts.count > 1 ? String(parts[1]) : "arg\(number + 1)"
         return Lease(
-            interface: interface, mac: "", address: try IPv4Address(parsing: String(slash[0])), prefix: prefix)
+            interface: interface, mac: mac, address: try IPv4Address(parsing: String(slash[0])), prefix: prefix)
     }
 }

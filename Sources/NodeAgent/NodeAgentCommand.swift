@@ -46,9 +46,11 @@ public enum NodeAgentCommand {
           dhcp [--timeout S] IFACE...
                             get a lease on each card, configure it, print the lease line and
                             exit (1 if a card has none within S seconds)
-          map [--write] [--root DIR] [ADDRESS/PREFIX[@IFACE]...]
+          map [--write] [--root DIR] [--network CIDR] [--boot-mac MAC] [ADDRESS/PREFIX[@IFACE][,MAC]...]
                             derive the cluster map (default: from /run/clump/status), print it,
-                            with --write write /etc/mosix.map, /etc/hpc.map, hostname, hosts
+                            with --write write /etc/mosix.map, /etc/hpc.map, hostname, hosts;
+                            the primary card is the one on --network (clump.network=), then the
+                            one with --boot-mac (BOOTIF=), then the first
           map --check FILE  check a map file (HOWTO 5.4.2 syntax), errors with line:column
           announce [--root DIR] [--port N] [--key FILE] [--previous-key FILE] [--interface IFACE]
                             gossip this node's load with the cluster (UDP port 7077) and keep

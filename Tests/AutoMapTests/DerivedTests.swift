@@ -108,6 +108,7 @@ struct DerivedTests {
             derived.hpcMap == """
                 # cluster map derived by clump; format: node-id address range-size|ALIAS (openMosix HOWTO 5.4.2)
                 # from the lease on eth0 (bus 0000:00:03.0, mac 52:54:00:12:34:56): 10.0.2.15/24 router 10.0.2.2
+                # primary card eth0: the only card with a lease
                 # network 10.0.2.0/24: node id = host number in the network; this node is node 15
                 1  10.0.2.1  254
 
@@ -120,11 +121,11 @@ struct DerivedTests {
     @Test func sixteenMapText() throws {
         let derived = try AutoMap.derive(leases: [lease("10.1.2.3/16", bus: nil)])
         let lines = derived.hpcMap.split(separator: "\n", omittingEmptySubsequences: false)
-        #expect(lines.count == 3 + 256 + 1)
+        #expect(lines.count == 4 + 256 + 1)
         #expect(lines[1] == "# from the lease on eth0 (mac 52:54:00:12:34:56): 10.1.2.3/16")
-        #expect(lines[3] == "1      10.1.0.1    255")
-        #expect(lines[4] == "256    10.1.1.0    256")
-        #expect(lines[258] == "65280  10.1.255.0  255")
+        #expect(lines[4] == "1      10.1.0.1    255")
+        #expect(lines[5] == "256    10.1.1.0    256")
+        #expect(lines[259] == "65280  10.1.255.0  255")
         #expect(derived.warnings == ["/etc/hosts names 1024 of the map's 65533 other nodes; the rest have no name"])
     }
 
@@ -156,6 +157,7 @@ struct DerivedTests {
             derived.hpcMap == """
                 # cluster map derived by clump; format: node-id address range-size|ALIAS (openMosix HOWTO 5.4.2)
                 # from the lease on eth0 (bus 0000:00:03.0, mac 52:54:00:12:34:56): 10.0.2.15/24
+                # primary card eth0: lowest bus address 0000:00:03.0
                 # network 10.0.2.0/24: node id = host number in the network; this node is node 15
                 # ALIAS for this node: eth1 (bus 0000:00:04.0, mac 52:54:00:12:34:57): 10.0.3.15/24
                 # ALIAS for this node: usb0 (mac 02:00:00:00:00:01): 192.168.7.2/24

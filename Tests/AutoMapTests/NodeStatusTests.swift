@@ -19,6 +19,7 @@ import Testing
                 mode=auto
                 interfaces=eth0 eth1
                 interface=eth0
+                reason=the only card with a lease
                 address=10.0.2.15/24
                 router=10.0.2.2
                 network=10.0.2.0/24

@@ -26,6 +26,9 @@ import Testing
         joining.input = .join(network: "10.0.2.0/24", keyFile: "new.key", previousKeyFile: "old.key", port: 7100)
         let join = ["--join", "10.0.2.0/24", "--key", "new.key", "--previous-key", "old.key", "--port", "7100"]
         #expect(ViewCommand.parse(join) == .run(joining))
+        joining.output = .json
+        joining.waitSeconds = 2.5
+        #expect(ViewCommand.parse(["--json"] + join + ["--wait", "2.5"]) == .run(joining))
         #expect(ViewCommand.parse(["--help"]) == .help)
         #expect(ViewCommand.parse(["--version"]) == .version)
     }
@@ -35,6 +38,10 @@ import Testing
         (["--on-shutdown", "halt"], "goes with --role drone"), (["--refresh", "5"], "at least 50"),
         (["--frobnicate"], "unknown option"), (["--file"], "--file needs"),
         (["--previous-key", "old.key"], "goes after --join"),
+        (["--once", "--join", "10.0.2.0/24", "--wait", "0"], "--wait needs seconds"),
+        (["--once", "--join", "10.0.2.0/24", "--wait"], "--wait needs seconds"),
+        (["--join", "10.0.2.0/24", "--wait", "5"], "--wait goes with --once or --json and --join"),
+        (["--once", "--demo", "5", "--wait", "5"], "--wait goes with --once or --json and --join"),
     ])
     func refusesMistakes(_ words: [String], _ message: String) {
         guard case .usageError(let text) = ViewCommand.parse(words) else {

@@ -22,6 +22,20 @@ import Testing
         (["clumpnode", "map", "--check", "/etc/hpc.map"], .map(MapCommand(check: "/etc/hpc.map"))),
         (["clumpnode", "map", "--write", "10.0.2.15/24"], .map(MapCommand(write: true, addresses: ["10.0.2.15/24"]))),
         (["clumpnode", "map", "--check", "f", "--write"], .usageError(MapCommand.usage)),
+        (
+            ["clumpnode", "map", "--network", "10.0.3.0/24", "--boot-mac", "01-52-54-00-12-34-57", "10.0.2.15/24"],
+            .map(
+                MapCommand(
+                    addresses: ["10.0.2.15/24"],
+                    hints: PrimaryHints(
+                        clusterNetwork: try! IPv4Network(parsing: "10.0.3.0/24"), bootMAC: "52:54:00:12:34:57")))
+        ),
+        (
+            ["clumpnode", "map", "--network", "10.0.3.1/24"],
+            .usageError("map --network needs a network like 10.0.2.0/24 (host bits zero)\n" + MapCommand.usage)
+        ),
+        (["clumpnode", "map", "--boot-mac"], .usageError(
+            "map --boot-mac needs a MAC like 52:54:00:12:34:56 or 01-52-54-00-12-34-56\n" + MapCommand.usage)),
     ])
     func parse(arguments: [String], expected: I) {
         #expect(NodeAgentCommand.parse(arguments: arguments, pid: 4242) == expected)
@@ -43,6 +57,34 @@ import Testing
         #expect(lines == [tree.path + "/etc/hpc.map: 1 range lines, 1 ALIAS lines, 254 nodes: ok"])
     }
 
+    /// `--network` and `--boot-mac` choose the primary as `clump.network=` and `BOOTIF=` do.
+    @Test(arguments: [
+        (
+            MapCommand.parse(["10.0.2.15/24@eth0", "10.0.3.21/24@eth1"]), "node 15 network 10.0.2.0/24",
+            "eth0: first by interface name"
+        ),
+        (
+            MapCommand.parse(["--network", "10.0.3.0/24", "10.0.2.15/24@eth0", "10.0.3.21/24@eth1"]),
+            "node 21 network 10.0.3.0/24", "eth1: on cluster network 10.0.3.0/24"
+        ),
+        (
+            MapCommand.parse([
+                "--boot-mac", "52-54-00-12-34-57", "10.0.2.15/24@eth0,52:54:00:12:34:56",
+                "10.0.3.21/24@eth1,52:54:00:12:34:57",
+            ]), "node 21 network 10.0.3.0/24", "eth1: booted from it (BOOTIF 52:54:00:12:34:57)"
+        ),
+    ])
+    func mapChoosesThePrimaryByHand(invocation: NodeAgentCommand.Invocation, summary: String, primary: String) throws {
+        guard case .map(let command) = invocation else {
+            Issue.record("not a map command: \(invocation)")
+            return
+        }
+        var lines: [String] = []
+        #expect(command.run { lines.append($0) } == 0)
+        #expect(lines.first?.hasPrefix(summary + " map ") == true, "\(lines)")
+        #expect(lines.dropFirst().first == "primary " + primary)
+    }
+
     @Test func mapCheckGivesLineAndColumn() throws {
         let tree = try TemporaryTree(files: ["bad.map": "1 10.0.2.1 254\n0 10.0.3.1 1\n"])
         var lines: [String] = []
@@ -62,7 +104,7 @@ import Testing
         #expect(lines.first?.hasSuffix("has no address (state waiting-for-dhcp); give ADDRESS/PREFIX") == true)
     }
 
-    @Test(arguments: ["10.0.2.15", "10.0.2.15/x", "10.0.2.300/24"])
+    @Test(arguments: ["10.0.2.15", "10.0.2.15/x", "10.0.2.300/24", "10.0.2.15/24@eth0,52:54:00"])
     func badAddressesAreRejected(text: String) {
         #expect(throws: AutoMapError.self) { try MapCommand.lease(text, number: 0) }
     }

@@ -93,3 +93,72 @@ import Testing
             options.warnings == ["clump: unknown clump.mode=bogus (expected one of auto, expert, safe); booting safe"])
     }
 }
+
+/// `clump.network=` and `BOOTIF=`: which card is the primary. A malformed value is named on
+/// the console with what is expected, and ignored (the next rule decides).
+@Suite struct PrimaryHintsOptionTests {
+    struct Case: Sendable, CustomTestStringConvertible {
+        var commandLine: String
+        var network: String?
+        var bootMAC: String?
+        /// The start of the one warning expected, or nil for none.
+        var warning: String?
+        var testDescription: String { commandLine }
+    }
+
+    @Test(arguments: [
+        Case(commandLine: "quiet"),
+        Case(commandLine: "clump.network=10.0.2.0/24", network: "10.0.2.0/24"),
+        Case(commandLine: "clump.network=10.0.0.0/8 clump.network=192.168.1.0/24", network: "192.168.1.0/24"),
+        Case(commandLine: "BOOTIF=01-52-54-00-12-34-56", bootMAC: "52:54:00:12:34:56"),
+        Case(commandLine: "BOOTIF=01-AA-BB-CC-DD-EE-0F", bootMAC: "aa:bb:cc:dd:ee:0f"),
+        Case(
+            commandLine: "initrd=initrd.img clump.network=10.88.0.0/16 BOOTIF=01-52-54-00-00-00-11 quiet",
+            network: "10.88.0.0/16", bootMAC: "52:54:00:00:00:11"),
+        Case(
+            commandLine: "clump.network=10.0.2.15/24",
+            warning: "clump: clump.network=10.0.2.15/24 is not a network (10.0.2.15/24 has host bits set"),
+        Case(commandLine: "clump.network=10.0.2.0", warning: "clump: clump.network=10.0.2.0 is not a network ("),
+        Case(commandLine: "clump.network=10.0.2.0/33", warning: "clump: clump.network=10.0.2.0/33 is not a network ("),
+        Case(commandLine: "clump.network", warning: "clump: clump.network= is not a network ("),
+        Case(
+            commandLine: "BOOTIF=01-52-54-00-12-34",
+            warning: "clump: BOOTIF=01-52-54-00-12-34 is not a boot card: expected "),
+        Case(
+            commandLine: "BOOTIF=06-52-54-00-12-34-56",
+            warning: "clump: BOOTIF=06-52-54-00-12-34-56 is not a boot card: expected 01-aa-bb-cc-dd-ee-ff"),
+        Case(
+            commandLine: "BOOTIF=01-52-54-00-12-34-5g",
+            warning: "clump: BOOTIF=01-52-54-00-12-34-5g is not a boot card"),
+        Case(commandLine: "BOOTIF", warning: "clump: BOOTIF= is not a boot card"),
+    ])
+    func hints(_ test: Case) throws {
+        let options = BootOptions(commandLine: KernelCommandLine(parsing: test.commandLine))
+        #expect(options.hints.clusterNetwork?.description == test.network)
+        #expect(options.hints.bootMAC == test.bootMAC)
+        #expect(options.mode == .auto, "a bad hint does not change the mode")
+        if let warning = test.warning {
+            #expect(options.warnings.count == 1)
+            #expect(options.warnings.first?.hasPrefix(warning) == true, "\(options.warnings)")
+            #expect(options.warnings.first?.hasSuffix("the primary card is chosen without it") == true)
+        } else {
+            #expect(options.warnings.isEmpty)
+        }
+    }
+
+    @Test(arguments: [
+        ("01-52-54-00-12-34-56", "52:54:00:12:34:56"),
+        ("52-54-00-12-34-56", "52:54:00:12:34:56"),
+        ("52:54:00:12:34:56", "52:54:00:12:34:56"),
+        ("01:52:54:00:12:34:56", "52:54:00:12:34:56"),
+        ("01-52-54-00-12-34-56-78", nil),
+        ("5-54-00-12-34-56", nil),
+        ("52-54-00-12-34-56-", nil),
+        ("", nil),
+    ] as [(String, String?)])
+    func bareBootMAC(text: String, expected: String?) {
+        #expect(BootOptions.bootMAC(text, bare: true) == expected)
+        // BOOTIF= itself always carries the hardware type.
+        #expect(BootOptions.bootMAC(text) == (text.hasPrefix("01") ? expected : nil))
+    }
+}

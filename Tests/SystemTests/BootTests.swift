@@ -63,6 +63,30 @@ struct BootTests {
             #"clump: node 15 network 10\.0\.2\.0/24 map 1 10\.0\.2\.1 254 alias 10\.0\.3\.15\r?\n"#, within: 30)
     }
 
+    /// Two cards on two networks, moved between PCI slots, with the cluster network on the
+    /// kernel command line (typed after the mode at the boot prompt, as `clump.network=` comes
+    /// from the spec's `cluster.network`): the card on 10.0.3.0/24 is the primary in both
+    /// placements, so the node number and the map are the same. Without the rule the slot would
+    /// decide, and the first placement would number the node on 10.0.2.0/24.
+    @Test(
+        "with clump.network= the card on the cluster network is the primary in either PCI slot",
+        arguments: [
+            ["e1000,addr=3", "virtio-net-pci,addr=4,net=10.0.3.0/24"],
+            ["virtio-net-pci,addr=3,net=10.0.3.0/24", "e1000,addr=4"],
+        ])
+    func clusterNetworkChoosesThePrimary(nics: [String]) async throws {
+        let out = try await SharedImage.shared.outDir()
+        let console = try boot("cd-cluster-network", [out + "/clump.iso"] + nics.flatMap { ["--nic", $0] })
+        try console.expect("boot:", within: Self.bootSeconds)
+        console.type("auto clump.network=10.0.3.0/24")
+        try console.expect(#"clump: agent \S+ mode=auto"#, within: Self.bootSeconds)
+        try console.expect(#"clump: lease \S+ 10\.0\.2\.15/24"#, within: 180)
+        try console.expect(#"clump: lease \S+ 10\.0\.3\.15/24"#, within: 60)
+        try console.expect(
+            #"clump: node 15 network 10\.0\.3\.0/24 map 1 10\.0\.3\.1 254 alias 10\.0\.2\.15\r?\n"#, within: 30)
+        try console.expect(#"clump: primary \S+: on cluster network 10\.0\.3\.0/24\r?\n"#, within: 10)
+    }
+
     /// A USB card appears only after the hub driver has enumerated it, well after xhci_pci
     /// is loaded; the probe waits for it. Its controller (qemu-xhci, added first: slot 3)
     /// precedes the e1000 in slot 5, so the USB card is the primary in both listing orders.
