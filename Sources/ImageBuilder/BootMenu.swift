@@ -122,8 +122,13 @@ public struct BootMenu: Sendable, Equatable {
         for mode in modes {
             out.append("item \(mode) \(pad(mode, 8)) \(Self.summary(of: mode))")
         }
-        let timeout = timeoutSeconds > 0 ? " --timeout \(timeoutSeconds * 1000)" : ""
-        out.append("choose --default \(defaultMode)\(timeout) mode || set mode \(defaultMode)")
+        // `choose` without --timeout waits for a key for ever; a zero timeout means "boot the default
+        // at once" (syslinux's PROMPT 0), so the menu is skipped.
+        if timeoutSeconds > 0 {
+            out.append("choose --default \(defaultMode) --timeout \(timeoutSeconds * 1000) mode || set mode \(defaultMode)")
+        } else {
+            out.append("set mode \(defaultMode)")
+        }
         out.append("goto ${mode}")
         for mode in modes {
             out.append("")

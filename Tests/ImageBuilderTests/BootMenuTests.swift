@@ -152,3 +152,12 @@ import Testing
         #expect(watcher.feed(Array("boot: ".utf8)) == nil)
     }
 }
+
+@Suite struct BootMenuTimeoutTests {
+    @Test func aZeroTimeoutBootsTheDefaultWithoutWaitingForAKey() {
+        let menu = BootMenu(modes: ["auto", "safe"], defaultMode: "safe", timeoutSeconds: 0, kernelArgs: [], serial: nil, quiet: false)
+        let script = menu.ipxeScript(kernel: "vmlinuz", initrd: "initrd.img", version: "9.9")
+        #expect(!script.contains("choose"))
+        #expect(script.contains("set mode safe\ngoto ${mode}"))
+    }
+}
