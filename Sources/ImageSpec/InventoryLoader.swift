@@ -153,11 +153,13 @@ public enum InventoryLoader {
     private static func decodeMAC(_ node: Node, _ path: String, _ decoding: inout Decoding) -> MACAddress? {
         let hint = "write six two-digit hex bytes, e.g. `52:54:00:12:34:56`"
         // Plain `52:54:00:12:34:56` is a base-60 integer to YAML 1.1; the scalar's text is what was written.
-        guard case .scalar(let scalar) = node, !node.isNull, !node.isBool else {
-            decoding.error(path, at: node, "expected a MAC address, got \(node.described)", hint: hint)
-            return nil
-        }
-        guard let mac = MACAddress(parsing: scalar.string) else {
+        // Its tag is resolved (a regular expression per scalar) only when the text is no MAC: at 10,000
+        // nodes that resolution was a tenth of the time of adding one.
+        guard case .scalar(let scalar) = node, let mac = MACAddress(parsing: scalar.string) else {
+            guard case .scalar(let scalar) = node, !node.isNull, !node.isBool else {
+                decoding.error(path, at: node, "expected a MAC address, got \(node.described)", hint: hint)
+                return nil
+            }
             decoding.error(path, at: node, "\(scalar.string.debugDescription) is not a MAC address", hint: hint)
             return nil
         }

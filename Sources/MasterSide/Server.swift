@@ -157,7 +157,7 @@ public final class Server {
             let node = inventory.node(with: mac)
             return "clump: enrolled \(mac) as \(node?.name ?? "?") \(address) in \(file) "
                 + "(\(report.written.count) files written in \(String(format: "%.3f", report.seconds)) s); "
-                + "it gets that address on its next boot"
+                + "it gets that address from its next DHCP request on"
         } catch {
             return "clump: could not enrol \(mac): \(error)"
         }

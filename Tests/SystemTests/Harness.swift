@@ -101,14 +101,19 @@ final class Console: @unchecked Sendable {
 
     /// Starts `clumpbuild boot` with the given arguments (its serial console on our pipes),
     /// inside the network namespace `namespace` when one is given (its taps are there).
-    init(_ name: String, bootArguments: [String], namespace: String? = nil) throws {
+    convenience init(_ name: String, bootArguments: [String], namespace: String? = nil) throws {
+        try self.init(name, clumpbuild: ["boot"] + bootArguments, namespace: namespace)
+    }
+
+    /// Any `clumpbuild` subcommand whose output is read like a console (`serve`).
+    init(_ name: String, clumpbuild arguments: [String], namespace: String? = nil) throws {
         self.name = name
         if let namespace {
             process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = ["ip", "netns", "exec", namespace, try Harness.clumpbuild, "boot"] + bootArguments
+            process.arguments = ["ip", "netns", "exec", namespace, try Harness.clumpbuild] + arguments
         } else {
             process.executableURL = URL(fileURLWithPath: try Harness.clumpbuild)
-            process.arguments = ["boot"] + bootArguments
+            process.arguments = arguments
         }
         let output = Pipe()
         process.standardInput = input
@@ -176,6 +181,12 @@ final class Console: @unchecked Sendable {
             throw HarnessError("\(name): QEMU still running after \(Int(seconds)) s. Console:\n\(transcript.suffix(4000))")
         }
         return process.terminationStatus
+    }
+
+    /// SIGTERM, as Ctrl-C or a service manager would stop it; its exit status.
+    func stop(within seconds: Double = 30) throws -> Int32 {
+        if process.isRunning { process.terminate() }
+        return try waitForExit(within: seconds)
     }
 
     deinit {
