@@ -3,9 +3,6 @@ import Foundation
 import ImageBuilder
 import ImageSpec
 
-/// Set by SIGTERM, SIGINT or SIGHUP while dnsmasq runs; the loop then stops it.
-nonisolated(unsafe) private var stopRequested: sig_atomic_t = 0
-
 /// `clumpbuild serve`: dnsmasq in the foreground with the generated configuration, its log turned into
 /// one line per booting machine, and enrolment of unknown ones without a restart.
 public final class Server {
@@ -73,15 +70,7 @@ public final class Server {
             _ = output("clump: warning: --enrol needs full DHCP (addresses come from another server with --proxy)")
         }
 
-        let stopSignals = [SIGTERM, SIGINT, SIGHUP]
-        var unblock = sigset_t()
-        sigemptyset(&unblock)
-        for stop in stopSignals {
-            signal(stop) { stopRequested = $0 }
-            sigaddset(&unblock, stop)
-        }
-        sigprocmask(SIG_UNBLOCK, &unblock, nil)
-        signal(SIGPIPE, SIG_IGN)
+        StopSignals.install()
 
         let process = Process()
         process.executableURL = try Self.locate(options.dnsmasq)
@@ -103,9 +92,9 @@ public final class Server {
         var buffer = [UInt8](repeating: 0, count: 8192)
         var recent: [String] = []
         while true {
-            if stopRequested != 0 {
+            if StopSignals.requested != 0 {
                 QEMURunner.stop(process)
-                return 128 + stopRequested
+                return 128 + StopSignals.requested
             }
             var fds = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
             let ready = poll(&fds, 1, 200)

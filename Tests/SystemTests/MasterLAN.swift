@@ -19,15 +19,7 @@ final class MasterLAN: @unchecked Sendable {
         otherNamespace = "clumpother\(id)"
         directory = try Harness.scratch("masterlan")
         do {
-            try Spawn.run(["ip", "netns", "add", namespace])
-            try ip(["link", "set", "lo", "up"])
-            try ip(["link", "add", "br0", "type", "bridge"])
-            try ip(["addr", "add", "10.66.0.1/24", "dev", "br0"])
-            try ip(["link", "set", "br0", "up"])
-            for drone in 1...taps {
-                try ip(["tuntap", "add", "dev", tap(drone), "mode", "tap"])
-                try ip(["link", "set", tap(drone), "master", "br0", "up"])
-            }
+            try DroneLAN.makeBridge(in: namespace, address: "10.66.0.1/24", taps: (1...taps).map(tap))
         } catch {
             remove()
             throw error
