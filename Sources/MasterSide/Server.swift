@@ -14,14 +14,20 @@ public final class Server {
         public var proxy: Bool
         public var enrol: Bool
         public var dnsmasq: String
+        /// Where `output` writes: when its reader goes away, serving stops.
+        public var outputDescriptor: Int32
 
-        public init(specPath: String?, outDir: String, interface: String, proxy: Bool, enrol: Bool, dnsmasq: String = "dnsmasq") {
+        public init(
+            specPath: String?, outDir: String, interface: String, proxy: Bool, enrol: Bool, dnsmasq: String = "dnsmasq",
+            outputDescriptor: Int32 = STDOUT_FILENO
+        ) {
             self.specPath = specPath
             self.outDir = outDir
             self.interface = interface
             self.proxy = proxy
             self.enrol = enrol
             self.dnsmasq = dnsmasq
+            self.outputDescriptor = outputDescriptor
         }
     }
 
@@ -96,10 +102,19 @@ public final class Server {
                 QEMURunner.stop(process)
                 return 128 + StopSignals.requested
             }
-            var fds = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-            let ready = poll(&fds, 1, 200)
+            // The output is watched too: a reader that went away (`serve | grep -m1 node11`) shows as an
+            // error on a pipe's write end even while no machine boots and nothing is written.
+            var fds = [
+                pollfd(fd: fd, events: Int16(POLLIN), revents: 0),
+                pollfd(fd: options.outputDescriptor, events: 0, revents: 0),
+            ]
+            let ready = poll(&fds, 2, 200)
             if ready < 0 && errno != EINTR { break }
-            guard ready > 0 else { continue }
+            if fds[1].revents & Int16(POLLERR | POLLHUP) != 0 {
+                QEMURunner.stop(process)
+                return 141
+            }
+            guard ready > 0, fds[0].revents != 0 else { continue }
             let count = read(fd, &buffer, buffer.count)
             if count <= 0 { break }
             pending += buffer[0..<count]

@@ -163,9 +163,14 @@ final class Console: @unchecked Sendable {
         throw HarnessError("\(name): /\(pattern)/ did not appear within \(Int(seconds)) s. Console:\n\(transcript.suffix(4000))")
     }
 
-    /// Types on the serial console (Enter is CR on a serial line).
+    /// Types on the serial console (Enter is CR on a serial line), a key at a time as a person does:
+    /// the guest's UART holds 16 bytes, and a boot loader that polls it under TCG loses the rest of a
+    /// longer line sent at once.
     func type(_ line: String) {
-        input.fileHandleForWriting.write(Data((line + "\r").utf8))
+        for byte in (line + "\r").utf8 {
+            input.fileHandleForWriting.write(Data([byte]))
+            Thread.sleep(forTimeInterval: 0.02)
+        }
     }
 
     /// Presses keys on the serial console, as they are (no Enter): "\u{1b}" is ESC.

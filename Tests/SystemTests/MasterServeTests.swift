@@ -135,6 +135,21 @@ struct MasterServeTests {
         #expect(lan.dnsmasqLeft(for: master.out).isEmpty)
     }
 
+    @Test("serve stops dnsmasq when the reader of its output goes away, even while no machine boots")
+    func serveStopsWithItsReader() async throws {
+        let master = try await Master()
+        defer { try? FileManager.default.removeItem(atPath: master.directory) }
+        let lan = try MasterLAN(taps: 1)
+        defer { lan.remove() }
+        // `timeout` bounds a serve that would not stop: its status is then 124, not 141.
+        let result = try Harness.shell(
+            "timeout 60 ip netns exec \(lan.namespace) \(try Harness.clumpbuild) serve --spec \(master.spec) --out \(master.out) "
+                + "--interface br0 | grep -m1 'clump: serving'; echo \"status ${PIPESTATUS[0]}\"")
+        #expect(result.output.contains("clump: serving DHCP and TFTP on br0"), "\(result.output)")
+        #expect(result.output.contains("status 141"), "\(result.output)")
+        #expect(lan.dnsmasqLeft(for: master.out).isEmpty, "dnsmasq left running: \(lan.dnsmasqLeft(for: master.out))")
+    }
+
     static func upAddresses(_ json: String) throws -> Set<String> {
         let object = try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any]
         let nodes = try #require(object?["nodes"] as? [[String: Any]])
