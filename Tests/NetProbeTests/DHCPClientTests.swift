@@ -102,6 +102,51 @@ final class FakeServerTransport: DHCPTransport {
         }
     }
 
+    /// The kernel refuses the address (as it does a valid lifetime of 0): no lease, no `.bound`,
+    /// the reason said, and the client starts over, the second time after its back-off.
+    @Test func refusedAddressIsNoLease() throws {
+        let transport = FakeServerTransport()
+        let netlink = MockNetlinkSocket()
+        netlink.failures = [20: EINVAL]
+        var options = DHCPClient.Options()
+        options.seed = 42
+        let client = DHCPClient(transports: [transport], netlink: NetlinkRoute(socket: netlink), options: options)
+        var events: [DHCPEvent] = []
+        // The second restart waits at least 0.5 s (1 s +- 0.5 s).
+        try client.run(seconds: 0.3) { event in
+            events.append(event)
+            return .keepRunning
+        }
+        #expect(events.bound.isEmpty, "\(events)")
+        #expect(client.leases.isEmpty)
+        #expect(events.failures.count == 2, "\(events)")
+        #expect(events.failures.allSatisfy { "\($0)".contains("RTM_NEWADDR failed: Invalid argument") }, "\(events)")
+        // DISCOVER, REQUEST, at once DISCOVER, REQUEST again; then the back-off.
+        #expect(transport.sent.count == 4)
+        #expect(client.sessions[0].machine.state == .initial)
+    }
+
+    /// The kernel refuses the default route: the lease stands without a router, and says why.
+    @Test func refusedRouteLeavesTheRouterOut() throws {
+        let transport = FakeServerTransport()
+        let netlink = MockNetlinkSocket()
+        netlink.failures = [24: ENETUNREACH]
+        var options = DHCPClient.Options()
+        options.seed = 42
+        let client = DHCPClient(transports: [transport], netlink: NetlinkRoute(socket: netlink), options: options)
+        var events: [DHCPEvent] = []
+        let leases = try client.run(seconds: 5) { event in
+            events.append(event)
+            if case .bound = event { return .stop }
+            return .keepRunning
+        }
+        let lease = try #require(leases["eth0"], "\(events)")
+        #expect(lease.description == "eth0 10.0.2.15/24 server 10.0.2.2")
+        #expect(events.bound == [lease])
+        let note = try #require(events.failures.first, "\(events)")
+        #expect("\(note)".contains("no default route via 10.0.2.2: netlink RTM_NEWROUTE failed"), "\(note)")
+    }
+
     @Test func driverKeepsTryingWithoutAServer() throws {
         let transport = FakeServerTransport()
         transport.answer = false
