@@ -112,17 +112,12 @@ extension DHCPLease {
 
         var routers: [IPv4] = []
         for router in ack.routers {
-            let why: String? =
-                if !router.isHostAddress { "not a host address" }
-                else if router == address { "our own address" }
-                else if router.value & mask.value != network { "not on the leased subnet \(subnet)" }
-                else if router == subnetBroadcast || router.value == network { "the subnet's broadcast or network address" }
-                else { nil }
-            if let why {
-                notes.append("router \(router) left out: \(why)" + (routers.isEmpty ? " (no default route from it)" : ""))
-            } else {
+            guard let why = Self.unusableRouter(router, address: address, mask: mask) else {
                 routers.append(router)
+                continue
             }
+            let effect = routers.isEmpty ? " (no default route from it)" : ""
+            notes.append("router \(router) left out: \(why)\(effect)")
         }
 
         var serverIdentifier = offer?.serverIdentifier ?? previous?.serverIdentifier
@@ -130,7 +125,8 @@ extension DHCPLease {
             if given.isHostAddress && given != address {
                 serverIdentifier = given
             } else {
-                notes.append("server identifier \(given) is not a server's address: renewals go to \(serverIdentifier.map { "\($0)" } ?? "everyone (broadcast)")")
+                let renewals = serverIdentifier.map { "\($0)" } ?? "everyone (broadcast)"
+                notes.append("server identifier \(given) is not a server's address: renewals go to \(renewals)")
             }
         }
 
@@ -142,5 +138,21 @@ extension DHCPLease {
             acquiredAt: acquiredAt, nextServer: ack.serverAddress == .any ? nil : ack.serverAddress,
             bootFile: ack.bootFile ?? ack.bootfileName, tftpServerName: ack.tftpServerName, rootPath: ack.rootPath)
         return .success(DHCPAckReview(lease: lease, notes: notes))
+    }
+
+    /// Why a router cannot be the gateway of a lease of `address`/`mask`, or nil when it can. An
+    /// off-subnet router would need an on-link route the server did not ask for (RFC 3442 is
+    /// the way to ask); the kernel refuses it otherwise (ENETUNREACH).
+    static func unusableRouter(_ router: IPv4, address: IPv4, mask: IPv4) -> String? {
+        let network = address.value & mask.value
+        if !router.isHostAddress { return "not a host address" }
+        if router == address { return "our own address" }
+        if router.value & mask.value != network {
+            return "not on the leased subnet \(IPv4(network))/\(mask.prefixLength ?? 0)"
+        }
+        if router.value == network || router.value == network | ~mask.value {
+            return "the subnet's broadcast or network address"
+        }
+        return nil
     }
 }

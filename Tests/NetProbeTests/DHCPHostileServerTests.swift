@@ -46,7 +46,10 @@ import Testing
         for (_, net) in nets {
             clients.append(
                 try Spawn.start(
-                    ["ip", "netns", "exec", net.client, agent, "dhcp", "--timeout", "\(Self.runSeconds)", "eth0", "eth1"],
+                    [
+                        "ip", "netns", "exec", net.client, agent, "dhcp", "--timeout", "\(Self.runSeconds)", "eth0",
+                        "eth1",
+                    ],
                     output: net.directory.appendingPathComponent("client.log").path))
         }
         for ((scenario, net), pid) in zip(nets, clients) {
@@ -122,7 +125,8 @@ import Testing
 
     func waitForReady(_ net: TestNetwork) throws {
         for _ in 0..<100 {
-            if (try? String(contentsOfFile: Self.packetLog(net), encoding: .utf8))?.hasPrefix("ready") == true { return }
+            let text = try? String(contentsOfFile: Self.packetLog(net), encoding: .utf8)
+            if text?.hasPrefix("ready") == true { return }
             Thread.sleep(forTimeInterval: 0.05)
         }
         throw TestNetworkError("the scripted server did not start: \(net.log("server"))")

@@ -125,7 +125,8 @@ import Testing
 
     @Test(arguments: [
         (IPv4(10, 9, 9, 1), "not on the leased subnet 10.0.2.0/24"), (IPv4(0, 0, 0, 0), "not a host address"),
-        (IPv4(255, 255, 255, 255), "not a host address"), (IPv4(10, 0, 2, 255), "the subnet's broadcast or network address"),
+        (IPv4(255, 255, 255, 255), "not a host address"),
+        (IPv4(10, 0, 2, 255), "the subnet's broadcast or network address"),
         (IPv4(10, 0, 2, 0), "the subnet's broadcast or network address"), (IPv4(10, 0, 2, 15), "our own address"),
         (IPv4(224, 0, 0, 2), "not a host address"),
     ])
