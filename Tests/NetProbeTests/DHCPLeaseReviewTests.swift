@@ -195,6 +195,15 @@ import Testing
     }
 }
 
+extension Harness {
+    /// DISCOVER, OFFER, REQUEST, ACK, without answering the `.configure` (the test does).
+    mutating func ackNotYetConfigured() -> [Machine.Action] {
+        _ = machine.start(now: now)
+        _ = receive(reply(.offer))
+        return machine.receive(reply(.ack), from: Self.serverMAC, now: now)
+    }
+}
+
 /// The restart back-off and the configure feedback of the state machine.
 @Suite struct DHCPRestartTests {
     /// A server that offers and NAKs every REQUEST, for ten simulated minutes: the first restart
@@ -249,9 +258,7 @@ import Testing
 
     @Test func failedConfigurationIsNoLease() throws {
         var h = Harness()
-        _ = h.machine.start(now: h.now)
-        _ = h.receive(h.reply(.offer))
-        let ack = h.machine.receive(h.reply(.ack), from: Harness.serverMAC, now: h.now)
+        let ack = h.ackNotYetConfigured()
         let pending = try #require(ack.configured.first)
         #expect(ack.events.isEmpty, "nothing is reported before the address is in place")
         #expect(h.machine.lease == nil)
@@ -266,9 +273,7 @@ import Testing
 
     @Test func configuredLeaseIsWhatIsReported() throws {
         var h = Harness()
-        _ = h.machine.start(now: h.now)
-        _ = h.receive(h.reply(.offer))
-        let ack = h.machine.receive(h.reply(.ack), from: Harness.serverMAC, now: h.now)
+        let ack = h.ackNotYetConfigured()
         var effective = try #require(ack.configured.first)
         effective.routers = []
         let actions = h.machine.configured(.success(effective), now: h.now)
