@@ -74,6 +74,8 @@ extension DHCPLease {
         }
         var notes: [String] = []
 
+        // RFC 2131 requires option 51 in an ACK; a server that omits it gets the offer's value,
+        // else an infinite lease rather than a drone that renews in a loop.
         var seconds = ack.leaseTime ?? offer?.leaseTime ?? infinite
         if seconds == 0 { return refuse("lease time 0 (a lease that has already ended)") }
         if seconds != infinite, seconds < DHCPLeasePolicy.minimumLeaseSeconds {
