@@ -9,8 +9,11 @@ CLUMP_APT_PACKAGES=(
     libarchive-dev libblkid-dev liblzma-dev pkg-config
     # boot loaders and the expert-mode shell
     isolinux pxelinux syslinux-common busybox-static
+    # UEFI: GRUB's modules and grub-mkimage, Debian's signed shim and GRUB (Secure Boot, PXE),
+    # and the tools that make the FAT EFI system partition image
+    grub-efi-amd64-bin grub-common shim-signed grub-efi-amd64-signed dosfstools mtools
     # try-out boots and QEMU tests (TCG), with SeaBIOS and iPXE ROMs
-    qemu-system-x86 ipxe-qemu seabios
+    qemu-system-x86 ipxe-qemu seabios ovmf
     # namespace tests: a real DHCP server on veth pairs
     dnsmasq-base iproute2
     # independent checkers the tests compare our images against
