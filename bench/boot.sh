@@ -7,6 +7,10 @@
 #   Debian: "IP-Config: <iface> complete (dhcp from ...)" (klibc ipconfig, after udev loaded
 #           the driver; Debian's /init configures the network only for boot=nfs)
 # and the whole boot from QEMU's start to that line. Target: ours <= 1/4 of Debian's.
+# Then the firmware rows: clump.iso as a CD through the whole boot path (firmware, boot loader,
+# kernel, /init) from QEMU's start to "clump: node", SeaBIOS + isolinux vs OVMF + GRUB (UEFI)
+# vs OVMF with Secure Boot + shim + signed GRUB (an image built with boot.secure-boot), e1000,
+# 512 MiB (GRUB under OVMF needs about 320).
 # Usage: bench/boot.sh [runs [card...]]   (median of runs, default 3; cards default
 #        e1000, virtio-net-pci and usb-net (behind an xHCI), one table row each; every
 #        run's /init -> network times are listed below the table)
@@ -99,3 +103,45 @@ echo "target: ratio (ours / Debian's, /init -> network) <= 0.25"
 echo
 echo "every run, /init -> network (s):"
 printf '%s\n' "${runs_lines[@]}"
+
+# The firmware rows: clumpbuild boot, timed from its start (QEMU's) to "clump: node".
+printf 'boot:\n  secure-boot: true\ndrivers:\n  strip: false\n' > "$work/secure.yaml"
+( cd "$work" && "$OLDPWD/.build/release/clumpbuild" build --spec "$work/secure.yaml" --out "$work/secure" >/dev/null )
+firmware_boot() { # iso firmware
+    python3 - "$PWD/.build/release/clumpbuild" "$1" "$2" <<'EOF'
+import subprocess, sys, time, select, os
+clumpbuild, iso, firmware = sys.argv[1:]
+argv = [clumpbuild, "boot", iso, "--firmware", firmware, "--memory", "512", "--timeout", "240"]
+t0 = time.monotonic()
+p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+buf = b""
+try:
+    while time.monotonic() - t0 < 240:
+        r, _, _ = select.select([p.stdout], [], [], 1)
+        if not r:
+            continue
+        chunk = os.read(p.stdout.fileno(), 4096)
+        if not chunk:
+            break
+        buf += chunk
+        if b"clump: node" in buf:
+            print(f"{time.monotonic() - t0:.2f}")
+            sys.exit(0)
+    sys.stderr.write("no 'clump: node' within 240 s; console tail:\n%s\n" % buf[-2000:].decode(errors="replace"))
+    sys.exit(1)
+finally:
+    p.terminate()
+    p.wait()
+EOF
+}
+firmware_rows=()
+for row in "bios $work/out/clump.iso" "uefi $work/out/clump.iso" "uefi-secure $work/secure/clump.iso"; do
+    read -r firmware iso <<<"$row"
+    times=()
+    for _ in $(seq "$runs"); do times+=("$(firmware_boot "$iso" "$firmware")"); done
+    firmware_rows+=("$(printf '%-12s %9s s   (%s)' "$firmware" "$(m "${times[@]}")" "${times[*]}")")
+done
+echo
+echo "clump.iso as a CD, e1000, 512 MiB: QEMU start -> 'clump: node', median of $runs (every run)"
+printf '%s\n' "${firmware_rows[@]}"
+

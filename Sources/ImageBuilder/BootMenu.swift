@@ -151,7 +151,12 @@ public struct BootMenu: Sendable, Equatable {
     /// (edit, command line), so the modes' initials cannot be the keys. `bootInterface` adds
     /// `BOOTIF=01-aa-bb-...` of the card GRUB booted from (`$net_default_mac`, colons turned into
     /// dashes by `regexp`), pxelinux's IPAPPEND 2.
-    public func grubConfig(kernel: String, initrd: String, version: String, bootInterface: Bool = false) -> String {
+    ///
+    /// `nodeConfigs` (with `bootInterface`) names a directory of per-card configurations,
+    /// `<dir>/aa-bb-cc-dd-ee-ff.cfg`: a card that has one runs it instead of this menu.
+    public func grubConfig(
+        kernel: String, initrd: String, version: String, bootInterface: Bool = false, nodeConfigs: String? = nil
+    ) -> String {
         // GRUB stays on the firmware's console: UEFI firmware that has a serial console (OVMF, servers'
         // console redirection) already mirrors it there, and GRUB's own serial driver on the same
         // port doubles every line and reads the firmware's terminal traffic as key presses, which
@@ -171,6 +176,10 @@ public struct BootMenu: Sendable, Equatable {
             let sets = (1...6).map { "--set=\($0):m\($0)" }.joined(separator: " ")
             out.append("regexp \(sets) '^\(pattern)$' \"$net_default_mac\"")
             args = " BOOTIF=01-$m1-$m2-$m3-$m4-$m5-$m6"
+            if let nodeConfigs {
+                let file = "\(nodeConfigs)/$m1-$m2-$m3-$m4-$m5-$m6.cfg"
+                out.append("if [ -f \(file) ]; then configfile \(file); fi")
+            }
         }
         for (number, mode) in modes.enumerated() {
             let key = number + 1

@@ -128,9 +128,36 @@ enum ESPImage {
     }
 }
 
+extension ESPImage {
+    /// The files of a FAT image inside `image` at byte `offset`, with their sizes, as mtools sees them.
+    static func list(image: String, offset: Int) throws -> [String] {
+        let output = try HostTool.run(
+            "mdir", ["-/", "-a", "-i", "\(image)@@\(offset)", "::"], hint: "apt-get install mtools",
+            environment: ["MTOOLS_SKIP_CHECK": "1"])
+        var directory = ""
+        var files: [String] = []
+        for line in output.split(separator: "\n").map(String.init) {
+            if line.hasPrefix("Directory for ::") {
+                directory = String(line.dropFirst("Directory for ::".count))
+                if !directory.hasSuffix("/") { directory += "/" }
+                continue
+            }
+            // "BOOTX64  EFI    626688 2023-11-14  22:13": name, extension, size, date, time.
+            let fields = line.split(separator: " ").map(String.init)
+            // (Summary lines are indented: "3 files 602 112 bytes".)
+            guard !line.hasPrefix(" "), fields.count == 5, let size = Int(fields[2]) else { continue }
+            files.append("\(directory)\(fields[0]).\(fields[1])  \(size) bytes")
+        }
+        return files
+    }
+}
+
 /// Runs a host program to completion; its output is shown only when it fails.
 enum HostTool {
-    static func run(_ program: String, _ arguments: [String], hint: String, environment: [String: String] = [:]) throws {
+    @discardableResult
+    static func run(_ program: String, _ arguments: [String], hint: String, environment: [String: String] = [:]) throws
+        -> String
+    {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = [program] + arguments
@@ -149,6 +176,7 @@ enum HostTool {
             throw ImageBuilderError.tool(
                 program, "exit status \(process.terminationStatus): \(text.suffix(400))", hint: hint)
         }
+        return String(decoding: output, as: UTF8.self)
     }
 }
 

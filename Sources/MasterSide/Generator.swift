@@ -34,7 +34,7 @@ public struct Generator {
     public var inventory: Inventory
     /// The build's output directory (`out`): its PXE tree is the input, `master/` the output.
     public var outDir: String
-    /// The host root for boot loaders (`/usr/lib/ipxe/ipxe.efi`).
+    /// The host root host files are read under; the boot loaders come from the built PXE tree.
     public var root: String
 
     public init(spec: Spec, inventory: Inventory, outDir: String, root: String = "/") {
@@ -67,11 +67,13 @@ public struct Generator {
         var copies: [(String, String)] = [
             (pxe + "/pxelinux.0", "tftp/\(MasterLayout.biosLoader)"), (pxe + "/ldlinux.c32", "tftp/ldlinux.c32"),
         ]
-        let efi = root + "usr/lib/ipxe/ipxe.efi"
-        if fm.fileExists(atPath: efi) {
-            copies.append((efi, "tftp/\(MasterLayout.efiLoader)"))
+        let efi = MasterLayout.efiLoaderFiles.map { (pxe + "/" + $0, "tftp/" + $0) }
+        if efi.allSatisfy({ fm.fileExists(atPath: $0.0) }) {
+            copies += efi
         } else {
-            warnings.append("\(efi) is missing, so UEFI PXE clients cannot boot: apt-get install ipxe")
+            warnings.append(
+                "\(pxe) has no \(MasterLayout.efiLoaderFiles.joined(separator: ", ")), so UEFI PXE clients cannot boot: "
+                    + "rebuild it with `clumpbuild build`")
         }
 
         let plan = try MasterPlan.make(

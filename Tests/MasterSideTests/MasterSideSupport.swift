@@ -17,7 +17,9 @@ struct MasterFixture {
         let fm = FileManager.default
         try fm.createDirectory(atPath: outDir + "/tftpboot", withIntermediateDirectories: true)
         try fm.createDirectory(atPath: directory + "/root/usr/lib/ipxe", withIntermediateDirectories: true)
-        for (name, text) in [("vmlinuz", "kernel"), ("initrd.img", "initrd"), ("pxelinux.0", "pxe"), ("ldlinux.c32", "ld")] {
+        for (name, text) in [("vmlinuz", "kernel"), ("initrd.img", "initrd"), ("pxelinux.0", "pxe"), ("ldlinux.c32", "ld"),
+            ("bootx64.efi", "shim"), ("grubx64.efi", "grub"), ("mmx64.efi", "mm"),
+        ] {
             try text.write(toFile: outDir + "/tftpboot/" + name, atomically: true, encoding: .utf8)
         }
         try "efi".write(toFile: directory + "/root/usr/lib/ipxe/ipxe.efi", atomically: true, encoding: .utf8)

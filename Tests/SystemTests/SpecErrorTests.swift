@@ -28,6 +28,9 @@ struct SpecErrorTests {
         Case(
             name: "a previous key that is not there", yaml: "cluster:\n  previous-key-file: old.key\n",
             expected: ["clump.yaml:2:22", "cluster.previous-key-file", "old.key does not exist"]),
+        Case(
+            name: "Secure Boot with stripped modules", yaml: "boot:\n  secure-boot: true\ndrivers:\n  strip: true\n",
+            expected: ["clump.yaml:4:10", "drivers.strip", "strip: false"]),
     ]
 
     @Test(arguments: cases)
