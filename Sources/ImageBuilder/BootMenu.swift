@@ -177,8 +177,10 @@ public struct BootMenu: Sendable, Equatable {
             out.append("regexp \(sets) '^\(pattern)$' \"$net_default_mac\"")
             args = " BOOTIF=01-$m1-$m2-$m3-$m4-$m5-$m6"
             if let nodeConfigs {
-                let file = "\(nodeConfigs)/$m1-$m2-$m3-$m4-$m5-$m6.cfg"
-                out.append("if [ -f \(file) ]; then configfile \(file); fi")
+                // Not guarded by `[ -f ]`: GRUB's test lists the parent directory, which TFTP cannot,
+                // so it is always false there. A missing file fails `configfile` and GRUB goes on
+                // with this menu; a present one becomes the menu.
+                out.append("configfile \(nodeConfigs)/$m1-$m2-$m3-$m4-$m5-$m6.cfg")
             }
         }
         for (number, mode) in modes.enumerated() {

@@ -43,6 +43,30 @@ struct UEFIBootTests {
         try expectNode(console, loadedFrom: #"\(tftp,10\.0\.2\.2\)"#)
     }
 
+    /// The master's TFTP root as `clumpbuild generate` writes it: GRUB's menu runs the known card's
+    /// own menu (its node's kernel argument), and the command line names the card (BOOTIF).
+    @Test("PXE from the master's tree: a known card's GRUB menu adds its node's kernel arguments and BOOTIF")
+    func masterPXEKnownCard() throws {
+        let work = try Harness.scratch("uefi-master")
+        defer { try? FileManager.default.removeItem(atPath: work) }
+        try "boot:\n  quiet: false\ncluster:\n  network: 10.0.2.0/24\n".write(
+            toFile: work + "/clump.yaml", atomically: true, encoding: .utf8)
+        try "- mac: 52:54:00:12:34:56\n  kernel-args: [clump.test=uefi-node]\n".write(
+            toFile: work + "/nodes.yaml", atomically: true, encoding: .utf8)
+        let env = ["SOURCE_DATE_EPOCH": "1700000000"]
+        for command in ["build", "generate"] {
+            let (status, output) = try Harness.run(
+                [try Harness.clumpbuild, command, "--spec", work + "/clump.yaml", "--out", work + "/out"], cwd: work,
+                environment: env)
+            #expect(status == 0, "clumpbuild \(command): \(output)")
+        }
+        let console = try boot("uefi-master-pxe", [work + "/out/master/tftp"])
+        try console.expect(
+            #"Command line: BOOT_IMAGE=/images/[0-9a-f]+/vmlinuz clump\.mode=auto .*clump\.test=uefi-node "#
+                + #"BOOTIF=01-52-54-00-12-34-56"#, within: Self.bootSeconds)
+        try console.expect(#"clump: node 15 network 10\.0\.2\.0/24 map 1 10\.0\.2\.1 254"#, within: Self.bootSeconds)
+    }
+
     @Test("expert mode chosen in GRUB's menu gives a working shell; poweroff ends QEMU")
     func cdExpert() async throws {
         let out = try await SharedImage.shared.outDir()
