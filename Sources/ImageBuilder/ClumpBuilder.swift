@@ -70,9 +70,13 @@ public enum ClumpBuilder {
         try FileManager.default.createDirectory(atPath: request.outDir, withIntermediateDirectories: true)
         for (staged, name) in outputs { try replace(request.outDir + "/" + name, with: staged) }
 
-        let budget = SizeBudget(
+        var budget = SizeBudget(
             entries: entries, kernelImage: resolved.kernel.image, ramdisk: ramdisk,
             modulesLoaded: resolved.modules.reduce(0) { $0 + fileSize($1.host) })
+        if resolved.isoName != nil {
+            budget.efiImage = fileSize(staging + "/" + Self.efiImageName)
+            budget.secureBoot = resolved.secureBoot
+        }
         return BuildReport(
             outDir: request.outDir, outputs: outputs.map(\.final), budget: budget,
             seconds: Date().timeIntervalSince(started))
@@ -130,11 +134,14 @@ public enum ClumpBuilder {
         return try SpecLoader.load(path: path)
     }
 
+    /// The EFI system partition image, staged before it goes into the ISO.
+    static let efiImageName = "efi.img"
+
     private static func writeISO(
         _ path: String, resolved: ResolvedBuild, initrd: String, menu: BootMenu, scratch: String
     ) throws {
         let loaders = resolved.loaders
-        let esp = scratch + "/efi.img"
+        let esp = scratch + "/" + Self.efiImageName
         let grubImage = scratch + "/grubx64.efi"
         if !resolved.secureBoot { try resolved.uefi.makeGrubImage(at: grubImage, scratch: scratch) }
         try ESPImage.write(

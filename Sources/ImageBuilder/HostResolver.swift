@@ -39,14 +39,19 @@ struct BootLoaders {
             isohybridMBR: root + "usr/lib/ISOLINUX/isohdpfx.bin",
             ldlinux: root + "usr/lib/syslinux/modules/bios/ldlinux.c32",
             pxelinux: root + "usr/lib/PXELINUX/pxelinux.0")
-        let packages = [
-            (loaders.isolinux, "isolinux"), (loaders.isohybridMBR, "isolinux"), (loaders.ldlinux, "syslinux-common"),
-            (loaders.pxelinux, "pxelinux"),
-        ]
-        for (path, package) in packages where !FileManager.default.fileExists(atPath: path) {
-            throw ImageBuilderError.io("boot loader missing", path: path, hint: "apt-get install \(package)")
-        }
+        try requireInstalled(
+            [
+                (loaders.isolinux, "isolinux"), (loaders.isohybridMBR, "isolinux"), (loaders.ldlinux, "syslinux-common"),
+                (loaders.pxelinux, "pxelinux"),
+            ], what: "boot loader missing")
         return loaders
+    }
+}
+
+/// Fails on the first file that is not there, naming the Debian package that installs it.
+func requireInstalled(_ files: [(path: String, package: String)], what: String) throws {
+    for (path, package) in files where !FileManager.default.fileExists(atPath: path) {
+        throw ImageBuilderError.io(what, path: path, hint: "apt-get install \(package)")
     }
 }
 

@@ -23,14 +23,12 @@ struct UEFILoaders {
             shimManager: root + "usr/lib/shim/mmx64.efi.signed",
             grubCD: root + "usr/lib/grub/x86_64-efi-signed/gcdx64.efi.signed",
             grubNet: root + "usr/lib/grub/x86_64-efi-signed/grubnetx64.efi.signed")
-        let packages = [
-            (loaders.grubModules + "/linux.mod", "grub-efi-amd64-bin"), (loaders.shim, "shim-signed"),
-            (loaders.shimManager, "shim-signed"), (loaders.grubCD, "grub-efi-amd64-signed"),
-            (loaders.grubNet, "grub-efi-amd64-signed"),
-        ]
-        for (path, package) in packages where !FileManager.default.fileExists(atPath: path) {
-            throw ImageBuilderError.io("UEFI boot loader missing", path: path, hint: "apt-get install \(package)")
-        }
+        try requireInstalled(
+            [
+                (loaders.grubModules + "/linux.mod", "grub-efi-amd64-bin"), (loaders.shim, "shim-signed"),
+                (loaders.shimManager, "shim-signed"), (loaders.grubCD, "grub-efi-amd64-signed"),
+                (loaders.grubNet, "grub-efi-amd64-signed"),
+            ], what: "UEFI boot loader missing")
         return loaders
     }
 

@@ -74,13 +74,7 @@ struct UEFIBootTests {
         // Press the entry's hotkey as a user at the console would.
         try console.expect(#"2  expert"#, within: Self.bootSeconds)
         console.press("2")
-        try console.expect(#"clump: agent \S+ mode=expert"#, within: Self.bootSeconds)
-        try console.expect("#", within: 60)
-        console.type("echo shell-$((6*7))")
-        try console.expect("shell-42", within: 30)
-        console.type("poweroff")
-        try console.expect("clump: powering off", within: 60)
-        #expect(try console.waitForExit(within: 60) == 0, "QEMU exit status after poweroff")
+        try console.expectWorkingShellThenPowerOff(within: Self.bootSeconds)
     }
 
     @Test("safe mode through clumpbuild boot --mode, which answers GRUB's menu with the hotkey")
@@ -132,5 +126,19 @@ actor SecureBootImage {
         }
         built = result
         return try result.get()
+    }
+}
+
+extension Console {
+    /// Expert mode's promise: the agent starts in expert mode, the shell runs commands, and
+    /// `poweroff` ends QEMU with status 0.
+    func expectWorkingShellThenPowerOff(within seconds: Double) throws {
+        try expect(#"clump: agent \S+ mode=expert"#, within: seconds)
+        try expect("#", within: 60)
+        type("echo shell-$((6*7))")
+        try expect("shell-42", within: 30)
+        type("poweroff")
+        try expect("clump: powering off", within: 60)
+        #expect(try waitForExit(within: 60) == 0, "QEMU exit status after poweroff")
     }
 }
