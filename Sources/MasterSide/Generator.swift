@@ -34,14 +34,11 @@ public struct Generator {
     public var inventory: Inventory
     /// The build's output directory (`out`): its PXE tree is the input, `master/` the output.
     public var outDir: String
-    /// The host root host files are read under; the boot loaders come from the built PXE tree.
-    public var root: String
 
-    public init(spec: Spec, inventory: Inventory, outDir: String, root: String = "/") {
+    public init(spec: Spec, inventory: Inventory, outDir: String) {
         self.spec = spec
         self.inventory = inventory
         self.outDir = outDir
-        self.root = root.hasSuffix("/") ? root : root + "/"
     }
 
     /// The master directory.
