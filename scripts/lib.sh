@@ -16,6 +16,9 @@ CLUMP_APT_PACKAGES=(
     qemu-system-x86 ipxe-qemu seabios ovmf
     # namespace tests: a real DHCP server on veth pairs
     dnsmasq-base iproute2
+    # the master's side: the other DHCP servers check the configs we generate for them
+    # (dhcpd -t, kea-dhcp4 -t), and iPXE for UEFI PXE clients
+    isc-dhcp-server kea-dhcp4-server ipxe
     # independent checkers the tests compare our images against
     xorriso genisoimage cpio zstd xz-utils fdisk util-linux file binutils
     # the benchmark's peer (mkinitramfs)

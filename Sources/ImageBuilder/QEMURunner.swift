@@ -4,8 +4,29 @@ import Foundation
     import Glibc
 #endif
 
-/// Set by SIGTERM, SIGINT or SIGHUP while QEMU runs; the loop then ends QEMU.
+/// Set by SIGTERM, SIGINT or SIGHUP once `StopSignals.install()` ran; the caller's loop then ends its child.
 nonisolated(unsafe) private var stopRequested: sig_atomic_t = 0
+
+/// The signals that stop a foreground command with a child (QEMU, dnsmasq): caught and recorded, so
+/// the command can stop its child before it goes. They are unblocked first (a caller's thread may have
+/// them blocked, and a child inherits the mask); SIGPIPE is ignored so a write to a closed output
+/// fails with EPIPE instead of killing the command before it can stop its child.
+public enum StopSignals {
+    /// Catches SIGTERM, SIGINT and SIGHUP and ignores SIGPIPE.
+    public static func install() {
+        var unblock = sigset_t()
+        sigemptyset(&unblock)
+        for stop in [SIGTERM, SIGINT, SIGHUP] {
+            signal(stop) { stopRequested = $0 }
+            sigaddset(&unblock, stop)
+        }
+        sigprocmask(SIG_UNBLOCK, &unblock, nil)
+        signal(SIGPIPE, SIG_IGN)
+    }
+
+    /// The signal that asked to stop, or 0.
+    public static var requested: Int32 { stopRequested }
+}
 
 /// Runs a `QEMUPlan` with the serial console on this terminal (or pipe).
 ///
@@ -36,15 +57,7 @@ public final class QEMURunner {
     /// Boots and returns QEMU's exit status (124 when the time limit ended it, as timeout(1);
     /// 128 + N when signal N stopped this command; 141, as for SIGPIPE, when its output closed).
     public func run() throws -> Int32 {
-        let stopSignals = [SIGTERM, SIGINT, SIGHUP]
-        var unblock = sigset_t()
-        sigemptyset(&unblock)
-        for stop in stopSignals {
-            signal(stop) { stopRequested = $0 }
-            sigaddset(&unblock, stop)
-        }
-        sigprocmask(SIG_UNBLOCK, &unblock, nil)
-        signal(SIGPIPE, SIG_IGN)
+        StopSignals.install()
         var plan = self.plan
         let varsCopy = try Self.copyVariableStore(plan)
         defer { if let varsCopy { try? FileManager.default.removeItem(atPath: varsCopy) } }

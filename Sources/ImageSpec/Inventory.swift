@@ -100,19 +100,27 @@ public struct MACAddress: Sendable, Hashable, Comparable, CustomStringConvertibl
     }
 
     /// Lower-case, colon-separated: what dnsmasq, dhcpd and Kea print.
-    public var description: String { bytes.map(Self.hex).joined(separator: ":") }
+    public var description: String { formatted(separator: UInt8(ascii: ":")) }
 
     /// Lower-case, hyphen-separated: pxelinux's `01-<mac>` file names and iPXE's `${mac:hexhyp}`.
-    public var hyphenated: String { bytes.map(Self.hex).joined(separator: "-") }
+    public var hyphenated: String { formatted(separator: UInt8(ascii: "-")) }
+
+    /// Byte by byte: a generation formats every MAC of the inventory several times.
+    private func formatted(separator: UInt8) -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        var text: [UInt8] = []
+        text.reserveCapacity(17)
+        for (index, byte) in bytes.enumerated() {
+            if index > 0 { text.append(separator) }
+            text.append(digits[Int(byte >> 4)])
+            text.append(digits[Int(byte & 0xF)])
+        }
+        return String(decoding: text, as: UTF8.self)
+    }
 
     /// The I/G bit: set on group addresses, which no card has as its own.
     public var isMulticast: Bool { bytes[0] & 1 == 1 }
 
     /// Byte order.
     public static func < (lhs: MACAddress, rhs: MACAddress) -> Bool { lhs.bytes.lexicographicallyPrecedes(rhs.bytes) }
-
-    private static func hex(_ byte: UInt8) -> String {
-        let digits = String(byte, radix: 16)
-        return byte < 16 ? "0" + digits : digits
-    }
 }

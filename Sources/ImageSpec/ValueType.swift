@@ -225,19 +225,19 @@ extension ValueType where Value == [String] {
     static var kernelArgs: Self {
         .list(
             of: "strings", example: "[\"console=tty0\"]",
-            .string("a kernel argument") { arg in
-                if arg.isEmpty { return ("an empty kernel argument", "remove the empty item") }
-                if arg.contains(where: \.isWhitespace) {
-                    return (
-                        "\(arg.debugDescription) contains whitespace",
-                        "put each argument in its own list item"
-                    )
-                }
-                if arg.hasPrefix("clump.mode=") {
-                    return ("clump.mode is set by the boot menu", "choose modes with boot.modes and boot.default")
-                }
-                return nil
-            })
+            .string("a kernel argument", check: kernelArgumentProblem))
+    }
+
+    /// What is wrong with one kernel argument, or nil.
+    @Sendable static func kernelArgumentProblem(_ arg: String) -> (message: String, hint: String?)? {
+        if arg.isEmpty { return ("an empty kernel argument", "remove the empty item") }
+        if arg.contains(where: \.isWhitespace) {
+            return ("\(arg.debugDescription) contains whitespace", "put each argument in its own list item")
+        }
+        if arg.hasPrefix("clump.mode=") {
+            return ("clump.mode is set by the boot menu", "choose modes with boot.modes and boot.default")
+        }
+        return nil
     }
 }
 

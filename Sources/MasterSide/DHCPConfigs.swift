@@ -1,5 +1,4 @@
 import AutoMap
-import Foundation
 import ImageSpec
 
 /// The DHCP servers' configurations, one renderer each, all from the same plan.
@@ -57,8 +56,10 @@ public enum DHCPConfigs {
             enable-tftp
             tftp-root=\(dir)/\(MasterLayout.tftp)
             tftp-secure
-            # Boot ROMs are sent their loader; iPXE, which asks again, its script.
-            pxe-service=tag:!ipxe,x86PC,"clump drone",pxelinux
+            # BIOS clients, iPXE ROMs included, boot pxelinux through PXE boot server discovery: iPXE
+            # ignores a proxy offer's plain boot file name, but follows the PXE menu (pxelinux.0).
+            pxe-service=x86PC,"clump drone",pxelinux
+            # UEFI firmware gets iPXE, which asks again as iPXE and is sent its script.
             pxe-service=tag:!ipxe,x86-64_EFI,"clump drone",\(MasterLayout.efiLoader)
             pxe-service=tag:!ipxe,BC_EFI,"clump drone",\(MasterLayout.efiLoader)
             dhcp-boot=tag:ipxe,\(MasterLayout.ipxeScript)
@@ -126,46 +127,45 @@ public enum DHCPConfigs {
     // MARK: Kea
 
     /// Kea DHCPv4: the same in JSON, with client classes for the boot files and a reservation per card.
+    ///
+    /// Written by hand rather than through JSONSerialization: it is the one file that grows with the
+    /// cluster, and at 10,000 nodes the generic writer took most of the time of adding a node.
     public static func kea(_ plan: MasterPlan) -> String {
-        var reservations: [[String: Any]] = []
+        var reservations: [String] = []
+        reservations.reserveCapacity(plan.inventory.nodes.count)
         for node in plan.inventory.nodes {
             for mac in node.macs {
-                reservations.append(["hw-address": mac.description, "ip-address": "\(node.address)", "hostname": node.name])
+                reservations.append(
+                    "            { \"hw-address\": \"\(mac)\", \"ip-address\": \"\(node.address)\", \"hostname\": \"\(node.name)\" }")
             }
         }
-        let classes: [[String: Any]] = [
-            [
-                "name": "ipxe", "test": "substring(option[77].hex,0,4) == 'iPXE'",
-                "boot-file-name": MasterLayout.ipxeScript,
-            ],
-            [
-                "name": "efi64", "test": "not member('ipxe') and (option[93].hex == 0x0007 or option[93].hex == 0x0009)",
-                "boot-file-name": MasterLayout.efiLoader,
-            ],
-            [
-                "name": "bios", "test": "not member('ipxe') and option[93].hex == 0x0000",
-                "boot-file-name": MasterLayout.biosLoader,
-            ],
-        ]
-        let config: [String: Any] = [
-            "Dhcp4": [
-                "interfaces-config": ["interfaces": ["*"]],
-                "lease-database": ["type": "memfile", "lfc-interval": 3600],
-                "valid-lifetime": unknownLeaseSeconds,
+        return """
+            {
+              "Dhcp4": {
+                "interfaces-config": { "interfaces": [ "*" ] },
+                "lease-database": { "type": "memfile", "lfc-interval": 3600 },
+                "valid-lifetime": \(unknownLeaseSeconds),
                 "authoritative": true,
                 "ip-reservations-unique": false,
-                "client-classes": classes,
-                // Reservations may share an address across a node's cards; Kea checks them per subnet.
-                "subnet4": [
-                    [
-                        "id": 1, "subnet": plan.network.description, "next-server": "\(plan.master)",
-                        "pools": [["pool": "\(plan.range.first) - \(plan.range.last)"]],
-                        "reservations": reservations,
-                    ] as [String: Any]
+                "client-classes": [
+                  { "name": "ipxe", "test": "substring(option[77].hex,0,4) == 'iPXE'", "boot-file-name": "\(MasterLayout.ipxeScript)" },
+                  { "name": "efi64", "test": "not member('ipxe') and (option[93].hex == 0x0007 or option[93].hex == 0x0009)", "boot-file-name": "\(MasterLayout.efiLoader)" },
+                  { "name": "bios", "test": "not member('ipxe') and option[93].hex == 0x0000", "boot-file-name": "\(MasterLayout.biosLoader)" }
                 ],
-            ] as [String: Any]
-        ]
-        let data = (try? JSONSerialization.data(withJSONObject: config, options: [.prettyPrinted, .sortedKeys])) ?? Data()
-        return String(decoding: data, as: UTF8.self) + "\n"
+                "subnet4": [
+                  {
+                    "id": 1,
+                    "subnet": "\(plan.network)",
+                    "next-server": "\(plan.master)",
+                    "pools": [ { "pool": "\(plan.range.first) - \(plan.range.last)" } ],
+                    "reservations": [
+            \(reservations.joined(separator: ",\n"))
+                    ]
+                  }
+                ]
+              }
+            }
+
+            """
     }
 }

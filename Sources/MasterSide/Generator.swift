@@ -1,5 +1,7 @@
 import ClumpVersion
+import Dispatch
 import Foundation
+import Synchronization
 import ImageSpec
 
 /// What `clumpbuild generate` did.
@@ -75,34 +77,53 @@ public struct Generator {
 
         let plan = try MasterPlan.make(
             spec: spec, inventory: inventory, generation: generation, directory: dir, version: ClumpVersion.string)
-        var files = MasterFiles.render(plan).mapValues { Array($0.utf8) }
+        // Shared files are rendered every time; a node's own files only when its entry, or what every
+        // node's files depend on (menu, image generation, version), changed since the last run.
+        var files = MasterFiles.shared(plan).mapValues { Array($0.utf8) }
         for (source, target) in copies {
             guard let bytes = fm.contents(atPath: source) else {
                 throw MasterSideError("cannot read", subject: source, hint: "rebuild with `clumpbuild build`")
             }
             files[target] = Array(bytes)
         }
-
-        var written: [String] = []
-        var unchanged = 0
+        let context = FNV1a.hash(Array(MasterFiles.nodeContext(plan).utf8))
         var next: [String: UInt64] = [:]
-        next.reserveCapacity(files.count)
-        for (path, bytes) in files.sorted(by: { $0.key < $1.key }) {
+        var nodes: [String: UInt64] = [:]
+        next.reserveCapacity(manifest.files.count + 8)
+        nodes.reserveCapacity(inventory.nodes.count)
+        for node in inventory.nodes {
+            let fingerprint = FNV1a.hash(Array(MasterFiles.fingerprintText(of: node).utf8), seed: context)
+            nodes[node.name] = fingerprint
+            let paths = MasterFiles.paths(of: node)
+            if manifest.nodes[node.name] == fingerprint, paths.allSatisfy({ manifest.files[$0] != nil }) {
+                for path in paths { next[path] = manifest.files[path] }
+            } else {
+                for (path, text) in MasterFiles.node(plan, node) { files[path] = Array(text.utf8) }
+            }
+        }
+
+        // A first generation has no reader yet (nothing serves a directory without a manifest), so its
+        // files go straight to their names: at 10,000 nodes the renames were a third of the time.
+        let fresh = manifest.files.isEmpty
+        var pending: [(String, [UInt8])] = []
+        for (path, bytes) in files {
             let hash = FNV1a.hash(bytes)
             next[path] = hash
-            if manifest.files[path] == hash {
-                unchanged += 1
-                continue
-            }
-            try AtomicWrite.write(bytes, to: dir + "/" + path, mode: 0o644)
-            written.append(path)
+            if manifest.files[path] != hash { pending.append((path, bytes)) }
         }
+        // Creating a file costs the kernel ~0.1 ms here, nearly all of it CPU: spread over the cores.
+        try ParallelWrite.write(pending, under: dir, inPlace: fresh)
+        var written = pending.map(\.0)
         var removed: [String] = []
-        for path in manifest.files.keys.sorted() where next[path] == nil {
+        for path in manifest.files.keys where next[path] == nil {
             if unlink(dir + "/" + path) == 0 || errno == ENOENT { removed.append(path) }
         }
+        let unchanged = next.count - written.count
         manifest.files = next
+        manifest.nodes = nodes
         try manifest.save(dir + "/" + MasterLayout.manifest)
+        written.sort()
+        removed.sort()
 
         var older = ((try? fm.contentsOfDirectory(atPath: "\(dir)/\(MasterLayout.images)")) ?? [])
             .filter { $0 != generation && !$0.hasPrefix(".") }.sorted()
@@ -175,28 +196,59 @@ public struct Generator {
 /// and modification time, so an unchanged image is not read again.
 struct Manifest {
     var files: [String: UInt64] = [:]
+    var nodes: [String: UInt64] = [:]
     var sources: [String: (size: Int, mtime: Int, hash: UInt64)] = [:]
 
     static func load(_ path: String) -> Manifest {
         var manifest = Manifest()
         guard let data = FileManager.default.contents(atPath: path) else { return manifest }
-        for line in String(decoding: data, as: UTF8.self).split(separator: "\n") {
-            let fields = line.split(separator: " ", maxSplits: 4)
-            if fields.count == 3, fields[0] == "F", let hash = UInt64(fields[1], radix: 16) {
-                manifest.files[String(fields[2])] = hash
-            } else if fields.count == 5, fields[0] == "S", let size = Int(fields[1]), let mtime = Int(fields[2]),
-                let hash = UInt64(fields[3], radix: 16)
-            {
-                manifest.sources[String(fields[4])] = (size, mtime, hash)
+        // Scanned as bytes: at 10,000 nodes this file has 40,000 lines, read on every run.
+        let bytes = [UInt8](data)
+        var start = 0
+        while start < bytes.count {
+            let end = bytes[start...].firstIndex(of: UInt8(ascii: "\n")) ?? bytes.count
+            let fields = bytes[start..<end].split(separator: UInt8(ascii: " "), maxSplits: 4)
+            start = end + 1
+            func text(_ index: Int) -> String { String(decoding: fields[index], as: UTF8.self) }
+            func hex(_ index: Int) -> UInt64? {
+                var value: UInt64 = 0
+                for byte in fields[index] {
+                    guard let digit = hexDigit(byte) else { return nil }
+                    value = value << 4 | UInt64(digit)
+                }
+                return value
+            }
+            guard let kind = fields.first?.first else { continue }
+            switch kind {
+            case UInt8(ascii: "F") where fields.count == 3:
+                if let hash = hex(1) { manifest.files[text(2)] = hash }
+            case UInt8(ascii: "N") where fields.count == 3:
+                if let hash = hex(1) { manifest.nodes[text(2)] = hash }
+            case UInt8(ascii: "S") where fields.count == 5:
+                if let size = Int(text(1)), let mtime = Int(text(2)), let hash = hex(3) {
+                    manifest.sources[text(4)] = (size, mtime, hash)
+                }
+            default: continue
             }
         }
         return manifest
     }
 
+    private static func hexDigit(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): return byte - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): return byte - UInt8(ascii: "a") + 10
+        default: return nil
+        }
+    }
+
     func save(_ path: String) throws {
-        var text = "# clumpbuild generate: what it wrote last (F hash path) and the image hashes (S size mtime hash path)\n"
-        for (path, hash) in files.sorted(by: { $0.key < $1.key }) { text += "F \(String(hash, radix: 16)) \(path)\n" }
-        for (path, source) in sources.sorted(by: { $0.key < $1.key }) {
+        var text = "# clumpbuild generate: what it wrote last (F hash path), each node's fingerprint (N hash name) "
+            + "and the image hashes (S size mtime hash path)\n"
+        text.reserveCapacity(files.count * 48)
+        for (path, hash) in files { text += "F \(String(hash, radix: 16)) \(path)\n" }
+        for (name, hash) in nodes { text += "N \(String(hash, radix: 16)) \(name)\n" }
+        for (path, source) in sources {
             text += "S \(source.size) \(source.mtime) \(String(source.hash, radix: 16)) \(path)\n"
         }
         try AtomicWrite.write(Array(text.utf8), to: path, mode: 0o644)
@@ -243,11 +295,37 @@ enum FNV1a {
     }
 }
 
+/// Writes many files, a writer per directory; the first error wins.
+enum ParallelWrite {
+    static func write(_ files: [(String, [UInt8])], under dir: String, inPlace: Bool) throws {
+        // Directories first, so the writers do not race to create them.
+        for directory in Set(files.map { ($0.0 as NSString).deletingLastPathComponent }) {
+            try? FileManager.default.createDirectory(atPath: dir + "/" + directory, withIntermediateDirectories: true)
+        }
+        // One writer per directory, each creating its directory's files in turn: files created one
+        // directory at a time, rather than in a dictionary's order across directories, cost the kernel
+        // a quarter of the time (10,000 nodes: 3.8 s of system time before, 1.0 s after).
+        let groups = Array(Dictionary(grouping: files.indices) { (files[$0].0 as NSString).deletingLastPathComponent }.values)
+        let failure = Mutex<Error?>(nil)
+        DispatchQueue.concurrentPerform(iterations: groups.count) { group in
+            for index in groups[group] {
+                do {
+                    try AtomicWrite.write(files[index].1, to: dir + "/" + files[index].0, mode: 0o644, inPlace: inPlace)
+                } catch {
+                    failure.withLock { if $0 == nil { $0 = error } }
+                    return
+                }
+            }
+        }
+        if let error = failure.withLock({ $0 }) { throw error }
+    }
+}
+
 /// Writes a file under a temporary name beside it and renames it in: readers see the old or the new file.
 enum AtomicWrite {
-    static func write(_ bytes: [UInt8], to path: String, mode: mode_t) throws {
+    static func write(_ bytes: [UInt8], to path: String, mode: mode_t, inPlace: Bool = false) throws {
         let directory = (path as NSString).deletingLastPathComponent
-        let temporary = "\(directory)/.\((path as NSString).lastPathComponent).tmp-\(getpid())"
+        let temporary = inPlace ? path : "\(directory)/.\((path as NSString).lastPathComponent).tmp-\(getpid())"
         var fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
         if fd < 0, errno == ENOENT {
             try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -270,12 +348,14 @@ enum AtomicWrite {
             return true
         }
         let reason = String(cString: strerror(errno))
+        // The mode asked for, whatever the umask.
+        fchmod(fd, mode)
         close(fd)
         guard ok else {
             unlink(temporary)
             throw MasterSideError("cannot write: \(reason)", subject: path, hint: "check free space")
         }
-        fchmodat(AT_FDCWD, temporary, mode, 0)
+        guard !inPlace else { return }
         guard rename(temporary, path) == 0 else {
             let reason = String(cString: strerror(errno))
             unlink(temporary)

@@ -77,13 +77,14 @@ public struct ServeMonitor: Sendable {
     private mutating func tftp(_ words: [String], _ line: String) -> [Action] {
         if words.count == 4, words[0] == "sent", words[2] == "to" {
             let file = relative(words[1])
-            let client = macOf[words[3]].map(who) ?? words[3]
-            return [.print("clump: \(client) \(words[3]) fetched \(file)")]
+            let client = macOf[words[3]].map { who($0) + " " } ?? ""
+            return [.print("clump: \(client)\(words[3]) fetched \(file)")]
         }
         if words.count >= 4, words[0] == "file", words[2] == "not", words[3] == "found" {
             let file = relative(words[1])
-            // The chain to a node script misses for every machine not in the inventory: expected.
-            if file.hasPrefix("nodes/") { return [] }
+            // Misses by design: iPXE's chain to a node script for every machine not in the inventory,
+            // and pxelinux's search through pxelinux.cfg (01-<mac>, the address in hex, shorter and shorter).
+            if file.hasPrefix("nodes/") || file.hasPrefix("pxelinux.cfg/") { return [] }
             return [.print("clump: \(words.last ?? "?") asked for \(file), which is not in the TFTP root")]
         }
         if words.first == "cannot" {

@@ -3,9 +3,6 @@ import Foundation
 import ImageBuilder
 import ImageSpec
 
-/// Set by SIGTERM, SIGINT or SIGHUP while dnsmasq runs; the loop then stops it.
-nonisolated(unsafe) private var stopRequested: sig_atomic_t = 0
-
 /// `clumpbuild serve`: dnsmasq in the foreground with the generated configuration, its log turned into
 /// one line per booting machine, and enrolment of unknown ones without a restart.
 public final class Server {
@@ -17,14 +14,20 @@ public final class Server {
         public var proxy: Bool
         public var enrol: Bool
         public var dnsmasq: String
+        /// Where `output` writes: when its reader goes away, serving stops.
+        public var outputDescriptor: Int32
 
-        public init(specPath: String?, outDir: String, interface: String, proxy: Bool, enrol: Bool, dnsmasq: String = "dnsmasq") {
+        public init(
+            specPath: String?, outDir: String, interface: String, proxy: Bool, enrol: Bool, dnsmasq: String = "dnsmasq",
+            outputDescriptor: Int32 = STDOUT_FILENO
+        ) {
             self.specPath = specPath
             self.outDir = outDir
             self.interface = interface
             self.proxy = proxy
             self.enrol = enrol
             self.dnsmasq = dnsmasq
+            self.outputDescriptor = outputDescriptor
         }
     }
 
@@ -73,15 +76,7 @@ public final class Server {
             _ = output("clump: warning: --enrol needs full DHCP (addresses come from another server with --proxy)")
         }
 
-        let stopSignals = [SIGTERM, SIGINT, SIGHUP]
-        var unblock = sigset_t()
-        sigemptyset(&unblock)
-        for stop in stopSignals {
-            signal(stop) { stopRequested = $0 }
-            sigaddset(&unblock, stop)
-        }
-        sigprocmask(SIG_UNBLOCK, &unblock, nil)
-        signal(SIGPIPE, SIG_IGN)
+        StopSignals.install()
 
         let process = Process()
         process.executableURL = try Self.locate(options.dnsmasq)
@@ -103,14 +98,23 @@ public final class Server {
         var buffer = [UInt8](repeating: 0, count: 8192)
         var recent: [String] = []
         while true {
-            if stopRequested != 0 {
+            if StopSignals.requested != 0 {
                 QEMURunner.stop(process)
-                return 128 + stopRequested
+                return 128 + StopSignals.requested
             }
-            var fds = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-            let ready = poll(&fds, 1, 200)
+            // The output is watched too: a reader that went away (`serve | grep -m1 node11`) shows as an
+            // error on a pipe's write end even while no machine boots and nothing is written.
+            var fds = [
+                pollfd(fd: fd, events: Int16(POLLIN), revents: 0),
+                pollfd(fd: options.outputDescriptor, events: 0, revents: 0),
+            ]
+            let ready = poll(&fds, 2, 200)
             if ready < 0 && errno != EINTR { break }
-            guard ready > 0 else { continue }
+            if fds[1].revents & Int16(POLLERR | POLLHUP) != 0 {
+                QEMURunner.stop(process)
+                return 141
+            }
+            guard ready > 0, fds[0].revents != 0 else { continue }
             let count = read(fd, &buffer, buffer.count)
             if count <= 0 { break }
             pending += buffer[0..<count]
@@ -157,7 +161,7 @@ public final class Server {
             let node = inventory.node(with: mac)
             return "clump: enrolled \(mac) as \(node?.name ?? "?") \(address) in \(file) "
                 + "(\(report.written.count) files written in \(String(format: "%.3f", report.seconds)) s); "
-                + "it gets that address on its next boot"
+                + "it gets that address from its next DHCP request on"
         } catch {
             return "clump: could not enrol \(mac): \(error)"
         }

@@ -68,7 +68,6 @@ public final class DHCPClient {
         let transport: DHCPTransport
         var machine: DHCPClientStateMachine<DHCPRandom>
         var deadline: DHCPInstant?
-        var lease: DHCPLease?
 
         init(transport: DHCPTransport, machine: DHCPClientStateMachine<DHCPRandom>) {
             self.transport = transport
@@ -150,10 +149,10 @@ public final class DHCPClient {
         return lease
     }
 
-    /// The leases in force now, by interface.
+    /// The leases in force now, by interface: only those whose address is on the interface.
     public var leases: [String: DHCPLease] {
         var result: [String: DHCPLease] = [:]
-        for session in sessions { if let lease = session.lease { result[session.transport.interface] = lease } }
+        for session in sessions { if let lease = session.machine.lease { result[session.transport.interface] = lease } }
         return result
     }
 
@@ -257,6 +256,37 @@ public final class DHCPClient {
         }
     }
 
+    /// Puts a lease in place: the address first; without it there is no lease. Then the default
+    /// route: when the kernel refuses it (a router it cannot reach), the lease stands without its
+    /// routers, and a note says why, so that what is reported is what is in effect.
+    func configure(
+        _ lease: DHCPLease, on session: Session, metric: UInt32
+    ) -> (Result<DHCPLease, DHCPError>, notes: [DHCPError]) {
+        guard options.configureInterfaces, let netlink else { return (.success(lease), []) }
+        let index = session.transport.index
+        do {
+            try netlink.addAddress(lease, index: index, now: clock())
+        } catch {
+            return (.failure(Self.wrapped(error, interface: lease.interface)), [])
+        }
+        guard let router = lease.router else { return (.success(lease), []) }
+        do {
+            try netlink.addDefaultRoute(lease, index: index, metric: metric)
+            return (.success(lease), [])
+        } catch {
+            var effective = lease
+            effective.routers = []
+            var why = Self.wrapped(error, interface: lease.interface)
+            why.interface = nil
+            let note = DHCPError(.refused("no default route via \(router): \(why)"), interface: lease.interface)
+            return (.success(effective), [note])
+        }
+    }
+
+    static func wrapped(_ error: Error, interface: String) -> DHCPError {
+        (error as? DHCPError) ?? DHCPError(.invalid("\(error)"), interface: interface)
+    }
+
     func perform(
         _ actions: [DHCPClientStateMachine<DHCPRandom>.Action], on session: Session,
         _ onEvent: (DHCPEvent) -> Decision
@@ -283,12 +313,13 @@ public final class DHCPClient {
                     }
                     try send(frame, on: session.transport)
                 case .configure(let lease):
-                    session.lease = lease
-                    if options.configureInterfaces, let netlink {
-                        try netlink.apply(lease, index: session.transport.index, metric: metric, now: clock())
+                    let (result, notes) = configure(lease, on: session, metric: metric)
+                    for note in notes where onEvent(.failed(interface: interface, error: note)) == .stop {
+                        decision = .stop
                     }
+                    let next = session.machine.configured(result, now: clock())
+                    if perform(next, on: session, onEvent) == .stop { decision = .stop }
                 case .deconfigure(let lease):
-                    session.lease = nil
                     if options.configureInterfaces, let netlink {
                         try netlink.remove(lease, index: session.transport.index, metric: metric)
                     }
@@ -297,11 +328,9 @@ public final class DHCPClient {
                 case .report(let event):
                     if onEvent(event) == .stop { decision = .stop }
                 }
-            } catch let error as DHCPError {
-                if onEvent(.failed(interface: interface, error: error)) == .stop { decision = .stop }
             } catch {
-                let wrapped = DHCPError(.invalid("\(error)"), interface: interface)
-                if onEvent(.failed(interface: interface, error: wrapped)) == .stop { decision = .stop }
+                let failure = Self.wrapped(error, interface: interface)
+                if onEvent(.failed(interface: interface, error: failure)) == .stop { decision = .stop }
             }
         }
         return decision

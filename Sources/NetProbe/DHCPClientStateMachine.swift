@@ -21,6 +21,18 @@ public struct DHCPClientStateMachine<Random: RandomNumberGenerator> {
         /// at most a few hundred nodes (16 packets/s at this cap), and a server that comes up later
         /// is found within 16 s rather than a minute.
         public var maximumDelay: Int64 = 16_000
+        /// The wait before the second restart of the state machine (back to INIT after a NAK, a
+        /// refused ACK, a lease that could not be configured, no answer to our REQUESTs); it
+        /// doubles with every further restart up to `maximumRestartDelay`, randomised like the
+        /// retransmissions, and is reset once a lease is in place. The first restart is
+        /// immediate, as RFC 2131 3.2 asks after a NAK (a drone that moved networks). Without this
+        /// a server that NAKs or acks nonsense would be asked again at once, thousands of times a
+        /// second; RFC 2131 3.1 step 5 asks for ten seconds after a DECLINE for the same reason,
+        /// and systemd-networkd likewise doubles its restart delay after a NAK from 1 s
+        /// (`RESTART_AFTER_NAK_MIN_USEC`, sd-dhcp-client.c).
+        public var restartDelay: Int64 = 1_000
+        /// The cap of the restart back-off: RFC 2131 4.1's 64 s.
+        public var maximumRestartDelay: Int64 = 64_000
         /// REQUEST transmissions in REQUESTING before going back to INIT (RFC 2131 3.1 step 5).
         public var requestAttempts = 4
         /// REQUEST transmissions in INIT-REBOOT before falling back to INIT.
@@ -47,7 +59,8 @@ public struct DHCPClientStateMachine<Random: RandomNumberGenerator> {
         }
     }
 
-    /// RFC 2131 figure 5. INIT is transient: `start` moves straight on to SELECTING.
+    /// RFC 2131 figure 5. INIT is where a restart waits out its back-off; `start` moves straight on
+    /// to SELECTING.
     public enum State: Hashable, Sendable {
         case initial, rebooting, selecting, requesting, bound, renewing, rebinding
     }
@@ -61,7 +74,9 @@ public struct DHCPClientStateMachine<Random: RandomNumberGenerator> {
 
     public enum Action: Hashable, Sendable {
         case send(DHCPMessage, to: Destination)
-        /// Add the address (with the lease's lifetime), the broadcast and the default route.
+        /// Add the address (with the lease's lifetime), the broadcast and the default route, then
+        /// tell the machine how it went with `configured(_:now:)`: the lease is only bound and
+        /// reported once it is in place.
         case configure(DHCPLease)
         /// Remove what `configure` added.
         case deconfigure(DHCPLease)
@@ -87,6 +102,10 @@ public struct DHCPClientStateMachine<Random: RandomNumberGenerator> {
     /// When the last REQUEST went out: the lease is counted from then.
     var requestSentAt = DHCPInstant(milliseconds: 0)
     var offer: DHCPMessage?
+    /// The lease of an accepted ACK, between `.configure` and `configured(_:now:)`.
+    public private(set) var pending: DHCPLease?
+    /// Restarts since the last lease was put in place (the restart back-off's exponent).
+    public private(set) var restarts = 0
 
     public init(configuration: Configuration, random: Random) {
         self.configuration = configuration
@@ -102,7 +121,7 @@ public struct DHCPClientStateMachine<Random: RandomNumberGenerator> {
             state = .rebooting
             return sendRequest(now, requested: previous, server: nil)
         }
-        return restart(now)
+        return discover(now)
     }
 
     /// A decoded DHCP message from the interface; `from` is the Ethernet source of its frame.
@@ -113,7 +132,9 @@ public struct DHCPClientStateMachine<Random: RandomNumberGenerator> {
         else { return [] }
         switch (state, type) {
         case (.selecting, .offer):
-            guard message.yourAddress != .any, message.serverIdentifier != nil else { return [] }
+            // An offer we could not request (no usable address, nowhere to send the REQUEST) is
+            // ignored; the DISCOVER schedule goes on.
+            guard message.yourAddress.isHostAddress, message.serverIdentifier?.isHostAddress == true else { return [] }
             offer = message
             state = .requesting
             attempts = 0
@@ -126,14 +147,15 @@ public struct DHCPClientStateMachine<Random: RandomNumberGenerator> {
                 + sendRequest(now, requested: message.yourAddress, server: message.serverIdentifier)
         case (.selecting, .ack):
             // RFC 4039 4: only an ACK carrying option 80 commits; a plain ACK here is stray.
-            guard configuration.rapidCommit, message.rapidCommit, message.yourAddress != .any else { return [] }
-            return bind(message, from: source, now: now)
-        case (.requesting, .ack), (.rebooting, .ack):
-            guard message.yourAddress != .any, fromChosenServer(message) else { return [] }
-            return bind(message, from: source, now: now)
+            guard configuration.rapidCommit, message.rapidCommit else { return [] }
+            return accept(message, from: source, requested: nil, now: now)
+        case (.requesting, .ack):
+            guard fromChosenServer(message) else { return [] }
+            return accept(message, from: source, requested: offer?.yourAddress, now: now)
+        case (.rebooting, .ack):
+            return accept(message, from: source, requested: configuration.previousAddress, now: now)
         case (.renewing, .ack), (.rebinding, .ack):
-            guard message.yourAddress != .any else { return [] }
-            return bind(message, from: source, now: now)
+            return accept(message, from: source, requested: nil, now: now)
         case (.requesting, .nak), (.rebooting, .nak), (.renewing, .nak), (.rebinding, .nak):
             guard fromChosenServer(message) else { return [] }
             // RFC 2131 3.1 step 5 / 4.4.5: back to INIT; drop the address if we had one.
@@ -155,7 +177,7 @@ public struct DHCPClientStateMachine<Random: RandomNumberGenerator> {
         guard let deadline, now >= deadline else { return [.wait(until: deadline)] }
         switch state {
         case .initial:
-            return restart(now)
+            return discover(now)
         case .selecting:
             // Same xid for the retransmission (RFC 2131 4.1 allows either); the server sees one client.
             attempts += 1
@@ -177,10 +199,25 @@ public struct DHCPClientStateMachine<Random: RandomNumberGenerator> {
 
     // MARK: Transitions
 
-    /// INIT: new xid, DISCOVER, SELECTING.
+    /// Back to INIT, through the restart back-off: the first restart since the last lease was
+    /// put in place goes on at once, each further one waits `restartDelay` doubled per restart
+    /// (capped, randomised), however the server answers.
     mutating func restart(_ now: DHCPInstant) -> [Action] {
         lease = nil
         offer = nil
+        pending = nil
+        restarts += 1
+        guard restarts > 1 else { return discover(now) }
+        state = .initial
+        let delay = backoff(
+            attempt: restarts - 2, initial: configuration.restartDelay, maximum: configuration.maximumRestartDelay)
+        let next = now.adding(milliseconds: delay)
+        deadline = next
+        return [.wait(until: next)]
+    }
+
+    /// INIT -> SELECTING: new xid, DISCOVER.
+    mutating func discover(_ now: DHCPInstant) -> [Action] {
         newExchange(now)
         state = .selecting
         return sendDiscover(now)
@@ -236,34 +273,56 @@ public struct DHCPClientStateMachine<Random: RandomNumberGenerator> {
         return actions + [.send(message, to: destination), .wait(until: next)]
     }
 
-    mutating func bind(_ ack: DHCPMessage, from source: MACAddress?, now: DHCPInstant) -> [Action] {
-        let mask = ack.subnetMask ?? offer?.subnetMask ?? ack.yourAddress.classfulMask
-        let new = DHCPLease(
-            interface: configuration.interface, mac: configuration.mac, address: ack.yourAddress,
-            subnetMask: mask, routers: ack.routers, dnsServers: ack.domainNameServers, hostName: ack.hostName,
-            domainName: ack.domainName, broadcast: ack.broadcastAddress,
-            serverIdentifier: ack.serverIdentifier ?? offer?.serverIdentifier ?? lease?.serverIdentifier,
-            serverMAC: source,
-            // RFC 2131 requires option 51 in an ACK; a server that omits it gets the offer's value,
-            // else an infinite lease rather than a drone that renews in a loop.
-            leaseTime: ack.leaseTime ?? offer?.leaseTime ?? DHCPLease.infinite,
-            renewalTime: ack.renewalTime, rebindingTime: ack.rebindingTime, acquiredAt: requestSentAt,
-            nextServer: ack.serverAddress == .any ? nil : ack.serverAddress,
-            bootFile: ack.bootFile ?? ack.bootfileName, tftpServerName: ack.tftpServerName, rootPath: ack.rootPath)
-        var actions: [Action] = []
-        let renewal = state == .renewing || state == .rebinding
-        if let old = lease, old.address != new.address || old.subnetMask != new.subnetMask {
-            actions.append(.deconfigure(old))
+    /// An ACK: reviewed field by field (`DHCPLease.reviewing`); refused, or handed to the driver
+    /// to configure. A refused ACK in REQUESTING or INIT-REBOOT restarts (with back-off); while
+    /// RENEWING or REBINDING the lease in force stays and the retransmissions go on as scheduled.
+    mutating func accept(_ ack: DHCPMessage, from source: MACAddress?, requested: IPv4?, now: DHCPInstant) -> [Action] {
+        let review = DHCPLease.reviewing(
+            ack, offer: offer, previous: lease, requested: requested, interface: configuration.interface,
+            mac: configuration.mac, serverMAC: source, acquiredAt: requestSentAt)
+        switch review {
+        case .failure(let error):
+            let report = Action.report(.failed(interface: configuration.interface, error: error))
+            if state == .renewing || state == .rebinding { return [report] }
+            return [report] + restart(now)
+        case .success(let review):
+            var actions = review.notes.map { note in
+                Action.report(
+                    .failed(
+                        interface: configuration.interface,
+                        error: DHCPError(.refused(note), interface: configuration.interface)))
+            }
+            if let old = lease, old.address != review.lease.address || old.subnetMask != review.lease.subnetMask {
+                actions.append(.deconfigure(old))
+            }
+            pending = review.lease
+            deadline = nil
+            actions.append(.configure(review.lease))
+            return actions
         }
-        lease = new
-        offer = nil
-        state = .bound
-        attempts = 0
-        actions.append(.configure(new))
-        actions.append(.report(renewal ? .renewed(new) : .bound(new)))
-        deadline = new.renewAt
-        actions.append(.wait(until: new.renewAt))
-        return actions
+    }
+
+    /// The driver's answer to `.configure`: the lease as put in place (without the routers the
+    /// kernel refused), or why its address could not be. Only now is the lease bound and reported;
+    /// a failure is one, reported with its reason, and the machine restarts as after no answer.
+    public mutating func configured(_ result: Result<DHCPLease, DHCPError>, now: DHCPInstant) -> [Action] {
+        guard pending != nil else { return [] }
+        pending = nil
+        switch result {
+        case .success(let lease):
+            let renewal = state == .renewing || state == .rebinding
+            self.lease = lease
+            offer = nil
+            state = .bound
+            attempts = 0
+            restarts = 0
+            deadline = lease.renewAt
+            return [.report(renewal ? .renewed(lease) : .bound(lease)), .wait(until: lease.renewAt)]
+        case .failure(let error):
+            var actions: [Action] = [.report(.failed(interface: configuration.interface, error: error))]
+            if let lease { actions.append(.deconfigure(lease)) }
+            return actions + restart(now)
+        }
     }
 
     // MARK: Messages
@@ -304,17 +363,19 @@ public struct DHCPClientStateMachine<Random: RandomNumberGenerator> {
 
     /// Sends and schedules the retransmission: exponential backoff with jitter (RFC 2131 4.1).
     mutating func transmit(_ message: DHCPMessage, to destination: Destination, _ now: DHCPInstant) -> [Action] {
-        let next = now.adding(milliseconds: backoff(attempt: attempts))
+        let next = now.adding(
+            milliseconds: backoff(
+                attempt: attempts, initial: configuration.initialDelay, maximum: configuration.maximumDelay))
         requestSentAt = now
         if state != .selecting { attempts += 1 }
         deadline = next
         return [.send(message, to: destination), .wait(until: next)]
     }
 
-    /// initial * 2^attempt, capped, +- min(1 s, delay/2) uniformly.
-    mutating func backoff(attempt: Int) -> Int64 {
+    /// initial * 2^attempt, capped, +- min(1 s, delay/2) uniformly (RFC 2131 4.1's -1...+1 s).
+    mutating func backoff(attempt: Int, initial: Int64, maximum: Int64) -> Int64 {
         let shift = min(max(attempt, 0), 20)
-        let delay = min(configuration.initialDelay << Int64(shift), configuration.maximumDelay)
+        let delay = min(initial << Int64(shift), maximum)
         let spread = min(1_000, delay / 2)
         guard spread > 0 else { return delay }
         return delay + Int64.random(in: -spread...spread, using: &random)

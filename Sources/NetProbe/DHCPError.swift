@@ -13,6 +13,8 @@ public struct DHCPError: Error, Hashable, Sendable, CustomStringConvertible {
         case malformed(String)
         /// A value that cannot be used (bad `ip=` parameter, unknown interface, ...).
         case invalid(String)
+        /// Something a DHCP server sent that the client will not use (see `DHCPLeasePolicy`).
+        case refused(String)
     }
 
     public var kind: Kind
@@ -41,7 +43,7 @@ public struct DHCPError: Error, Hashable, Sendable, CustomStringConvertible {
         case .system(let call, let code): text += "\(call) failed: \(Self.errnoText(code))"
         case .netlink(let request, let code): text += "netlink \(request) failed: \(Self.errnoText(code))"
         case .malformed(let what): text += "malformed packet: \(what)"
-        case .invalid(let what): text += what
+        case .invalid(let what), .refused(let what): text += what
         }
         if let hint { text += " (\(hint))" }
         return text

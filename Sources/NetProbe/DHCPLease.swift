@@ -91,15 +91,19 @@ public struct DHCPLease: Hashable, Sendable, CustomStringConvertible {
         self.rootPath = rootPath
     }
 
-    /// T1 and T2 per RFC 2131 4.4.5, falling back to the defaults when the server's values are
-    /// missing or not ordered T1 <= T2 <= lease.
+    /// T1 and T2 per RFC 2131 4.4.5, falling back to the defaults (lease/2, 7/8 of the lease) when
+    /// the server's values are missing, not ordered T1 <= T2 <= lease, or below
+    /// `DHCPLeasePolicy.minimumTimerSeconds`: a zero T1 means "no value" (ISC dhclient: `if
+    /// (!renewal) renewal = expiry / 2`), not "renew now", which with a server that answers every
+    /// REQUEST would be a loop.
     static func timers(lease: UInt32, t1: UInt32?, t2: UInt32?) -> (UInt32, UInt32) {
         if lease == infinite { return (infinite, infinite) }
+        let floor = DHCPLeasePolicy.minimumTimerSeconds
         let defaultT2 = UInt32(UInt64(lease) * 7 / 8)
         var rebind = t2 ?? defaultT2
-        if rebind > lease { rebind = defaultT2 }
+        if rebind > lease || rebind < floor { rebind = defaultT2 }
         var renew = t1 ?? lease / 2
-        if renew > rebind { renew = min(lease / 2, rebind) }
+        if renew > rebind || renew < floor { renew = min(lease / 2, rebind) }
         return (renew, rebind)
     }
 
@@ -133,7 +137,8 @@ public enum DHCPEvent: Hashable, Sendable, CustomStringConvertible {
     /// Nothing answered our DISCOVERs yet; `attempt` counts them. The client keeps trying.
     case noAnswer(interface: String, attempt: Int, seconds: Int)
     case offered(interface: String, address: IPv4, server: IPv4?)
-    /// A new lease: address and routes have been (or are to be) configured.
+    /// A new lease, reported once its address (and its default route, when it names a router) is
+    /// in place: what it shows is what is in effect.
     case bound(DHCPLease)
     /// The same or a new lease after RENEWING or REBINDING.
     case renewed(DHCPLease)

@@ -106,23 +106,36 @@ public final class NetlinkRoute {
     /// Adds (or refreshes) the lease's address with its remaining lifetime, then its default
     /// route through the first router.
     public func apply(_ lease: DHCPLease, index: Int32, metric: UInt32, now: DHCPInstant) throws {
+        try addAddress(lease, index: index, now: now)
+        try addDefaultRoute(lease, index: index, metric: metric)
+    }
+
+    /// Adds (or refreshes) the lease's address and broadcast with its remaining lifetime. A
+    /// lifetime of 0 is refused here with a reason rather than by the kernel with EINVAL.
+    public func addAddress(_ lease: DHCPLease, index: Int32, now: DHCPInstant) throws {
         let lifetime = lease.remainingSeconds(at: now)
+        guard lifetime > 0 else {
+            throw DHCPError(.refused("the lease of \(lease.address) has already run out"), interface: lease.interface)
+        }
         try perform(
             {
                 NetlinkMessage.addAddress(
                     lease.address, prefixLength: lease.prefixLength, broadcast: lease.broadcast, index: index,
                     lifetime: lifetime, sequence: $0)
             }, interface: lease.interface)
-        if let router = lease.router {
-            try perform(
-                {
-                    NetlinkMessage.addDefaultRoute(
-                        via: router, source: lease.address, index: index, metric: metric,
-                        proto: lease.leaseTime == DHCPLease.infinite && lease.serverMAC == nil
-                            ? NetlinkMessage.RTPROT_STATIC : NetlinkMessage.RTPROT_DHCP,
-                        sequence: $0)
-                }, interface: lease.interface)
-        }
+    }
+
+    /// Adds (or replaces) the default route through the lease's first router, if it names one.
+    public func addDefaultRoute(_ lease: DHCPLease, index: Int32, metric: UInt32) throws {
+        guard let router = lease.router else { return }
+        try perform(
+            {
+                NetlinkMessage.addDefaultRoute(
+                    via: router, source: lease.address, index: index, metric: metric,
+                    proto: lease.leaseTime == DHCPLease.infinite && lease.serverMAC == nil
+                        ? NetlinkMessage.RTPROT_STATIC : NetlinkMessage.RTPROT_DHCP,
+                    sequence: $0)
+            }, interface: lease.interface)
     }
 
     /// Removes the default route and the address of a lease; what is already gone is fine.

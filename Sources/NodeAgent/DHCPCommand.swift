@@ -2,7 +2,9 @@ import NetProbe
 
 /// `clumpnode dhcp [--timeout S] IFACE...`: DHCP on the given cards until each has an address
 /// and route configured, then exit 0 at once (bench/dhcp.sh times exactly this). With
-/// `--timeout`, exit 1 when a card has no lease by then.
+/// `--timeout`, exit 1 when a card has no lease by then. A lease counts only once its address is
+/// on the card (`DHCPClient.leases`); what a server sent that was refused or left out is printed
+/// as a `clump: DHCP on IFACE: ...` line before the lease line.
 public struct DHCPCommand: Equatable, Sendable {
     public var interfaces: [String] = []
     public var timeout: Double?

@@ -10,7 +10,7 @@ struct Serve: ParsableCommand {
             Before serving addresses it sends a DHCP DISCOVER on the interface and refuses if another \
             server answers: use --proxy there, and that server keeps handing out addresses. \
             A machine not in the inventory is shown with the line that enrols it; with --enrol it is \
-            added at the next free address and gets it on its next boot, without a restart. \
+            added at the next free address and gets it from its next DHCP request on, without a restart. \
             Ctrl-C, SIGTERM or a closed output stop dnsmasq too.
             """
     )

@@ -105,3 +105,48 @@ import Testing
         }
     }
 }
+
+/// The fast reader and the full YAML parser agree: same nodes, same locations, same errors.
+@Suite struct InventoryFastPathTests {
+    static let texts = [
+        "- mac: 52:54:00:12:34:56\n- {mac: \"52:54:00:12:34:57\", address: 10.0.2.20, name: render, kernel-args: [clump.debug=1]}\n",
+        "# lab\n\n- mac: [52:54:00:aa:00:01, 52-54-00-AA-00-02]\n  boot: drone   # the default\n  name: 'gpu1'\n- {mac: '02:00:00:00:00:0a', address: 10.0.2.9}\n",
+        "  # indented comment\n-   mac: 52:54:00:00:00:01\n",
+        "- {mac: 52:54:00:00:00:01, name: a}\n- {mac: 52:54:00:00:00:02, name: a}\n",
+        "- mac: 52:54:00:00:00:01\n- mac: 52:54:00:00:00:01\n",
+        "- {mac: 52:54:00:00:00:01, address: 10.0.3.5}\n",
+        "- {mac: 52:54:00:00:00:01, name: node3}\n- {mac: 52:54:00:00:00:02}\n- {mac: 52:54:00:00:00:03}\n",
+        "- mac: 52:54:00:00:00:01\n  adress: 10.0.2.5\n",
+        "- {mac: 52:54:00:00:00:01, name: yes}\n",
+        "- mac: 52:54:00:00:00:01\n  kernel-args: [a=1, \"b=2\"]\n- mac: 52:54:00:00:00:02\n  name: x # c\n",
+    ]
+
+    static func describe(_ body: () throws(SpecError) -> Inventory) -> String {
+        do {
+            let inventory = try body()
+            return inventory.nodes.map {
+                "\($0.macs) \($0.address) \($0.name) \($0.boot) \($0.kernelArgs) \($0.location.map(\.description) ?? "-")"
+            }.joined(separator: "\n")
+        } catch {
+            return "error: \(error)"
+        }
+    }
+
+    @Test(arguments: texts)
+    func bothReadersAgree(_ text: String) {
+        let cluster = InventoryLoaderTests.cluster()
+        let fast = Self.describe { () throws(SpecError) in
+            try InventoryLoader.parse(yaml: text, file: "n", cluster: cluster, spec: nil, fastPath: true)
+        }
+        let full = Self.describe { () throws(SpecError) in
+            try InventoryLoader.parse(yaml: text, file: "n", cluster: cluster, spec: nil, fastPath: false)
+        }
+        #expect(fast == full)
+    }
+
+    @Test func theEverydayFormsTakeTheFastPath() {
+        for text in Self.texts.prefix(3) { #expect(InventoryFastPath.entries(text) != nil, "\(text)") }
+        #expect(InventoryFastPath.entries("- {mac: 52:54:00:00:00:01, name: yes}\n") == nil)
+        #expect(InventoryFastPath.entries("nodes:\n  - mac: 52:54:00:00:00:01\n") == nil)
+    }
+}

@@ -38,8 +38,11 @@ struct Harness {
         return message
     }
 
+    /// Delivers a reply; a `.configure` is answered as a driver whose kernel takes the lease.
     mutating func receive(_ message: DHCPMessage) -> [Machine.Action] {
-        machine.receive(message, from: Self.serverMAC, now: now)
+        let actions = machine.receive(message, from: Self.serverMAC, now: now)
+        guard let lease = actions.configured.last else { return actions }
+        return actions + machine.configured(.success(lease), now: now)
     }
 
     /// Advances the fake clock to the deadline and fires it.

@@ -72,18 +72,29 @@ final class FakeServerTransport: DHCPTransport {
 }
 
 @Suite struct DHCPClientTests {
-    @Test func driverObtainsAndConfiguresALease() throws {
+    /// A driver on the fake server with a mock kernel that fails the given netlink message types;
+    /// runs until `.bound` or `seconds`, and returns the client, the events and the frames sent.
+    func drive(
+        failing failures: [UInt16: Int32] = [:], seconds: Double = 5
+    ) throws -> (DHCPClient, [DHCPEvent], FakeServerTransport, MockNetlinkSocket) {
         let transport = FakeServerTransport()
         let netlink = MockNetlinkSocket()
+        netlink.failures = failures
         var options = DHCPClient.Options()
         options.seed = 42
         let client = DHCPClient(transports: [transport], netlink: NetlinkRoute(socket: netlink), options: options)
         var events: [DHCPEvent] = []
-        let leases = try client.run(seconds: 5) { event in
+        try client.run(seconds: seconds) { event in
             events.append(event)
             if case .bound = event { return .stop }
             return .keepRunning
         }
+        return (client, events, transport, netlink)
+    }
+
+    @Test func driverObtainsAndConfiguresALease() throws {
+        let (client, events, transport, netlink) = try drive()
+        let leases = client.leases
         let lease = try #require(leases["eth0"], "\(events)")
         #expect(lease.description == "eth0 10.0.2.15/24 router 10.0.2.2 server 10.0.2.2")
         #expect(lease.serverMAC == transport.serverMAC)
@@ -100,6 +111,31 @@ final class FakeServerTransport: DHCPTransport {
             #expect(datagram.sourceMAC == droneMAC)
             #expect(datagram.sourcePort == 68)
         }
+    }
+
+    /// The kernel refuses the address (as it does a valid lifetime of 0): no lease, no `.bound`,
+    /// the reason said, and the client starts over, the second time after its back-off.
+    @Test func refusedAddressIsNoLease() throws {
+        // The second restart waits at least 0.5 s (1 s +- 0.5 s).
+        let (client, events, transport, _) = try drive(failing: [20: EINVAL], seconds: 0.3)
+        #expect(events.bound.isEmpty, "\(events)")
+        #expect(client.leases.isEmpty)
+        #expect(events.failures.count == 2, "\(events)")
+        #expect(events.failures.allSatisfy { "\($0)".contains("RTM_NEWADDR failed: Invalid argument") }, "\(events)")
+        // DISCOVER, REQUEST, at once DISCOVER, REQUEST again; then the back-off.
+        #expect(transport.sent.count == 4)
+        #expect(client.sessions[0].machine.state == .initial)
+    }
+
+    /// The kernel refuses the default route: the lease stands without a router, and says why.
+    @Test func refusedRouteLeavesTheRouterOut() throws {
+        let (client, events, _, _) = try drive(failing: [24: ENETUNREACH])
+        let leases = client.leases
+        let lease = try #require(leases["eth0"], "\(events)")
+        #expect(lease.description == "eth0 10.0.2.15/24 server 10.0.2.2")
+        #expect(events.bound == [lease])
+        let note = try #require(events.failures.first, "\(events)")
+        #expect("\(note)".contains("no default route via 10.0.2.2: netlink RTM_NEWROUTE failed"), "\(note)")
     }
 
     @Test func driverKeepsTryingWithoutAServer() throws {

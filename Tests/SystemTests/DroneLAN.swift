@@ -20,15 +20,7 @@ final class DroneLAN: @unchecked Sendable {
             throw HarnessError("the drone LAN needs \(tool): apt-get install \(tool == "ip" ? "iproute2" : tool)")
         }
         do {
-            try Spawn.run(["ip", "netns", "add", namespace])
-            try ip(["link", "set", "lo", "up"])
-            try ip(["link", "add", "br0", "type", "bridge"])
-            try ip(["addr", "add", "10.88.0.1/24", "dev", "br0"])
-            try ip(["link", "set", "br0", "up"])
-            for drone in 1...drones {
-                try ip(["tuntap", "add", "dev", tap(drone), "mode", "tap"])
-                try ip(["link", "set", tap(drone), "master", "br0", "up"])
-            }
+            try Self.makeBridge(in: namespace, address: "10.88.0.1/24", taps: (1...drones).map(tap))
             let hosts = (1...drones).map { "--dhcp-host=\(mac($0)),\(address($0))" }
             let pid = try Spawn.start(
                 [
@@ -50,6 +42,21 @@ final class DroneLAN: @unchecked Sendable {
     }
 
     func tap(_ drone: Int) -> String { "tap\(drone)" }
+
+    /// A new namespace with a bridge `br0` at `address` and the taps on it, all up.
+    static func makeBridge(in namespace: String, address: String, taps: [String]) throws {
+        func ip(_ arguments: [String]) throws { try Spawn.run(["ip", "-n", namespace] + arguments) }
+        try Spawn.run(["ip", "netns", "add", namespace])
+        try ip(["link", "set", "lo", "up"])
+        try ip(["link", "add", "br0", "type", "bridge"])
+        try ip(["addr", "add", address, "dev", "br0"])
+        try ip(["link", "set", "br0", "up"])
+        for tap in taps {
+            try ip(["tuntap", "add", "dev", tap, "mode", "tap"])
+            try ip(["link", "set", tap, "master", "br0", "up"])
+        }
+    }
+
     func mac(_ drone: Int) -> String { String(format: "52:54:00:00:88:%02d", 10 + drone) }
     func address(_ drone: Int) -> String { "10.88.0.\(10 + drone)" }
 

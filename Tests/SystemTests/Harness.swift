@@ -101,14 +101,19 @@ final class Console: @unchecked Sendable {
 
     /// Starts `clumpbuild boot` with the given arguments (its serial console on our pipes),
     /// inside the network namespace `namespace` when one is given (its taps are there).
-    init(_ name: String, bootArguments: [String], namespace: String? = nil) throws {
+    convenience init(_ name: String, bootArguments: [String], namespace: String? = nil) throws {
+        try self.init(name, clumpbuild: ["boot"] + bootArguments, namespace: namespace)
+    }
+
+    /// Any `clumpbuild` subcommand whose output is read like a console (`serve`).
+    init(_ name: String, clumpbuild arguments: [String], namespace: String? = nil) throws {
         self.name = name
         if let namespace {
             process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = ["ip", "netns", "exec", namespace, try Harness.clumpbuild, "boot"] + bootArguments
+            process.arguments = ["ip", "netns", "exec", namespace, try Harness.clumpbuild] + arguments
         } else {
             process.executableURL = URL(fileURLWithPath: try Harness.clumpbuild)
-            process.arguments = ["boot"] + bootArguments
+            process.arguments = arguments
         }
         let output = Pipe()
         process.standardInput = input
@@ -158,9 +163,14 @@ final class Console: @unchecked Sendable {
         throw HarnessError("\(name): /\(pattern)/ did not appear within \(Int(seconds)) s. Console:\n\(transcript.suffix(4000))")
     }
 
-    /// Types on the serial console (Enter is CR on a serial line).
+    /// Types on the serial console (Enter is CR on a serial line), a key at a time as a person does:
+    /// the guest's UART holds 16 bytes, and a boot loader that polls it under TCG loses the rest of a
+    /// longer line sent at once.
     func type(_ line: String) {
-        input.fileHandleForWriting.write(Data((line + "\r").utf8))
+        for byte in (line + "\r").utf8 {
+            input.fileHandleForWriting.write(Data([byte]))
+            Thread.sleep(forTimeInterval: 0.02)
+        }
     }
 
     /// Presses keys on the serial console, as they are (no Enter): "\u{1b}" is ESC.
@@ -176,6 +186,12 @@ final class Console: @unchecked Sendable {
             throw HarnessError("\(name): QEMU still running after \(Int(seconds)) s. Console:\n\(transcript.suffix(4000))")
         }
         return process.terminationStatus
+    }
+
+    /// SIGTERM, as Ctrl-C or a service manager would stop it; its exit status.
+    func stop(within seconds: Double = 30) throws -> Int32 {
+        if process.isRunning { process.terminate() }
+        return try waitForExit(within: seconds)
     }
 
     deinit {

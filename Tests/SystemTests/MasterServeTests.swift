@@ -1,0 +1,158 @@
+import Foundation
+import Testing
+
+/// The master's side end to end, with no QEMU user network: `clumpbuild serve` on a bridge in a
+/// namespace, drones on taps that PXE-boot through their cards' boot ROMs (iPXE), the inventory's
+/// addresses, the master's one-shot view, proxy DHCP beside another server, the refusal to serve
+/// full DHCP beside it, and an unknown machine enrolled while serve runs.
+@Suite("master side", .serialized)
+struct MasterServeTests {
+    static let bootSeconds = 300.0
+    static let macs = ["52:54:00:66:00:11", "52:54:00:66:00:12", "52:54:00:66:00:33"]
+
+    /// A master directory beside the shared image: its spec (the cluster network, no menu wait),
+    /// an inventory of the first two drones, and `out/tftpboot` pointing at the shared build.
+    struct Master {
+        let directory: String
+        let spec: String
+        let out: String
+        let key: String
+        var tftp: String { out + "/master/tftp" }
+        var inventory: String { directory + "/nodes.yaml" }
+
+        init() async throws {
+            let shared = try await SharedImage.shared.outDir()
+            directory = try Harness.scratch("master")
+            spec = directory + "/clump.yaml"
+            out = directory + "/out"
+            key = (shared as NSString).deletingLastPathComponent + "/cluster.key"
+            try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+            try FileManager.default.createSymbolicLink(atPath: out + "/tftpboot", withDestinationPath: shared + "/tftpboot")
+            try "cluster:\n  network: \(MasterLAN.network)\nboot:\n  timeout: 0\n"
+                .write(toFile: spec, atomically: true, encoding: .utf8)
+            try """
+                # the lab's two known PCs
+                - {mac: "\(MasterServeTests.macs[0])", address: 10.66.0.11}
+                - {mac: "\(MasterServeTests.macs[1])", address: 10.66.0.12}
+
+                """.write(toFile: inventory, atomically: true, encoding: .utf8)
+        }
+
+        func serve(_ extra: [String], lan: MasterLAN) throws -> Console {
+            try Console(
+                "serve", clumpbuild: ["serve", "--spec", spec, "--out", out, "--interface", "br0"] + extra,
+                namespace: lan.namespace)
+        }
+    }
+
+    @Test("serve boots known drones at their inventory addresses, proxies beside another server, refuses full DHCP there, enrols a new machine")
+    func serveBootsTheCluster() async throws {
+        let master = try await Master()
+        defer { try? FileManager.default.removeItem(atPath: master.directory) }
+        let lan = try MasterLAN(taps: 3)
+        defer { lan.remove() }
+
+        // 1. Full DHCP: two known drones PXE-boot and become nodes 11 and 12.
+        let serve = try master.serve([], lan: lan)
+        try serve.expect("clump: serving DHCP and TFTP on br0 \\(10\\.66\\.0\\.1\\)", within: 60)
+        let drones = try (0..<2).map { index in
+            try Console(
+                "pxe-drone-\(index + 1)", bootArguments: lan.pxeBoot(master.tftp, drone: index + 1, mac: Self.macs[index]),
+                namespace: lan.namespace)
+        }
+        for (index, drone) in drones.enumerated() {
+            let node = 11 + index
+            try drone.expect(#"clump: lease eth0 10\.66\.0\.\#(node)/24"#, within: Self.bootSeconds)
+            try drone.expect(#"clump: node \#(node) network 10\.66\.0\.0/24 map 1 10\.66\.0\.1 254"#, within: 60)
+        }
+        for (index, mac) in Self.macs.prefix(2).enumerated() {
+            let name = "node\(11 + index)"
+            try serve.expect("clump: \(name) \(mac) leased 10\\.66\\.0\\.\(11 + index) \\(known node\\)", within: 10)
+            try serve.expect(
+                "clump: \(name) \(mac) 10\\.66\\.0\\.\(11 + index) fetched nodes/\(mac.replacingOccurrences(of: ":", with: "-"))\\.ipxe",
+                within: 10)
+            try serve.expect("clump: \(name) \(mac) 10\\.66\\.0\\.\(11 + index) fetched images/[0-9a-f]{16}/initrd\\.img", within: 10)
+        }
+        // The master's one-shot view hears both drones.
+        let view = try Harness.run([
+            "ip", "netns", "exec", lan.namespace, try Harness.binDir + "/clumpview", "--json", "--join", MasterLAN.network,
+            "--key", master.key, "--wait", "30",
+        ])
+        #expect(view.status == 0, "\(view.output)")
+        let up = try Self.upAddresses(view.output)
+        #expect(up.isSuperset(of: ["10.66.0.11", "10.66.0.12"]), "\(view.output)")
+        for drone in drones { _ = try drone.stop() }
+        let status = try serve.stop()
+        #expect(status == 128 + SIGTERM, "serve's exit status after SIGTERM")
+        #expect(lan.dnsmasqLeft(for: master.out).isEmpty, "dnsmasq left running: \(lan.dnsmasqLeft(for: master.out))")
+
+        // 2. Another server hands out addresses: serve refuses full DHCP and says what to do...
+        try lan.startOtherServer()
+        let refused = try Harness.run([
+            "ip", "netns", "exec", lan.namespace, try Harness.clumpbuild, "serve", "--spec", master.spec, "--out",
+            master.out, "--interface", "br0",
+        ])
+        #expect(refused.status == 1, "\(refused.output)")
+        #expect(refused.output.contains("another DHCP server already answers here (10.66.0.2)"), "\(refused.output)")
+        #expect(refused.output.contains("--proxy"), "\(refused.output)")
+        #expect(lan.dnsmasqLeft(for: master.out).isEmpty)
+
+        // ...and with --proxy the drone takes its address from that server and its boot files from us.
+        let proxy = try master.serve(["--proxy"], lan: lan)
+        try proxy.expect("clump: serving proxy DHCP and TFTP on br0", within: 60)
+        let proxied = try Console(
+            "pxe-proxied", bootArguments: lan.pxeBoot(master.tftp, drone: 1, mac: Self.macs[0]), namespace: lan.namespace)
+        try proxied.expect(#"clump: lease eth0 10\.66\.0\.1[0-5][0-9]/24"#, within: Self.bootSeconds)
+        try proxied.expect(#"clump: node 1[0-5][0-9] network 10\.66\.0\.0/24"#, within: 60)
+        try proxy.expect("clump: node11 \(Self.macs[0]) asks what to boot \\(proxy DHCP\\)", within: 10)
+        try proxy.expect("fetched images/[0-9a-f]{16}/vmlinuz", within: 10)
+        _ = try proxied.stop()
+        _ = try proxy.stop()
+        lan.stopOtherServer()
+
+        // 3. An unknown machine: its boot ROM leases from the range and it is enrolled at once, so the
+        // drone's own DHCP, a few seconds later, already gets the enrolled address; and so does its next boot.
+        let enrolling = try master.serve(["--enrol"], lan: lan)
+        try enrolling.expect("clump: serving DHCP", within: 60)
+        let newcomer = try Console(
+            "pxe-new", bootArguments: lan.pxeBoot(master.tftp, drone: 3, mac: Self.macs[2]), namespace: lan.namespace)
+        try enrolling.expect("clump: new machine \(Self.macs[2]) leased 10\\.66\\.0\\.(19[2-9]|2[0-9][0-9])", within: Self.bootSeconds)
+        try enrolling.expect("clump: enrolled \(Self.macs[2]) as node2 10\\.66\\.0\\.2 in ", within: 10)
+        try newcomer.expect(#"clump: lease eth0 10\.66\.0\.2/24"#, within: Self.bootSeconds)
+        try newcomer.expect(#"clump: node 2 network 10\.66\.0\.0/24 map 1 10\.66\.0\.1 254"#, within: 60)
+        let inventory = try String(contentsOfFile: master.inventory, encoding: .utf8)
+        #expect(inventory.hasSuffix("- {mac: \"\(Self.macs[2])\", address: 10.66.0.2}\n"), "\(inventory)")
+        _ = try newcomer.stop()
+        let again = try Console(
+            "pxe-new-again", bootArguments: lan.pxeBoot(master.tftp, drone: 3, mac: Self.macs[2]), namespace: lan.namespace)
+        let mark = enrolling.mark
+        try again.expect("nodes/52-54-00-66-00-33\\.ipxe\\.\\.\\. ok", within: Self.bootSeconds)
+        try again.expect(#"clump: lease eth0 10\.66\.0\.2/24"#, within: Self.bootSeconds)
+        try again.expect(#"clump: node 2 network 10\.66\.0\.0/24 map 1 10\.66\.0\.1 254"#, within: 60)
+        try enrolling.expect("clump: node2 \(Self.macs[2]) leased 10\\.66\\.0\\.2 \\(known node\\)", within: 10, after: mark)
+        _ = try again.stop()
+        _ = try enrolling.stop()
+        #expect(lan.dnsmasqLeft(for: master.out).isEmpty)
+    }
+
+    @Test("serve stops dnsmasq when the reader of its output goes away, even while no machine boots")
+    func serveStopsWithItsReader() async throws {
+        let master = try await Master()
+        defer { try? FileManager.default.removeItem(atPath: master.directory) }
+        let lan = try MasterLAN(taps: 1)
+        defer { lan.remove() }
+        // `timeout` bounds a serve that would not stop: its status is then 124, not 141.
+        let result = try Harness.shell(
+            "timeout 60 ip netns exec \(lan.namespace) \(try Harness.clumpbuild) serve --spec \(master.spec) --out \(master.out) "
+                + "--interface br0 | grep -m1 'clump: serving'; echo \"status ${PIPESTATUS[0]}\"")
+        #expect(result.output.contains("clump: serving DHCP and TFTP on br0"), "\(result.output)")
+        #expect(result.output.contains("status 141"), "\(result.output)")
+        #expect(lan.dnsmasqLeft(for: master.out).isEmpty, "dnsmasq left running: \(lan.dnsmasqLeft(for: master.out))")
+    }
+
+    static func upAddresses(_ json: String) throws -> Set<String> {
+        let object = try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any]
+        let nodes = try #require(object?["nodes"] as? [[String: Any]])
+        return Set(nodes.filter { $0["state"] as? String == "up" }.compactMap { $0["address"] as? String })
+    }
+}
