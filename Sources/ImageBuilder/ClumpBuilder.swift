@@ -147,7 +147,8 @@ public enum ClumpBuilder {
         try ESPImage.write(
             resolved.uefi.espFiles(secureBoot: resolved.secureBoot, grubImage: grubImage), to: esp,
             epoch: resolved.epoch, seed: "\(resolved.label)/\(resolved.epoch)")
-        let grubConfig = menu.grubConfig(kernel: "/boot/vmlinuz", initrd: "/boot/initrd.img", version: ClumpVersion.string)
+        let grubConfig = menu.grubConfig(
+            kernel: "/boot/vmlinuz", initrd: "/boot/initrd.img", version: ClumpVersion.string)
         // GRUB finds the ISO by this file, on a CD or anywhere on a USB stick.
         let diskInfo = "clump \(ClumpVersion.string) \(resolved.label)\n"
         let files: [(String, ImageEntry.ImageData)] = [
@@ -180,7 +181,8 @@ public enum ClumpBuilder {
             // Debian's signed network GRUB reads <TFTP root>/grub/grub.cfg wherever it was loaded from.
             (
                 "grub/grub.cfg",
-                menu.grubConfig(kernel: "/vmlinuz", initrd: "/initrd.img", version: ClumpVersion.string, bootInterface: true)
+                menu.grubConfig(
+                    kernel: "/vmlinuz", initrd: "/initrd.img", version: ClumpVersion.string, bootInterface: true)
             ),
         ]
         let copies: [(String, String)] = [

@@ -14,7 +14,8 @@ extension ElTorito {
         // El Torito 2.0: the sector count is 16 bits; UEFI firmware reads the whole image from it.
         guard sectors > 0, sectors <= Int(UInt16.max) else {
             throw ImageBuilderError(
-                operation: "write El Torito", reason: "EFI image of \(sectors * 512) bytes does not fit the 16-bit sector count",
+                operation: "write El Torito",
+                reason: "EFI image of \(sectors * 512) bytes does not fit the 16-bit sector count",
                 hint: "the EFI system partition image must stay under 32 MiB")
         }
         var bytes = catalog
@@ -38,7 +39,9 @@ enum ISO9660Lookup {
     static func extent(of path: String, in storage: ImageStorage) throws -> (lba: UInt32, size: UInt32) {
         let sector = ElTorito.sectorSize
         let primary = try storage.read(at: 16 * sector, count: sector)
-        guard primary[0] == 1, primary.diskASCII(1..<6) == "CD001" else { throw lookupError(path, "no primary volume descriptor") }
+        guard primary[0] == 1, primary.diskASCII(1..<6) == "CD001" else {
+            throw lookupError(path, "no primary volume descriptor")
+        }
         // The root directory record sits at byte 156 of the primary descriptor (ECMA-119 8.4.18).
         var lba = primary.diskLE32(156 + 2)
         var size = primary.diskLE32(156 + 10)

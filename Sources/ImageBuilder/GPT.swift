@@ -105,13 +105,15 @@ public struct GUIDPartitionTable: Sendable, Equatable, Encodable {
             guard type.contains(where: { $0 != 0 }) else { continue }
             var units: [UInt16] = []
             for position in 0..<36 {
-                let unit = UInt16(entries[offset + 56 + position * 2]) | UInt16(entries[offset + 57 + position * 2]) << 8
+                let at = offset + 56 + position * 2
+                let unit = UInt16(entries[at]) | UInt16(entries[at + 1]) << 8
                 if unit == 0 { break }
                 units.append(unit)
             }
             partitions.append(
                 Partition(
-                    number: index + 1, type: guidText(type), guid: guidText(Array(entries[(offset + 16)..<(offset + 32)])),
+                    number: index + 1, type: guidText(type),
+                    guid: guidText(Array(entries[(offset + 16)..<(offset + 32)])),
                     firstLBA: entries.diskLE64(offset + 32), lastLBA: entries.diskLE64(offset + 40),
                     name: String(decoding: units, as: UTF16.self)))
         }
@@ -163,7 +165,9 @@ public struct GUIDPartitionTable: Sendable, Equatable, Encodable {
         }
         var bytes: [UInt8] = []
         for half in [fnv(seed), fnv(seed + "/2")] {
-            for shift in stride(from: 0, to: 64, by: 8) { bytes.append(UInt8(truncatingIfNeeded: half >> UInt64(shift))) }
+            for shift in stride(from: 0, to: 64, by: 8) {
+                bytes.append(UInt8(truncatingIfNeeded: half >> UInt64(shift)))
+            }
         }
         bytes[7] = (bytes[7] & 0x0F) | 0x40
         bytes[8] = (bytes[8] & 0x3F) | 0x80

@@ -142,7 +142,8 @@ public enum ISOWriter {
         -> EFIPartitionPlacement
     {
         guard let catalogLBA else {
-            throw ImageBuilderError(operation: "write UEFI boot entry", path: path, reason: "the image has no El Torito boot record")
+            throw ImageBuilderError(
+                operation: "write UEFI boot entry", path: path, reason: "the image has no El Torito boot record")
         }
         let extent = try ISO9660Lookup.extent(of: image, in: output)
         let sectors = (Int(extent.size) + 511) / 512

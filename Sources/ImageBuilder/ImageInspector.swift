@@ -82,7 +82,8 @@ public struct ImageReport: Sendable, Encodable {
             lines.append("MBR: none (not hybrid)")
         }
         if let gpt {
-            lines.append("GPT: disk \(gpt.diskGUID), backup at sector \(gpt.backupLBA), \(gpt.partitions.count) partition(s)")
+            lines.append(
+                "GPT: disk \(gpt.diskGUID), backup at sector \(gpt.backupLBA), \(gpt.partitions.count) partition(s)")
             for partition in gpt.partitions {
                 lines.append(
                     "  \(partition.number): \(partition.typeName) (\(partition.type)), sectors \(partition.firstLBA)-"

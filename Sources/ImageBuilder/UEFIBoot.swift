@@ -53,7 +53,9 @@ struct UEFILoaders {
     func espFiles(secureBoot: Bool, grubImage: String) -> [(String, String)] {
         if secureBoot {
             // shim loads grubx64.efi from its own directory, and MokManager when a key is to be enrolled.
-            return [("EFI/BOOT/BOOTX64.EFI", shim), ("EFI/BOOT/grubx64.efi", grubCD), ("EFI/BOOT/mmx64.efi", shimManager)]
+            return [
+                ("EFI/BOOT/BOOTX64.EFI", shim), ("EFI/BOOT/grubx64.efi", grubCD), ("EFI/BOOT/mmx64.efi", shimManager),
+            ]
         }
         return [("EFI/BOOT/BOOTX64.EFI", grubImage)]
     }

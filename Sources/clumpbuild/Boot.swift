@@ -41,7 +41,8 @@ struct Boot: ParsableCommand {
             """)
     var firmware: QEMUPlan.Firmware = .bios
 
-    @Option(help: "Memory in MiB. Default: 256 for bios, 512 for uefi (GRUB under OVMF runs out of memory below about 320).")
+    @Option(
+        help: "Memory in MiB. Default: 256 for bios, 512 for uefi (GRUB under OVMF runs out of memory below about 320).")
     var memory: Int?
 
     @Option(help: "QEMU accelerator: tcg (always works) or kvm.")
@@ -73,7 +74,9 @@ struct Boot: ParsableCommand {
         } else {
             target = medium == .disk ? .disk(image) : .cdrom(image)
         }
-        let plan = QEMUPlan(medium: target, nics: nic, memoryMB: memory ?? (firmware == .bios ? 256 : 512), accelerator: accel, firmware: firmware)
+        let plan = QEMUPlan(
+            medium: target, nics: nic, memoryMB: memory ?? (firmware == .bios ? 256 : 512), accelerator: accel,
+            firmware: firmware)
         try exitOnFailure {
             let status = try QEMURunner(plan: plan, mode: mode, timeoutSeconds: timeout).run()
             if status != 0 { throw ExitCode(status) }

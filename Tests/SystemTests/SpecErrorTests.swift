@@ -68,7 +68,9 @@ struct SpecErrorTests {
         #expect(signedSize > 0, "the host kernel is not signed to begin with")
         kernel.replaceSubrange(directory..<(directory + 8), with: [UInt8](repeating: 0, count: 8))
         try Data(kernel).write(to: URL(fileURLWithPath: work + "/vmlinuz"))
-        let yaml = "kernel:\n  image: vmlinuz\n  modules: /lib/modules/\(version)\nboot:\n  secure-boot: true\ndrivers:\n  strip: false\n"
+        let yaml =
+            "kernel:\n  image: vmlinuz\n  modules: /lib/modules/\(version)\n"
+            + "boot:\n  secure-boot: true\ndrivers:\n  strip: false\n"
         try yaml.write(toFile: work + "/clump.yaml", atomically: true, encoding: .utf8)
         let (status, output) = try Harness.run(
             [try Harness.clumpbuild, "build", "--spec", work + "/clump.yaml", "--out", work + "/out"], cwd: work)
