@@ -17,8 +17,8 @@ CLUMP_APT_PACKAGES=(
     # namespace tests: a real DHCP server on veth pairs
     dnsmasq-base iproute2
     # the master's side: the other DHCP servers check the configs we generate for them
-    # (dhcpd -t, kea-dhcp4 -t), and iPXE for UEFI PXE clients
-    isc-dhcp-server kea-dhcp4-server ipxe
+    # (dhcpd -t, kea-dhcp4 -t); UEFI PXE clients get shim and GRUB from the built tree
+    isc-dhcp-server kea-dhcp4-server
     # independent checkers the tests compare our images against
     xorriso genisoimage cpio zstd xz-utils fdisk util-linux file binutils
     # the benchmark's peer (mkinitramfs)
