@@ -7,6 +7,10 @@
 #   Debian: "IP-Config: <iface> complete (dhcp from ...)" (klibc ipconfig, after udev loaded
 #           the driver; Debian's /init configures the network only for boot=nfs)
 # and the whole boot from QEMU's start to that line. Target: ours <= 1/4 of Debian's.
+# Then the firmware rows: clump.iso as a CD through the whole boot path (firmware, boot loader,
+# kernel, /init) from QEMU's start to "clump: node", SeaBIOS + isolinux vs OVMF + GRUB (UEFI)
+# vs OVMF with Secure Boot + shim + signed GRUB (an image built with boot.secure-boot), e1000,
+# 512 MiB (GRUB under OVMF needs about 320).
 # Usage: bench/boot.sh [runs [card...]]   (median of runs, default 3; cards default
 #        e1000, virtio-net-pci and usb-net (behind an xHCI), one table row each; every
 #        run's /init -> network times are listed below the table)
@@ -30,21 +34,18 @@ cp -r /etc/initramfs-tools/. "$conf/"
 sed -i -e 's/^MODULES=.*/MODULES=netboot/' -e 's/^COMPRESS=.*/COMPRESS=zstd/' "$conf/initramfs.conf"
 mkinitramfs -d "$conf" -o "$work/debian.img" "$kver" 2>/dev/null
 
-# One boot: prints "<from first marker> <from QEMU start>" in seconds, or fails after 180 s.
-boot() { # card initrd append start-marker end-marker
-    python3 - "$kernel" "$1" "$2" "$3" "$4" "$5" <<'EOF'
+# Runs a command (QEMU, or clumpbuild boot) and prints "<from start-marker> <from its start>" in
+# seconds when its console shows end-marker (an empty start-marker counts from the start), or
+# fails after 240 s.
+timed() { # start-marker end-marker argv...
+    python3 - "$@" <<'EOF'
 import subprocess, sys, time, select, os
-kernel, card, initrd, append, start_marker, end_marker = sys.argv[1:]
-argv = ["qemu-system-x86_64", "-accel", "tcg", "-m", "512", "-nographic", "-no-reboot",
-        "-kernel", kernel, "-initrd", initrd, "-append", append,
-        "-netdev", "user,id=n0,restrict=on", "-device", card + ",netdev=n0"]
-if card.startswith("usb-"):  # a USB card needs a host controller
-    argv[-2:-2] = ["-device", "qemu-xhci"]
+start_marker, end_marker, argv = sys.argv[1], sys.argv[2], sys.argv[3:]
 t0 = time.monotonic()
 p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-buf, started, log = b"", None, []
+buf, started, log = b"", (t0 if not start_marker else None), []
 try:
-    while time.monotonic() - t0 < 180:
+    while time.monotonic() - t0 < 240:
         r, _, _ = select.select([p.stdout], [], [], 1)
         if not r:
             continue
@@ -62,12 +63,21 @@ try:
             if started is not None and end_marker in text:
                 print(f"{now - started:.2f} {now - t0:.2f}")
                 sys.exit(0)
-    sys.stderr.write("no '%s' within 180 s; console:\n%s\n" % (end_marker, "\n".join(log[-30:])))
+    sys.stderr.write("no '%s' within 240 s; console:\n%s\n" % (end_marker, "\n".join(log[-30:])))
     sys.exit(1)
 finally:
-    p.kill()
+    p.terminate()
     p.wait()
 EOF
+}
+
+# One boot of a kernel and RAM disk straight from QEMU (no firmware, no boot loader).
+boot() { # card initrd append start-marker end-marker
+    local argv=(qemu-system-x86_64 -accel tcg -m 512 -nographic -no-reboot -kernel "$kernel" -initrd "$2"
+        -append "$3" -netdev user,id=n0,restrict=on)
+    # A USB card needs a host controller.
+    [[ $1 == usb-* ]] && argv+=(-device qemu-xhci)
+    timed "$4" "$5" "${argv[@]}" -device "$1,netdev=n0"
 }
 
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
@@ -99,3 +109,22 @@ echo "target: ratio (ours / Debian's, /init -> network) <= 0.25"
 echo
 echo "every run, /init -> network (s):"
 printf '%s\n' "${runs_lines[@]}"
+
+# The firmware rows: clumpbuild boot, timed from its start (QEMU's) to "clump: node".
+printf 'boot:\n  secure-boot: true\ndrivers:\n  strip: false\n' > "$work/secure.yaml"
+( cd "$work" && "$OLDPWD/.build/release/clumpbuild" build --spec "$work/secure.yaml" --out "$work/secure" >/dev/null )
+firmware_boot() { # iso firmware: seconds from QEMU's start
+    timed "" "clump: node" "$PWD/.build/release/clumpbuild" boot "$1" --firmware "$2" --memory 512 --timeout 240 \
+        | awk '{print $2}'
+}
+firmware_rows=()
+for row in "bios $work/out/clump.iso" "uefi $work/out/clump.iso" "uefi-secure $work/secure/clump.iso"; do
+    read -r firmware iso <<<"$row"
+    times=()
+    for _ in $(seq "$runs"); do times+=("$(firmware_boot "$iso" "$firmware")"); done
+    firmware_rows+=("$(printf '%-12s %9s s   (%s)' "$firmware" "$(m "${times[@]}")" "${times[*]}")")
+done
+echo
+echo "clump.iso as a CD, e1000, 512 MiB: QEMU start -> 'clump: node', median of $runs (every run)"
+printf '%s\n' "${firmware_rows[@]}"
+

@@ -9,13 +9,16 @@ CLUMP_APT_PACKAGES=(
     libarchive-dev libblkid-dev liblzma-dev pkg-config
     # boot loaders and the expert-mode shell
     isolinux pxelinux syslinux-common busybox-static
+    # UEFI: GRUB's modules and grub-mkimage, Debian's signed shim and GRUB (Secure Boot, PXE),
+    # and the tools that make the FAT EFI system partition image
+    grub-efi-amd64-bin grub-common shim-signed grub-efi-amd64-signed dosfstools mtools
     # try-out boots and QEMU tests (TCG), with SeaBIOS and iPXE ROMs
-    qemu-system-x86 ipxe-qemu seabios
+    qemu-system-x86 ipxe-qemu seabios ovmf
     # namespace tests: a real DHCP server on veth pairs
     dnsmasq-base iproute2
     # the master's side: the other DHCP servers check the configs we generate for them
-    # (dhcpd -t, kea-dhcp4 -t), and iPXE for UEFI PXE clients
-    isc-dhcp-server kea-dhcp4-server ipxe
+    # (dhcpd -t, kea-dhcp4 -t); UEFI PXE clients get shim and GRUB from the built tree
+    isc-dhcp-server kea-dhcp4-server
     # independent checkers the tests compare our images against
     xorriso genisoimage cpio zstd xz-utils fdisk util-linux file binutils
     # the benchmark's peer (mkinitramfs)

@@ -1,3 +1,4 @@
+import Foundation
 import ImageSpec
 
 /// The drone's boot menu, rendered for isolinux (CD/USB), pxelinux and iPXE (network).
@@ -142,6 +143,66 @@ public struct BootMenu: Sendable, Equatable {
             out.append("boot")
         }
         return out.joined(separator: "\n") + "\n"
+    }
+
+    /// GRUB's `grub.cfg` for UEFI machines, with the same entries, default, timeout and console.
+    ///
+    /// Each entry's hotkey is its number in the menu, shown in its title: GRUB reserves `e` and `c`
+    /// (edit, command line), so the modes' initials cannot be the keys. `bootInterface` adds
+    /// `BOOTIF=01-aa-bb-...` of the card GRUB booted from (`$net_default_mac`, colons turned into
+    /// dashes by `regexp`), pxelinux's IPAPPEND 2.
+    ///
+    /// `nodeConfigs` (with `bootInterface`) names a directory of per-card configurations,
+    /// `<dir>/aa-bb-cc-dd-ee-ff.cfg`: a card that has one runs it instead of this menu.
+    public func grubConfig(
+        kernel: String, initrd: String, version: String, bootInterface: Bool = false, nodeConfigs: String? = nil
+    ) -> String {
+        // GRUB stays on the firmware's console: UEFI firmware that has a serial console (OVMF, servers'
+        // console redirection) already mirrors it there, and GRUB's own serial driver on the same
+        // port doubles every line and reads the firmware's terminal traffic as key presses, which
+        // stops the countdown. The kernel still gets the serial console on its command line.
+        var out: [String] = []
+        // Where GRUB itself came from: (cd0) from a CD, (hd0,gpt2) from a USB stick's EFI
+        // partition, (tftp,...) from the network.
+        out.append("echo \"clump: UEFI boot loader from $cmdpath, root $root\"")
+        out.append("set default=\(defaultMode)")
+        // A zero timeout boots the default at once, as PROMPT 0 does for syslinux.
+        out.append("set timeout=\(timeoutSeconds)")
+        out.append("set timeout_style=menu")
+        var args = ""
+        if bootInterface {
+            let pair = "([0-9a-f][0-9a-f])"
+            let pattern = Array(repeating: pair, count: 6).joined(separator: ":")
+            let sets = (1...6).map { "--set=\($0):m\($0)" }.joined(separator: " ")
+            out.append("regexp \(sets) '^\(pattern)$' \"$net_default_mac\"")
+            args = " BOOTIF=01-$m1-$m2-$m3-$m4-$m5-$m6"
+            if let nodeConfigs {
+                // Not guarded by `[ -f ]`: GRUB's test lists the parent directory, which TFTP cannot,
+                // so it is always false there. A missing file fails `configfile` and GRUB goes on
+                // with this menu; a present one becomes the menu.
+                out.append("configfile \(nodeConfigs)/$m1-$m2-$m3-$m4-$m5-$m6.cfg")
+            }
+        }
+        for (number, mode) in modes.enumerated() {
+            let key = number + 1
+            out.append("")
+            out.append(
+                "menuentry '\(key)  \(pad(mode, 8)) \(Self.summary(of: mode))' --id=\(mode) --hotkey=\(key) {")
+            let line = commandLine(mode: mode).split(separator: " ").map { Self.grubWord(String($0)) }
+            out.append("    linux \(kernel) \(line.joined(separator: " "))\(args)")
+            out.append("    initrd \(initrd)")
+            out.append("}")
+        }
+        return "# clump \(version) - cluster drone\n" + out.joined(separator: "\n") + "\n"
+    }
+
+    /// A word for GRUB's shell-like parser: quoted when it holds anything GRUB would expand
+    /// or split (`$`, quotes, `;`, `{`, ...).
+    static func grubWord(_ word: String) -> String {
+        let plain = word.unicodeScalars.allSatisfy { scalar in
+            CharacterSet.alphanumerics.contains(scalar) || "=.,:/_-+@%".unicodeScalars.contains(scalar)
+        }
+        return plain ? word : "'" + word.replacingOccurrences(of: "'", with: "'\\''") + "'"
     }
 
     private func pad(_ text: String, _ width: Int) -> String {

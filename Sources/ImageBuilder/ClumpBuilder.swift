@@ -59,7 +59,7 @@ public enum ClumpBuilder {
         let menu = resolved.menu
         if let isoName = resolved.isoName {
             let iso = staging + "/" + isoName
-            try writeISO(iso, resolved: resolved, initrd: initrd, menu: menu)
+            try writeISO(iso, resolved: resolved, initrd: initrd, menu: menu, scratch: staging)
             outputs.append((iso, isoName))
         }
         if let pxeName = resolved.pxeName {
@@ -70,9 +70,13 @@ public enum ClumpBuilder {
         try FileManager.default.createDirectory(atPath: request.outDir, withIntermediateDirectories: true)
         for (staged, name) in outputs { try replace(request.outDir + "/" + name, with: staged) }
 
-        let budget = SizeBudget(
+        var budget = SizeBudget(
             entries: entries, kernelImage: resolved.kernel.image, ramdisk: ramdisk,
             modulesLoaded: resolved.modules.reduce(0) { $0 + fileSize($1.host) })
+        if resolved.isoName != nil {
+            budget.efiImage = fileSize(staging + "/" + Self.efiImageName)
+            budget.secureBoot = resolved.secureBoot
+        }
         return BuildReport(
             outDir: request.outDir, outputs: outputs.map(\.final), budget: budget,
             seconds: Date().timeIntervalSince(started))
@@ -130,9 +134,27 @@ public enum ClumpBuilder {
         return try SpecLoader.load(path: path)
     }
 
-    private static func writeISO(_ path: String, resolved: ResolvedBuild, initrd: String, menu: BootMenu) throws {
+    /// The EFI system partition image, staged before it goes into the ISO.
+    static let efiImageName = "efi.img"
+
+    private static func writeISO(
+        _ path: String, resolved: ResolvedBuild, initrd: String, menu: BootMenu, scratch: String
+    ) throws {
         let loaders = resolved.loaders
+        let esp = scratch + "/" + Self.efiImageName
+        let grubImage = scratch + "/grubx64.efi"
+        if !resolved.secureBoot { try resolved.uefi.makeGrubImage(at: grubImage, scratch: scratch) }
+        try ESPImage.write(
+            resolved.uefi.espFiles(secureBoot: resolved.secureBoot, grubImage: grubImage), to: esp,
+            epoch: resolved.epoch, seed: "\(resolved.label)/\(resolved.epoch)")
+        let grubConfig = menu.grubConfig(
+            kernel: "/boot/vmlinuz", initrd: "/boot/initrd.img", version: ClumpVersion.string)
+        // GRUB finds the ISO by this file, on a CD or anywhere on a USB stick.
+        let diskInfo = "clump \(ClumpVersion.string) \(resolved.label)\n"
         let files: [(String, ImageEntry.ImageData)] = [
+            (".disk/info", .bytes(Array(diskInfo.utf8))),
+            ("boot/grub/efi.img", .host(path: esp)),
+            ("boot/grub/grub.cfg", .bytes(Array(grubConfig.utf8))),
             ("isolinux/isolinux.bin", .host(path: loaders.isolinux)),
             ("isolinux/ldlinux.c32", .host(path: loaders.ldlinux)),
             ("isolinux/isolinux.cfg", .bytes(Array(menu.syslinuxConfig(kernel: "/boot/vmlinuz", initrd: "/boot/initrd.img", display: "boot.txt").utf8))),
@@ -142,7 +164,8 @@ public enum ClumpBuilder {
         ]
         let entries = files.map { ImageEntry(path: $0.0, content: .file($0.1), mode: 0o444) }
         let options = ISOOptions(
-            volumeID: resolved.label, hybridMBR: try readFile(loaders.isohybridMBR), mtime: resolved.epoch)
+            volumeID: resolved.label, hybridMBR: try readFile(loaders.isohybridMBR), mtime: resolved.epoch,
+            efiImage: "boot/grub/efi.img")
         _ = try ISOWriter.write(entries, to: path, options: options)
     }
 
@@ -155,11 +178,17 @@ public enum ClumpBuilder {
             ),
             ("boot.txt", menu.displayText(version: ClumpVersion.string)),
             ("boot.ipxe", menu.ipxeScript(kernel: "vmlinuz", initrd: "initrd.img", version: ClumpVersion.string)),
+            // Debian's signed network GRUB reads <TFTP root>/grub/grub.cfg wherever it was loaded from.
+            (
+                "grub/grub.cfg",
+                menu.grubConfig(
+                    kernel: "/vmlinuz", initrd: "/initrd.img", version: ClumpVersion.string, bootInterface: true)
+            ),
         ]
         let copies: [(String, String)] = [
             ("pxelinux.0", loaders.pxelinux), ("ldlinux.c32", loaders.ldlinux),
             ("vmlinuz", resolved.kernel.image), ("initrd.img", initrd),
-        ]
+        ] + resolved.uefi.pxeFiles()
         for (name, text) in texts { try writeAtomically(Array(text.utf8), to: dir + "/" + name) }
         for (name, host) in copies { try writeAtomically(try readFile(host), to: dir + "/" + name) }
     }

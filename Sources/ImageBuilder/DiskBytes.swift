@@ -7,6 +7,13 @@ extension Array where Element == UInt8 {
             | UInt32(self[offset + 3]) << 24
     }
 
+    func diskLE64(_ offset: Int) -> UInt64 { UInt64(diskLE32(offset)) | UInt64(diskLE32(offset + 4)) << 32 }
+
+    mutating func putDiskLE64(_ value: UInt64, at offset: Int) {
+        putDiskLE32(UInt32(truncatingIfNeeded: value), at: offset)
+        putDiskLE32(UInt32(truncatingIfNeeded: value >> 32), at: offset + 4)
+    }
+
     mutating func putDiskLE16(_ value: UInt16, at offset: Int) {
         self[offset] = UInt8(truncatingIfNeeded: value)
         self[offset + 1] = UInt8(truncatingIfNeeded: value >> 8)

@@ -21,6 +21,9 @@ struct ResolvedBuild {
     var isoName: String?
     var pxeName: String?
     var loaders: BootLoaders
+    var uefi: UEFILoaders
+    /// `boot.secure-boot`: the CD/USB boots through shim and Debian's signed GRUB.
+    var secureBoot: Bool
 }
 
 /// The syslinux pieces, from Debian's isolinux, pxelinux and syslinux-common.
@@ -36,14 +39,19 @@ struct BootLoaders {
             isohybridMBR: root + "usr/lib/ISOLINUX/isohdpfx.bin",
             ldlinux: root + "usr/lib/syslinux/modules/bios/ldlinux.c32",
             pxelinux: root + "usr/lib/PXELINUX/pxelinux.0")
-        let packages = [
-            (loaders.isolinux, "isolinux"), (loaders.isohybridMBR, "isolinux"), (loaders.ldlinux, "syslinux-common"),
-            (loaders.pxelinux, "pxelinux"),
-        ]
-        for (path, package) in packages where !FileManager.default.fileExists(atPath: path) {
-            throw ImageBuilderError.io("boot loader missing", path: path, hint: "apt-get install \(package)")
-        }
+        try requireInstalled(
+            [
+                (loaders.isolinux, "isolinux"), (loaders.isohybridMBR, "isolinux"), (loaders.ldlinux, "syslinux-common"),
+                (loaders.pxelinux, "pxelinux"),
+            ], what: "boot loader missing")
         return loaders
+    }
+}
+
+/// Fails on the first file that is not there, naming the Debian package that installs it.
+func requireInstalled(_ files: [(path: String, package: String)], what: String) throws {
+    for (path, package) in files where !FileManager.default.fileExists(atPath: path) {
+        throw ImageBuilderError.io(what, path: path, hint: "apt-get install \(package)")
     }
 }
 
@@ -69,6 +77,7 @@ struct HostResolver {
                 "drivers.strip", "this kernel loads only signed modules (CONFIG_MODULE_SIG_FORCE), and stripping drops signatures",
                 hint: "set `drivers: {strip: false}`")
         }
+        if spec.boot.secureBoot { try checkSecureBoot(kernel) }
         let index = try loadModuleIndex(kernel)
         let selected = try selectDrivers(index)
         let moduleRoot = "lib/modules/\(kernel.version)"
@@ -115,7 +124,32 @@ struct HostResolver {
         return ResolvedBuild(
             kernel: kernel, compression: compression, stripModules: spec.drivers.strip, modules: modules, initramfs: inputs,
             keyFile: spec.resolve(spec.cluster.keyFile), previousKeyFile: try previousKeyFile(), epoch: epoch, menu: menu, label: spec.label,
-            isoName: spec.outputs.iso, pxeName: spec.outputs.pxe, loaders: try BootLoaders.locate(root: root))
+            isoName: spec.outputs.iso, pxeName: spec.outputs.pxe, loaders: try BootLoaders.locate(root: root),
+            uefi: try UEFILoaders.locate(root: root), secureBoot: spec.boot.secureBoot)
+    }
+
+    /// Secure Boot firmware runs only signed code, and the kernel it starts locks itself down
+    /// (it loads only modules with a valid signature): the kernel must be signed, and the modules
+    /// must keep their signatures.
+    private func checkSecureBoot(_ kernel: ResolvedKernel) throws {
+        if spec.drivers.strip {
+            let key = spec.nearestLocation(of: "drivers.strip") != nil ? "drivers.strip" : "boot.secure-boot"
+            throw specError(
+                key, "boot.secure-boot needs the modules' signatures, and drivers.strip drops them "
+                    + "(a locked-down kernel refuses unsigned modules)",
+                hint: "set `drivers: {strip: false}`, or `boot: {secure-boot: false}`")
+        }
+        let head: [UInt8]
+        do { head = try readFile(kernel.image) } catch {
+            throw specError("kernel.image", "cannot read \(kernel.image)", hint: "check the file")
+        }
+        guard PESignature.isSigned(head) else {
+            let key = spec.nearestLocation(of: "kernel.image") != nil ? "kernel.image" : "boot.secure-boot"
+            throw specError(
+                key, "\(kernel.image) is not signed, and Secure Boot firmware starts only signed kernels",
+                hint: "use a kernel signed for Secure Boot (Debian's linux-image-amd64 is), or set "
+                    + "`boot: {secure-boot: false}` and switch Secure Boot off in the firmware")
+        }
     }
 
     /// The key being rotated out must exist: a typo would otherwise cut off every node that

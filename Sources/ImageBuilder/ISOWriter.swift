@@ -11,11 +11,16 @@ public struct ISOOptions: Sendable {
     public var hybridMBR: [UInt8]?
     /// Every time stamp in the image, seconds since 1970 (e.g. SOURCE_DATE_EPOCH).
     public var mtime: Int
+    /// The EFI system partition image among the entries (a FAT file system holding the UEFI
+    /// boot loader): when given, the catalog gets a UEFI entry for it and a hybrid image an
+    /// MBR partition and a GPT partition on it.
+    public var efiImage: String?
 
     public init(
         volumeID: String, bootImage: String = "isolinux/isolinux.bin", bootCatalog: String = "isolinux/boot.cat",
-        hybridMBR: [UInt8]? = nil, mtime: Int
+        hybridMBR: [UInt8]? = nil, mtime: Int, efiImage: String? = nil
     ) {
+        self.efiImage = efiImage
         self.volumeID = volumeID
         self.bootImage = bootImage
         self.bootCatalog = bootCatalog
@@ -67,8 +72,12 @@ public enum ISOWriter {
         try writer.close()
 
         let summary = try ISO9660Normaliser(storage: output, mtime: options.mtime).normalise()
+        let efi = try options.efiImage.map { image in
+            try addEFIEntry(output, image: image, catalogLBA: summary.bootCatalogLBA, path: path)
+        }
         if let template = options.hybridMBR {
-            try makeHybrid(output, template: template, options: options, catalogLBA: summary.bootCatalogLBA, path: path)
+            try makeHybrid(
+                output, template: template, options: options, catalogLBA: summary.bootCatalogLBA, efi: efi, path: path)
         }
         let written = try output.size
         try output.commit()
@@ -128,9 +137,28 @@ public enum ISOWriter {
         }
     }
 
-    /// Sector 0 as isohybrid writes it, then zero padding to whole 1 MiB cylinders.
+    /// Appends the UEFI section to the boot catalog; returns where the image lies, in disk sectors.
+    static func addEFIEntry(_ output: AtomicOutputFile, image: String, catalogLBA: UInt32?, path: String) throws
+        -> EFIPartitionPlacement
+    {
+        guard let catalogLBA else {
+            throw ImageBuilderError(
+                operation: "write UEFI boot entry", path: path, reason: "the image has no El Torito boot record")
+        }
+        let extent = try ISO9660Lookup.extent(of: image, in: output)
+        let sectors = (Int(extent.size) + 511) / 512
+        let offset = Int(catalogLBA) * ElTorito.sectorSize
+        let catalog = try output.read(at: offset, count: ElTorito.sectorSize)
+        try output.write(try ElTorito.addingEFISection(catalog, loadRBA: extent.lba, sectors: sectors), at: offset)
+        return EFIPartitionPlacement(startSector: extent.lba * 4, sectors: UInt32(sectors))
+    }
+
+    /// Sector 0 as isohybrid writes it, then zero padding to whole 1 MiB cylinders. With an EFI
+    /// image, the MBR also gets its partition and the GPT's protective entry, and the GPT goes in
+    /// sectors 1-33 with its backup in the last 33 (the padding keeps them free).
     static func makeHybrid(
-        _ output: AtomicOutputFile, template: [UInt8], options: ISOOptions, catalogLBA: UInt32?, path: String
+        _ output: AtomicOutputFile, template: [UInt8], options: ISOOptions, catalogLBA: UInt32?,
+        efi: EFIPartitionPlacement? = nil, path: String
     ) throws {
         guard let catalogLBA else {
             throw ImageBuilderError(
@@ -150,11 +178,19 @@ public enum ISOWriter {
                 operation: "write hybrid MBR", path: path,
                 reason: "the boot image in the written ISO has no isohybrid signature at byte 0x40")
         }
-        let padded = HybridMBR.paddedSize(try output.size)
+        let backupBytes = efi == nil ? 0 : (1 + GUIDPartitionTable.entrySectors) * 512
+        let padded = HybridMBR.paddedSize(try output.size + backupBytes)
+        let diskSectors = UInt32(padded / 512)
         let mbr = try HybridMBR.make(
             template: template, bootImageLBA: entry.loadRBA,
-            diskID: HybridMBR.diskID(volumeID: options.volumeID, mtime: options.mtime), imageSize: padded)
-        try output.write(mbr, at: 0)
+            diskID: HybridMBR.diskID(volumeID: options.volumeID, mtime: options.mtime), imageSize: padded,
+            extra: efi?.mbrEntries(diskSectors: diskSectors) ?? [])
         try output.truncate(to: padded)
+        try output.write(mbr, at: 0)
+        if let efi {
+            let gpt = efi.gpt(diskSectors: UInt64(diskSectors), seed: "\(options.volumeID)/\(options.mtime)")
+            try output.write(gpt.primary, at: 512)
+            try output.write(gpt.backup, at: padded - gpt.backup.count)
+        }
     }
 }

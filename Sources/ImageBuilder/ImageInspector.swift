@@ -42,6 +42,10 @@ public struct ImageReport: Sendable, Encodable {
     public var elTorito: ElToritoCatalog?
     /// Sector 0's partition table, if it has the 0x55AA signature.
     public var mbr: MasterBootRecord?
+    /// The GUID partition table, when sector 1 holds one (a hybrid ISO that boots UEFI from USB).
+    public var gpt: GUIDPartitionTable?
+    /// The files in the UEFI El Torito entry's FAT image (the EFI system partition), as mtools lists them.
+    public var efiFiles: [String]?
     /// libblkid's view of an ISO.
     public var blkid: BlkidReport?
 
@@ -76,6 +80,19 @@ public struct ImageReport: Sendable, Encodable {
             }
         } else if kind == .iso9660 {
             lines.append("MBR: none (not hybrid)")
+        }
+        if let gpt {
+            lines.append(
+                "GPT: disk \(gpt.diskGUID), backup at sector \(gpt.backupLBA), \(gpt.partitions.count) partition(s)")
+            for partition in gpt.partitions {
+                lines.append(
+                    "  \(partition.number): \(partition.typeName) (\(partition.type)), sectors \(partition.firstLBA)-"
+                        + "\(partition.lastLBA), '\(partition.name)'")
+            }
+        }
+        if let efiFiles {
+            lines.append("EFI system partition image: \(efiFiles.count) file(s)")
+            for file in efiFiles { lines.append("  " + file) }
         }
         if let blkid {
             let shown = blkid.values.map { "\($0.name)=\"\($0.value)\"" }.joined(separator: " ")
@@ -177,6 +194,10 @@ public enum ImageInspector {
             report.bootCatalogLBA = catalogLBA
             let catalog = try file.read(at: Int(catalogLBA) * ElTorito.sectorSize, count: ElTorito.sectorSize)
             report.elTorito = try ElTorito.parseCatalog(catalog)
+        }
+        report.gpt = GUIDPartitionTable.parse(try file.read(at: 0, count: 512 * (2 + GUIDPartitionTable.entrySectors)))
+        if let efi = report.elTorito?.entries.first(where: { $0.platformID == ElTorito.efiPlatform }) {
+            report.efiFiles = try ESPImage.list(image: path, offset: Int(efi.loadRBA) * ElTorito.sectorSize)
         }
         report.blkid = try BlkidProbe(path: path).run()
         return report

@@ -95,7 +95,10 @@ enum HybridMBR {
     ///   (the El Torito load RBA * 4), LE; 436-439 zero; 440-443 disk signature; 444-445 zero;
     ///   446-461 partition 1: 0x80, start CHS, type, end CHS, start LBA 0, size in sectors;
     ///   462-509 three empty entries; 510-511 0x55 0xAA.
-    static func make(template: [UInt8], bootImageLBA: UInt32, diskID: UInt32, imageSize: Int) throws -> [UInt8] {
+    static func make(
+        template: [UInt8], bootImageLBA: UInt32, diskID: UInt32, imageSize: Int,
+        extra: [(slot: Int, type: UInt8, start: UInt32, sectors: UInt32)] = []
+    ) throws -> [UInt8] {
         guard template.count >= templateBytes else {
             throw ImageBuilderError(
                 operation: "write hybrid MBR",
@@ -122,8 +125,27 @@ enum HybridMBR {
         mbr[entry + 7] = UInt8((chsCylinders - 1) & 0xFF)
         mbr.putDiskLE32(UInt32(startOffset), at: entry + 8)
         mbr.putDiskLE32(UInt32(truncatingIfNeeded: cylinders * heads * sectorsPerTrack - startOffset), at: entry + 12)
+        for partition in extra {
+            let offset = 446 + (partition.slot - 1) * 16
+            mbr.replaceSubrange((offset + 1)..<(offset + 4), with: chs(partition.start))
+            mbr[offset + 4] = partition.type
+            mbr.replaceSubrange((offset + 5)..<(offset + 8), with: chs(partition.start + partition.sectors - 1))
+            mbr.putDiskLE32(partition.start, at: offset + 8)
+            mbr.putDiskLE32(partition.sectors, at: offset + 12)
+        }
         mbr[510] = 0x55
         mbr[511] = 0xAA
         return mbr
+    }
+
+    /// A sector's CHS address in the fake geometry, packed as in a partition entry; past
+    /// cylinder 1023 the largest address, as fdisk writes it.
+    static func chs(_ lba: UInt32) -> [UInt8] {
+        let sector = Int(lba)
+        let cylinder = sector / (heads * sectorsPerTrack)
+        guard cylinder <= 1023 else { return [0xFE, 0xFF, 0xFF] }
+        let head = (sector / sectorsPerTrack) % heads
+        let inTrack = sector % sectorsPerTrack + 1
+        return [UInt8(head), UInt8(inTrack | ((cylinder & 0x300) >> 2)), UInt8(cylinder & 0xFF)]
     }
 }

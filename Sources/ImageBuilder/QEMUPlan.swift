@@ -10,7 +10,19 @@ public struct QEMUPlan: Sendable, Equatable {
         case pxe(String)
     }
 
+    /// The machine's firmware: SeaBIOS, or OVMF (UEFI), with Secure Boot enforced and
+    /// Microsoft's keys enrolled for `uefiSecure`.
+    public enum Firmware: String, Sendable, Equatable, CaseIterable {
+        case bios
+        case uefi
+        case uefiSecure = "uefi-secure"
+    }
+
     public var medium: Medium
+    public var firmware: Firmware
+    /// The writable copy of OVMF's variable store this machine uses (UEFI only; the runner
+    /// makes it from `varsTemplate`, so boot entries a run writes never leak into the next).
+    public var uefiVars: String?
     /// The cards, one `-device` and one `-netdev` each: a model, then optional comma-separated
     /// `net=CIDR` (that card's user network, default QEMU's 10.0.2.0/24) or `tap=NAME` (an
     /// existing tap device instead of a user network: on a bridge with a real DHCP server and
@@ -24,14 +36,40 @@ public struct QEMUPlan: Sendable, Equatable {
 
     public init(
         medium: Medium, nics: [String] = ["e1000"], memoryMB: Int = 256, accelerator: String = "tcg",
-        qemu: String = "qemu-system-x86_64"
+        qemu: String = "qemu-system-x86_64", firmware: Firmware = .bios, uefiVars: String? = nil
     ) {
         self.medium = medium
+        self.firmware = firmware
+        self.uefiVars = uefiVars
         self.nics = nics
         self.memoryMB = memoryMB
         self.accelerator = accelerator
         self.qemu = qemu
     }
+
+    /// Debian's OVMF (package ovmf), 4 MiB flash layout.
+    public static let ovmfDirectory = "/usr/share/OVMF"
+
+    /// OVMF's code: the Secure Boot build (SMM-protected variables) for `uefiSecure`.
+    public var firmwareCode: String? {
+        switch firmware {
+        case .bios: return nil
+        case .uefi: return Self.ovmfDirectory + "/OVMF_CODE_4M.fd"
+        case .uefiSecure: return Self.ovmfDirectory + "/OVMF_CODE_4M.secboot.fd"
+        }
+    }
+
+    /// The variable store to copy: empty, or with Microsoft's keys enrolled and Secure Boot on.
+    public var varsTemplate: String? {
+        switch firmware {
+        case .bios: return nil
+        case .uefi: return Self.ovmfDirectory + "/OVMF_VARS_4M.fd"
+        case .uefiSecure: return Self.ovmfDirectory + "/OVMF_VARS_4M.ms.fd"
+        }
+    }
+
+    /// The file QEMU's DHCP server names for PXE: pxelinux for a BIOS, shim for UEFI.
+    public var pxeBootFile: String { firmware == .bios ? "pxelinux.0" : "bootx64.efi" }
 
     /// The full argv, program first.
     ///
@@ -41,6 +79,15 @@ public struct QEMUPlan: Sendable, Equatable {
         var args = [
             qemu, "-nographic", "-no-reboot", "-accel", accelerator, "-m", "\(memoryMB)",
         ]
+        if firmware == .uefiSecure {
+            // The Secure Boot build keeps its variables behind SMM: without an SMM-capable
+            // machine and a secure flash it stops before it prints anything.
+            args += ["-machine", "q35,smm=on", "-global", "driver=cfi.pflash01,property=secure,value=on"]
+        }
+        if let code = firmwareCode {
+            args += ["-drive", "if=pflash,format=raw,unit=0,readonly=on,file=\(code)"]
+            args += ["-drive", "if=pflash,format=raw,unit=1,file=\(uefiVars ?? varsTemplate ?? "")"]
+        }
         var boot = ""
         switch medium {
         case .cdrom(let iso):
@@ -49,7 +96,7 @@ public struct QEMUPlan: Sendable, Equatable {
             // snapshot=on: the guest may write to its "USB stick"; the ISO file stays intact.
             args += ["-drive", "file=\(iso),format=raw,if=ide,snapshot=on", "-boot", "c"]
         case .pxe(let tree):
-            boot = ",tftp=\(tree),bootfile=pxelinux.0"
+            boot = ",tftp=\(tree),bootfile=\(pxeBootFile)"
             args += ["-boot", "n"]
         }
         // USB cards (usb-net) need a host controller; xHCI serves USB 1 to 3 on one PCI function.

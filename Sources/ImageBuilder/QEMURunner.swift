@@ -58,6 +58,10 @@ public final class QEMURunner {
     /// 128 + N when signal N stopped this command; 141, as for SIGPIPE, when its output closed).
     public func run() throws -> Int32 {
         StopSignals.install()
+        var plan = self.plan
+        let varsCopy = try Self.copyVariableStore(plan)
+        defer { if let varsCopy { try? FileManager.default.removeItem(atPath: varsCopy) } }
+        if let varsCopy { plan.uefiVars = varsCopy }
         let argv = plan.arguments()
         let process = Process()
         process.executableURL = try locate(argv[0])
@@ -115,6 +119,17 @@ public final class QEMURunner {
         return timedOut ? 124 : process.terminationStatus
     }
 
+    /// A private copy of OVMF's variable store for one run, or nil for a BIOS machine.
+    static func copyVariableStore(_ plan: QEMUPlan) throws -> String? {
+        guard plan.uefiVars == nil, let template = plan.varsTemplate, let code = plan.firmwareCode else { return nil }
+        for file in [code, template] where !FileManager.default.fileExists(atPath: file) {
+            throw ImageBuilderError.io("UEFI firmware missing", path: file, hint: "apt-get install ovmf")
+        }
+        let copy = NSTemporaryDirectory() + "clump-ovmf-vars-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).fd"
+        try writeAtomically(try readFile(template), to: copy)
+        return copy
+    }
+
     /// SIGTERM, then SIGKILL if QEMU is still there after `grace`; waits for it.
     public static func stop(_ process: Process) {
         process.terminate()
@@ -148,7 +163,9 @@ public final class QEMURunner {
     }
 }
 
-/// Watches console output for the syslinux `boot:` prompt and answers it once.
+/// Watches console output for the boot loader's menu and answers it once: syslinux's `boot:`
+/// prompt with the mode's name, GRUB's menu with the mode's hotkey (the number its entry's title
+/// starts with, `2  expert ...`).
 struct PromptWatcher {
     private var answer: String?
     private var tail: [UInt8] = []
@@ -160,13 +177,19 @@ struct PromptWatcher {
     mutating func feed<C: Collection>(_ bytes: C) -> [UInt8]? where C.Element == UInt8 {
         guard let answer else { return nil }
         tail += bytes
-        if tail.count > 256 { tail.removeFirst(tail.count - 256) }
-        guard tail.windows(ofCount: Self.prompt.count).contains(where: { $0.elementsEqual(Self.prompt) }) else {
-            return nil
+        if tail.count > 512 { tail.removeFirst(tail.count - 512) }
+        if tail.windows(ofCount: Self.prompt.count).contains(where: { $0.elementsEqual(Self.prompt) }) {
+            self.answer = nil
+            // A serial terminal sends CR for Enter; syslinux reads it as end of line.
+            return Array((answer + "\r").utf8)
         }
-        self.answer = nil
-        // A serial terminal sends CR for Enter; syslinux reads it as end of line.
-        return Array((answer + "\r").utf8)
+        let title = Array("  \(answer) ".utf8)
+        for window in tail.windows(ofCount: title.count + 1) where window.dropFirst().elementsEqual(title) {
+            guard let key = window.first, key >= UInt8(ascii: "1"), key <= UInt8(ascii: "9") else { continue }
+            self.answer = nil
+            return [key]
+        }
+        return nil
     }
 }
 

@@ -18,9 +18,15 @@ public struct SizeBudget: Sendable, Codable {
     public var kernelLoaded: Int?
     public var initramfsCompressed: Int
     public var initramfsUnpacked: Int
+    /// What UEFI boot adds to the ISO: the EFI system partition image (nil without an ISO).
+    public var efiImage: Int?
+    /// Whether that image holds the Secure Boot chain (shim and Debian's signed GRUB).
+    public var secureBoot = false
 
     /// Clump/OS ran from a ~16 MB RAM disk (HOWTO 7.3); we hold ourselves to the same, in MiB.
     public static let ramdiskTarget = 16 << 20
+    /// What UEFI boot may add to the ISO (our own GRUB; the signed Secure Boot chain is larger).
+    public static let efiTarget = 3 << 20
 
     init(entries: [ImageEntry], kernelImage: String, ramdisk: ArchiveStats, modulesLoaded: Int) {
         var lines: [BudgetCategory: Line] = [:]
@@ -54,6 +60,13 @@ public struct SizeBudget: Sendable, Codable {
         }
         let verdict = initramfsUnpacked <= Self.ramdiskTarget ? "within" : "OVER"
         out.append("initramfs: \(mb(initramfsCompressed)) compressed, \(mb(initramfsUnpacked)) unpacked (\(verdict) the \(mb(Self.ramdiskTarget)) RAM disk target)")
+        if let efiImage {
+            let within = efiImage <= Self.efiTarget ? "within" : "over"
+            let note = secureBoot ? "; shim and Debian's signed GRUB for Secure Boot" : ""
+            out.append(
+                "UEFI boot: \(mb(efiImage)) EFI system partition image in the ISO (\(within) the "
+                    + "\(mb(Self.efiTarget)) UEFI budget\(note))")
+        }
         return out.joined(separator: "\n")
     }
 

@@ -68,7 +68,7 @@ public struct Spec: Sendable {
     }
 
     /// The location of `keyPath` or of its closest written ancestor (`files[2].mode` -> `files[2]` -> `files`).
-    func nearestLocation(of keyPath: String) -> SourceLocation? {
+    public func nearestLocation(of keyPath: String) -> SourceLocation? {
         var path = Substring(keyPath)
         while !path.isEmpty {
             if let location = locations[String(path)] { return location }
@@ -194,6 +194,8 @@ extension Spec {
         public var quiet: Bool = SpecTable.bootQuiet.default
         /// The serial console; nil for none.
         public var serial: SerialConsole? = SpecTable.bootSerial.default
+        /// Whether the CD/USB boots through the signed chain (shim, GRUB) for Secure Boot.
+        public var secureBoot: Bool = SpecTable.bootSecureBoot.default
 
         /// The defaults.
         public init() {}

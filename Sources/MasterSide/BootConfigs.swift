@@ -36,6 +36,22 @@ public enum BootConfigs {
         return "#!ipxe\n# \(node.name) (\(node.address))\n" + menu.dropFirst("#!ipxe\n".count)
     }
 
+    /// `grub/grub.cfg` for UEFI clients: a known card runs its node's menu; any other machine gets
+    /// the default drone. Paths are absolute on the TFTP server GRUB was loaded from.
+    public static func grubDefault(_ plan: MasterPlan) -> String {
+        plan.menu.grubConfig(
+            kernel: kernel(plan, from: "/"), initrd: initrd(plan, from: "/"), version: plan.version, bootInterface: true,
+            nodeConfigs: MasterLayout.grubNodeConfigs)
+    }
+
+    /// `grub/nodes/<mac>.cfg`: the node's menu.
+    public static func grubNode(_ plan: MasterPlan, _ node: Inventory.Node) -> String {
+        "# \(node.name) (\(node.address))\n"
+            + plan.menu.adding(kernelArgs: node.kernelArgs).grubConfig(
+                kernel: kernel(plan, from: "/"), initrd: initrd(plan, from: "/"), version: plan.version,
+                bootInterface: true)
+    }
+
     private static func kernel(_ plan: MasterPlan, from prefix: String) -> String {
         "\(prefix)images/\(plan.generation)/vmlinuz"
     }

@@ -36,14 +36,11 @@ public struct Generator {
     public var inventory: Inventory
     /// The build's output directory (`out`): its PXE tree is the input, `master/` the output.
     public var outDir: String
-    /// The host root for boot loaders (`/usr/lib/ipxe/ipxe.efi`).
-    public var root: String
 
-    public init(spec: Spec, inventory: Inventory, outDir: String, root: String = "/") {
+    public init(spec: Spec, inventory: Inventory, outDir: String) {
         self.spec = spec
         self.inventory = inventory
         self.outDir = outDir
-        self.root = root.hasSuffix("/") ? root : root + "/"
     }
 
     /// The master directory.
@@ -69,11 +66,13 @@ public struct Generator {
         var copies: [(String, String)] = [
             (pxe + "/pxelinux.0", "tftp/\(MasterLayout.biosLoader)"), (pxe + "/ldlinux.c32", "tftp/ldlinux.c32"),
         ]
-        let efi = root + "usr/lib/ipxe/ipxe.efi"
-        if fm.fileExists(atPath: efi) {
-            copies.append((efi, "tftp/\(MasterLayout.efiLoader)"))
+        let efi = MasterLayout.efiLoaderFiles.map { (pxe + "/" + $0, "tftp/" + $0) }
+        if efi.allSatisfy({ fm.fileExists(atPath: $0.0) }) {
+            copies += efi
         } else {
-            warnings.append("\(efi) is missing, so UEFI PXE clients cannot boot: apt-get install ipxe")
+            warnings.append(
+                "\(pxe) has no \(MasterLayout.efiLoaderFiles.joined(separator: ", ")), so UEFI PXE clients cannot boot: "
+                    + "rebuild it with `clumpbuild build`")
         }
 
         let plan = try MasterPlan.make(

@@ -18,6 +18,7 @@ public enum MasterFiles {
             "tftp/pxelinux.cfg/default": BootConfigs.pxelinuxDefault(plan),
             "tftp/\(MasterLayout.ipxeScript)": BootConfigs.ipxeDefault(plan),
             "tftp/boot.txt": plan.menu.displayText(version: plan.version),
+            MasterLayout.grubConfig: BootConfigs.grubDefault(plan),
             MasterLayout.dnsmasq: DHCPConfigs.dnsmasq(plan),
             MasterLayout.dnsmasqProxy: DHCPConfigs.dnsmasqProxy(plan),
             MasterLayout.dhcpd: DHCPConfigs.dhcpd(plan),
@@ -25,14 +26,17 @@ public enum MasterFiles {
         ]
     }
 
-    /// One node's own files: its dnsmasq host file, and a pxelinux config and an iPXE script per card.
+    /// One node's own files: its dnsmasq host file, and a pxelinux config, an iPXE script and a GRUB
+    /// menu per card.
     public static func node(_ plan: MasterPlan, _ node: Inventory.Node) -> [String: String] {
         var files = [MasterLayout.dnsmasqHost(node): DHCPConfigs.dnsmasqHost(node)]
         let pxelinux = BootConfigs.pxelinuxNode(plan, node)
         let ipxe = BootConfigs.ipxeNode(plan, node)
+        let grub = BootConfigs.grubNode(plan, node)
         for mac in node.macs {
             files[MasterLayout.pxelinuxConfig(mac)] = pxelinux
             files[MasterLayout.ipxeNodeScript(mac)] = ipxe
+            files[MasterLayout.grubNodeConfig(mac)] = grub
         }
         return files
     }
@@ -40,7 +44,9 @@ public enum MasterFiles {
     /// The paths `node(_:_:)` writes, without rendering them.
     public static func paths(of node: Inventory.Node) -> [String] {
         [MasterLayout.dnsmasqHost(node)]
-            + node.macs.flatMap { [MasterLayout.pxelinuxConfig($0), MasterLayout.ipxeNodeScript($0)] }
+            + node.macs.flatMap {
+                [MasterLayout.pxelinuxConfig($0), MasterLayout.ipxeNodeScript($0), MasterLayout.grubNodeConfig($0)]
+            }
     }
 
     /// What a node's files depend on besides the node: the menu, the image generation and the version

@@ -75,8 +75,15 @@ public enum MasterLayout {
 
     /// The boot file for BIOS PXE ROMs.
     public static let biosLoader = "pxelinux.0"
-    /// The boot file for x86-64 UEFI clients (client architectures 7 and 9, RFC 4578 section 2.1).
-    public static let efiLoader = "ipxe.efi"
+    /// The boot file for x86-64 UEFI clients (client architectures 7 and 9, RFC 4578 section 2.1):
+    /// Debian's signed shim, which loads the signed network GRUB beside it (`grubx64.efi`), so a PC
+    /// boots with Secure Boot on or off; GRUB reads `grub/grub.cfg` from the TFTP root.
+    public static let efiLoader = "bootx64.efi"
+    /// The UEFI chain's files, copied from the built PXE tree: shim, GRUB, and shim's MokManager.
+    public static let efiLoaderFiles = [efiLoader, "grubx64.efi", "mmx64.efi"]
+    /// GRUB's menu, and the directory of per-card menus it runs when the card has one.
+    public static let grubConfig = "tftp/grub/grub.cfg"
+    public static let grubNodeConfigs = "/grub/nodes"
     /// The script iPXE clients run (user class `iPXE`, RFC 3004).
     public static let ipxeScript = "boot.ipxe"
 
@@ -84,6 +91,8 @@ public enum MasterLayout {
     public static func pxelinuxConfig(_ mac: MACAddress) -> String { "tftp/pxelinux.cfg/01-\(mac.hyphenated)" }
     /// A node card's iPXE script, chained from `boot.ipxe` by `${netX/mac:hexhyp}`.
     public static func ipxeNodeScript(_ mac: MACAddress) -> String { "tftp/nodes/\(mac.hyphenated).ipxe" }
+    /// A node card's GRUB menu, run by `grub/grub.cfg` for that card.
+    public static func grubNodeConfig(_ mac: MACAddress) -> String { "tftp\(grubNodeConfigs)/\(mac.hyphenated).cfg" }
     /// A node's dnsmasq host file.
     public static func dnsmasqHost(_ node: Inventory.Node) -> String { "\(dnsmasqHosts)/\(node.name)" }
 }

@@ -83,8 +83,9 @@ public struct ServeMonitor: Sendable {
         if words.count >= 4, words[0] == "file", words[2] == "not", words[3] == "found" {
             let file = relative(words[1])
             // Misses by design: iPXE's chain to a node script for every machine not in the inventory,
-            // and pxelinux's search through pxelinux.cfg (01-<mac>, the address in hex, shorter and shorter).
-            if file.hasPrefix("nodes/") || file.hasPrefix("pxelinux.cfg/") { return [] }
+            // pxelinux's search through pxelinux.cfg (01-<mac>, the address in hex, shorter and shorter),
+            // and GRUB's: the card's own menu (grub/nodes/<mac>.cfg), its module and font directories.
+            if file.hasPrefix("nodes/") || file.hasPrefix("pxelinux.cfg/") || file.hasPrefix("grub/") { return [] }
             return [.print("clump: \(words.last ?? "?") asked for \(file), which is not in the TFTP root")]
         }
         if words.first == "cannot" {

@@ -34,8 +34,16 @@ struct Boot: ParsableCommand {
             """)
     var nic: [String] = ["e1000"]
 
-    @Option(help: "Memory in MiB.")
-    var memory: Int = 256
+    @Option(
+        help: """
+            Firmware: bios (SeaBIOS), uefi (OVMF) or uefi-secure (OVMF with Secure Boot on and \
+            Microsoft's keys, on a q35 machine with SMM).
+            """)
+    var firmware: QEMUPlan.Firmware = .bios
+
+    @Option(
+        help: "Memory in MiB. Default: 256 for bios, 512 for uefi (GRUB under OVMF runs out of memory below about 320).")
+    var memory: Int?
 
     @Option(help: "QEMU accelerator: tcg (always works) or kvm.")
     var accel: String = "tcg"
@@ -47,7 +55,7 @@ struct Boot: ParsableCommand {
         if let mode, !["auto", "expert", "safe"].contains(mode) {
             throw ValidationError("--mode must be auto, expert or safe, not '\(mode)'")
         }
-        if memory < 64 { throw ValidationError("--memory \(memory): a drone needs at least 64 MiB") }
+        if let memory, memory < 64 { throw ValidationError("--memory \(memory): a drone needs at least 64 MiB") }
         if let problem = nic.lazy.compactMap(QEMUPlan.problem(nic:)).first { throw ValidationError(problem) }
     }
 
@@ -58,17 +66,22 @@ struct Boot: ParsableCommand {
         }
         let target: QEMUPlan.Medium
         if isDirectory.boolValue {
-            guard FileManager.default.fileExists(atPath: image + "/pxelinux.0") else {
-                throw ValidationError("\(image): not a tftpboot tree (no pxelinux.0 in it)")
+            let loader = QEMUPlan(medium: .pxe(image), firmware: firmware).pxeBootFile
+            guard FileManager.default.fileExists(atPath: image + "/" + loader) else {
+                throw ValidationError("\(image): not a tftpboot tree for \(firmware.rawValue) (no \(loader) in it)")
             }
             target = .pxe(image)
         } else {
             target = medium == .disk ? .disk(image) : .cdrom(image)
         }
-        let plan = QEMUPlan(medium: target, nics: nic, memoryMB: memory, accelerator: accel)
+        let plan = QEMUPlan(
+            medium: target, nics: nic, memoryMB: memory ?? (firmware == .bios ? 256 : 512), accelerator: accel,
+            firmware: firmware)
         try exitOnFailure {
             let status = try QEMURunner(plan: plan, mode: mode, timeoutSeconds: timeout).run()
             if status != 0 { throw ExitCode(status) }
         }
     }
 }
+
+extension QEMUPlan.Firmware: ExpressibleByArgument {}

@@ -52,7 +52,7 @@ import Testing
         let subnet = try #require((dhcp4["subnet4"] as? [[String: Any]])?.first)
         #expect((subnet["reservations"] as? [Any])?.count == 250 + 250 / 4)
         let classes = (dhcp4["client-classes"] as? [[String: Any]])?.compactMap { $0["boot-file-name"] as? String }
-        #expect(classes == ["boot.ipxe", "ipxe.efi", "pxelinux.0"])
+        #expect(classes == ["boot.ipxe", "bootx64.efi", "pxelinux.0"])
     }
 
     @Test func aDhcpdConfigWithABadLineFailsItsCheck() throws {

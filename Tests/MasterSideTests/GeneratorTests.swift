@@ -21,7 +21,7 @@ import Testing
             Set(added.written)
                 == [
                     "dnsmasq/hosts/node42", "tftp/pxelinux.cfg/01-02-00-00-00-00-77", "tftp/nodes/02-00-00-00-00-77.ipxe",
-                    MasterLayout.dhcpd, MasterLayout.kea,
+                    "tftp/grub/nodes/02-00-00-00-00-77.cfg", MasterLayout.dhcpd, MasterLayout.kea,
                 ])
         #expect(!added.newGeneration)
         let host = try String(contentsOfFile: added.directory + "/dnsmasq/hosts/node42", encoding: .utf8)
@@ -30,7 +30,7 @@ import Testing
         // Removing it again removes its files and leaves no temporary files behind.
         try MasterFixture.inventoryText(40).write(toFile: fixture.directory + "/nodes.yaml", atomically: true, encoding: .utf8)
         let removed = try fixture.generator().generate()
-        #expect(removed.removed.count == 3)
+        #expect(removed.removed.count == 4)
         #expect(!FileManager.default.fileExists(atPath: added.directory + "/dnsmasq/hosts/node42"))
         let leftovers = FileManager.default.enumerator(atPath: added.directory)?.compactMap { $0 as? String }
             .filter { $0.contains(".tmp-") || $0.contains(".partial-") }
@@ -71,6 +71,18 @@ import Testing
         let boot = try String(contentsOfFile: report.directory + "/tftp/boot.ipxe", encoding: .utf8)
         #expect(boot.contains("chain --autofree nodes/${netX/mac:hexhyp}.ipxe || goto clump-default"))
         #expect(!boot.contains("clump.debug=1"))
+        // UEFI clients: GRUB's menu runs the card's own menu when there is one (file named by the card).
+        let grub = try String(contentsOfFile: report.directory + "/" + MasterLayout.grubConfig, encoding: .utf8)
+        #expect(grub.contains("\nconfigfile /grub/nodes/$m1-$m2-$m3-$m4-$m5-$m6.cfg\n"))
+        #expect(grub.contains("linux /images/\(report.generation)/vmlinuz clump.mode=auto"))
+        #expect(!grub.contains("clump.debug=1"))
+        let node = try String(contentsOfFile: report.directory + "/tftp/grub/nodes/\(mac).cfg", encoding: .utf8)
+        #expect(node.contains("clump.debug=1 BOOTIF=01-$m1-$m2-$m3-$m4-$m5-$m6"))
+        #expect(node.contains("initrd /images/\(report.generation)/initrd.img"))
+        #expect(!node.contains("configfile"))
+        for loader in MasterLayout.efiLoaderFiles {
+            #expect(FileManager.default.fileExists(atPath: report.directory + "/tftp/" + loader), "\(loader) not served")
+        }
     }
 
     @Test func withoutABuiltTreeItSaysWhatToRun() throws {

@@ -16,11 +16,11 @@ struct MasterFixture {
         outDir = directory + "/out"
         let fm = FileManager.default
         try fm.createDirectory(atPath: outDir + "/tftpboot", withIntermediateDirectories: true)
-        try fm.createDirectory(atPath: directory + "/root/usr/lib/ipxe", withIntermediateDirectories: true)
-        for (name, text) in [("vmlinuz", "kernel"), ("initrd.img", "initrd"), ("pxelinux.0", "pxe"), ("ldlinux.c32", "ld")] {
+        for (name, text) in [("vmlinuz", "kernel"), ("initrd.img", "initrd"), ("pxelinux.0", "pxe"), ("ldlinux.c32", "ld"),
+            ("bootx64.efi", "shim"), ("grubx64.efi", "grub"), ("mmx64.efi", "mm"),
+        ] {
             try text.write(toFile: outDir + "/tftpboot/" + name, atomically: true, encoding: .utf8)
         }
-        try "efi".write(toFile: directory + "/root/usr/lib/ipxe/ipxe.efi", atomically: true, encoding: .utf8)
         try "cluster:\n  network: \(network)\n".write(toFile: directory + "/clump.yaml", atomically: true, encoding: .utf8)
         try Self.inventoryText(count).write(toFile: directory + "/nodes.yaml", atomically: true, encoding: .utf8)
         spec = try SpecLoader.load(path: directory + "/clump.yaml")
@@ -41,7 +41,7 @@ struct MasterFixture {
     func inventory() throws -> Inventory { try InventoryLoader.load(for: spec) }
 
     func generator() throws -> Generator {
-        Generator(spec: spec, inventory: try inventory(), outDir: outDir, root: directory + "/root")
+        Generator(spec: spec, inventory: try inventory(), outDir: outDir)
     }
 
     func remove() { try? FileManager.default.removeItem(atPath: directory) }

@@ -46,6 +46,9 @@ import Testing
         #expect(first.last?.contains("- {mac: \"02:00:00:00:00:09\", address: 10.0.2.3}") == true)
         #expect(Self.lines(monitor.feed(ack)) == ["clump: new machine 02:00:00:00:00:09 leased 10.0.2.200"])
         #expect(monitor.feed("dnsmasq-tftp[7]: file /m/tftp/nodes/02-00-00-00-00-09.ipxe not found for 10.0.2.200").isEmpty)
+        let grubMiss = "dnsmasq-tftp[7]: file /m/tftp/grub/nodes/02-00-00-00-00-09.cfg not found for 10.0.2.200"
+        #expect(monitor.feed(grubMiss).isEmpty)
+        #expect(!monitor.feed("dnsmasq-tftp[7]: file /m/tftp/bootx64.efi not found for 10.0.2.200").isEmpty)
     }
 
     @Test func withEnrolTwoNewMachinesGetTwoAddresses() throws {

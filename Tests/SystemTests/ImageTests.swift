@@ -26,13 +26,37 @@ struct ImageTests {
         let blkid = try Harness.run(["blkid", "-p", "-o", "export", iso])
         #expect(blkid.output.contains("TYPE=iso9660"), "\(blkid.output)")
         #expect(blkid.output.contains("LABEL=CLUMP"), "\(blkid.output)")
-        #expect(blkid.output.contains("PTTYPE=dos"), "\(blkid.output)")
-        let fdisk = try Harness.run(["fdisk", "-l", iso])
+        // The MBR carries the GPT's protective entry, so libblkid reports the GPT.
+        #expect(blkid.output.contains("PTTYPE=gpt"), "\(blkid.output)")
+        let fdisk = try Harness.run(["fdisk", "-t", "dos", "-l", iso])
         let partition = fdisk.output.split(separator: "\n").first { $0.hasPrefix(iso + "1") }
         let line = try #require(partition.map(String.init), "no partition in:\n\(fdisk.output)")
         #expect(line.contains("*"), "partition not bootable: \(line)")
         let size = try #require(FileManager.default.attributesOfItem(atPath: iso)[.size] as? Int)
         #expect(size % (1 << 20) == 0, "a hybrid image is padded to whole 1 MiB cylinders, size \(size)")
+    }
+
+    @Test("xorriso sees the UEFI entry, sfdisk the EFI partitions, mtools the boot loader in the ESP image")
+    func uefi() async throws {
+        let out = try await SharedImage.shared.outDir()
+        let iso = out + "/clump.iso"
+        let report = try Harness.run(["xorriso", "-indev", iso, "-report_el_torito", "plain"]).output
+        let entry = report.split(separator: "\n").first { $0.contains("El Torito boot img") && $0.contains("UEFI") }
+        let line = try #require(entry.map(String.init), "no UEFI boot image in:\n\(report)")
+        let lba = try #require(line.split(separator: " ").last.flatMap { Int($0) }, "\(line)")
+        #expect(report.contains("/boot/grub/efi.img"), "\(report)")
+        let gpt = try Harness.run(["sfdisk", "--json", iso]).output
+        #expect(gpt.contains("\"label\": \"gpt\""), "\(gpt)")
+        #expect(gpt.contains("C12A7328-F81F-11D2-BA4B-00A0C93EC93B"), "\(gpt)")
+        #expect(gpt.contains("\"start\": \(lba * 4)"), "the GPT partition does not start at the El Torito image:\n\(gpt)")
+        let mbr = try Harness.run(["fdisk", "-t", "dos", "-l", iso]).output
+        let efiLine = mbr.split(separator: "\n").first { $0.hasPrefix(iso + "2") }.map(String.init) ?? ""
+        #expect(efiLine.contains(" \(lba * 4) ") && efiLine.contains(" ef "), "no MBR partition 2 of type 0xef:\n\(mbr)")
+        let esp = try Harness.run(["mdir", "-/", "-b", "-i", "\(iso)@@\(lba * 2048)", "::"])
+        #expect(esp.status == 0, "\(esp.output)")
+        #expect(esp.output.contains("::/EFI/BOOT/BOOTX64.EFI"), "\(esp.output)")
+        let grub = try String(contentsOfFile: out + "/tftpboot/grub/grub.cfg", encoding: .utf8)
+        #expect(grub.contains("BOOTIF=01-$m1-$m2-$m3-$m4-$m5-$m6"), "\(grub)")
     }
 
     @Test("the initramfs lists with cpio and holds the agent, busybox and the NIC drivers")
@@ -90,7 +114,7 @@ struct ImageTests {
             [try Harness.clumpbuild, "build", "--spec", work + "/starter.yaml", "--out", work + "/b"], cwd: work,
             environment: env)
         #expect(second.status == 0, "\(second.output)")
-        for file in ["clump.iso", "tftpboot/initrd.img", "tftpboot/pxelinux.cfg/default"] {
+        for file in ["clump.iso", "tftpboot/initrd.img", "tftpboot/pxelinux.cfg/default", "tftpboot/grub/grub.cfg"] {
             let a = try Data(contentsOf: URL(fileURLWithPath: work + "/a/" + file))
             let b = try Data(contentsOf: URL(fileURLWithPath: work + "/b/" + file))
             #expect(!a.isEmpty)
@@ -98,7 +122,7 @@ struct ImageTests {
         }
     }
 
-    @Test("inspect shows the El Torito entry, the MBR partition and libblkid's view")
+    @Test("inspect shows both El Torito entries, the MBR and GPT partitions, the ESP's files and libblkid's view")
     func inspect() async throws {
         let iso = try await SharedImage.shared.outDir() + "/clump.iso"
         let (status, text) = try Harness.run([try Harness.clumpbuild, "inspect", iso])
@@ -106,7 +130,10 @@ struct ImageTests {
         #expect(text.contains("isolinux/isolinux.bin"), "\(text)")
         #expect(text.contains("CLUMP"), "\(text)")
         #expect(text.contains("iso9660"), "\(text)")
-        #expect(text.contains("dos"), "\(text)")
+        #expect(text.contains("section entry: UEFI, bootable"), "\(text)")
+        #expect(text.contains("EFI System (C12A7328-F81F-11D2-BA4B-00A0C93EC93B)"), "\(text)")
+        #expect(text.contains("/EFI/BOOT/BOOTX64.EFI"), "\(text)")
+        #expect(text.contains("type 0xef"), "\(text)")
         let initrd = try await SharedImage.shared.outDir() + "/tftpboot/initrd.img"
         let ramdisk = try Harness.run([try Harness.clumpbuild, "inspect", initrd])
         #expect(ramdisk.status == 0, "\(ramdisk.output)")
