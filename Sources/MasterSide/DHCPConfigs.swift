@@ -5,7 +5,8 @@ import ImageSpec
 ///
 /// Boot files by client: iPXE (user class `iPXE`, RFC 3004) gets `boot.ipxe`; x86-64 UEFI firmware
 /// (client architecture 7 or 9, RFC 4578 section 2.1; 9 is what early firmware sent for x86-64)
-/// gets iPXE for UEFI, which then asks again as iPXE; BIOS PXE ROMs (architecture 0) get pxelinux.
+/// gets Debian's signed shim, which loads the signed network GRUB (Secure Boot on or off); BIOS PXE ROMs
+/// (architecture 0) get pxelinux.
 public enum DHCPConfigs {
     static let header = "# Written by `clumpbuild generate` from the spec and the node inventory; edits here are lost.\n"
 
@@ -59,7 +60,7 @@ public enum DHCPConfigs {
             # BIOS clients, iPXE ROMs included, boot pxelinux through PXE boot server discovery: iPXE
             # ignores a proxy offer's plain boot file name, but follows the PXE menu (pxelinux.0).
             pxe-service=x86PC,"clump drone",pxelinux
-            # UEFI firmware gets iPXE, which asks again as iPXE and is sent its script.
+            # UEFI firmware gets shim, which loads GRUB; iPXE clients are sent their script.
             pxe-service=tag:!ipxe,x86-64_EFI,"clump drone",\(MasterLayout.efiLoader)
             pxe-service=tag:!ipxe,BC_EFI,"clump drone",\(MasterLayout.efiLoader)
             dhcp-boot=tag:ipxe,\(MasterLayout.ipxeScript)
