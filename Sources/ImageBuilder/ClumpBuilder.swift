@@ -194,8 +194,10 @@ public enum ClumpBuilder {
     }
 
     private static func makeStaging(for outDir: String) throws -> String {
-        let parent = ((outDir as NSString).standardizingPath as NSString).deletingLastPathComponent
-        let path = (parent.isEmpty ? "." : parent) + "/.clump-staging-\(getpid())"
+        // Through URL, made absolute first: NSString's standardizingPath traps on a one-letter relative
+        // path (`--out b`) in this Foundation.
+        let parent = URL(fileURLWithPath: outDir).standardizedFileURL.deletingLastPathComponent().path
+        let path = parent + "/.clump-staging-\(getpid())"
         do {
             try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         } catch {
