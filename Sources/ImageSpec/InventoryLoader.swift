@@ -183,7 +183,7 @@ public enum InventoryLoader {
             decoding.error(path, at: node, "\(scalar.string.debugDescription) is not a MAC address", hint: hint)
             return nil
         }
-        if mac.isMulticast || mac.bytes.allSatisfy({ $0 == 0 }) {
+        if mac.isMulticast || mac.value == 0 {
             decoding.error(
                 path, at: node, "\(mac) is a \(mac.isMulticast ? "multicast" : "zero") address, no card's own",
                 hint: "copy the card's MAC from `ip link` or from what `clumpbuild serve` prints")
