@@ -106,22 +106,31 @@ public enum DHCPConfigs {
             }
 
             """
+        // The host blocks as bytes: built by interpolation they were a tenth of the time of adding a
+        // node at 10,000 nodes.
+        var hosts = TextBuffer()
+        hosts.reserve(plan.inventory.nodes.count * 160)
         for node in plan.inventory.nodes {
             for (index, mac) in node.macs.enumerated() {
                 // dhcpd names hosts uniquely; a node's second card is `name-2`.
-                let label = index == 0 ? node.name : "\(node.name)-\(index + 1)"
-                out += """
-                    host \(label) {
-                      hardware ethernet \(mac);
-                      fixed-address \(node.address);
-                      option host-name "\(node.name)";
-                      default-lease-time \(knownLeaseSeconds);
-                    }
-
-                    """
+                hosts.append("host ")
+                hosts.append(node.name)
+                if index > 0 {
+                    hosts.append("-")
+                    hosts.append(index + 1)
+                }
+                hosts.append(" {\n  hardware ethernet ")
+                hosts.append(mac)
+                hosts.append(";\n  fixed-address ")
+                hosts.append(node.address)
+                hosts.append(";\n  option host-name \"")
+                hosts.append(node.name)
+                hosts.append("\";\n  default-lease-time ")
+                hosts.append(knownLeaseSeconds)
+                hosts.append(";\n}\n")
             }
         }
-        return out
+        return out + hosts.text
     }
 
     // MARK: Kea
@@ -131,12 +140,18 @@ public enum DHCPConfigs {
     /// Written by hand rather than through JSONSerialization: it is the one file that grows with the
     /// cluster, and at 10,000 nodes the generic writer took most of the time of adding a node.
     public static func kea(_ plan: MasterPlan) -> String {
-        var reservations: [String] = []
-        reservations.reserveCapacity(plan.inventory.nodes.count)
+        var reservations = TextBuffer()
+        reservations.reserve(plan.inventory.nodes.count * 100)
         for node in plan.inventory.nodes {
             for mac in node.macs {
-                reservations.append(
-                    "            { \"hw-address\": \"\(mac)\", \"ip-address\": \"\(node.address)\", \"hostname\": \"\(node.name)\" }")
+                if !reservations.isEmpty { reservations.append(",\n") }
+                reservations.append("            { \"hw-address\": \"")
+                reservations.append(mac)
+                reservations.append("\", \"ip-address\": \"")
+                reservations.append(node.address)
+                reservations.append("\", \"hostname\": \"")
+                reservations.append(node.name)
+                reservations.append("\" }")
             }
         }
         return """
@@ -159,7 +174,7 @@ public enum DHCPConfigs {
                     "next-server": "\(plan.master)",
                     "pools": [ { "pool": "\(plan.range.first) - \(plan.range.last)" } ],
                     "reservations": [
-            \(reservations.joined(separator: ",\n"))
+            \(reservations.text)
                     ]
                   }
                 ]
@@ -167,5 +182,39 @@ public enum DHCPConfigs {
             }
 
             """
+    }
+}
+
+/// Text built as bytes, for the files that list every node.
+struct TextBuffer {
+    private(set) var bytes: [UInt8] = []
+
+    var isEmpty: Bool { bytes.isEmpty }
+    var text: String { String(decoding: bytes, as: UTF8.self) }
+
+    mutating func reserve(_ count: Int) { bytes.reserveCapacity(count) }
+
+    mutating func append(_ text: String) { bytes += text.utf8 }
+
+    mutating func append(_ mac: MACAddress) {
+        bytes += repeatElement(0, count: 17)
+        bytes.withUnsafeMutableBytes { mac.write(into: UnsafeMutableRawBufferPointer(rebasing: $0[($0.count - 17)...]), separator: UInt8(ascii: ":")) }
+    }
+
+    /// Dotted decimal, as `IPv4Address.description` writes it.
+    mutating func append(_ address: IPv4Address) {
+        for shift in [24, 16, 8, 0] {
+            if shift < 24 { bytes.append(UInt8(ascii: ".")) }
+            append(Int(address.value >> UInt32(shift) & 0xFF))
+        }
+    }
+
+    mutating func append(_ number: Int) {
+        guard number >= 10 else {
+            bytes.append(UInt8(ascii: "0") + UInt8(truncatingIfNeeded: max(number, 0)))
+            return
+        }
+        append(number / 10)
+        bytes.append(UInt8(ascii: "0") + UInt8(truncatingIfNeeded: number % 10))
     }
 }
