@@ -88,24 +88,25 @@ public struct Generator {
             files[target] = Array(bytes)
         }
         let seeds = MasterFiles.FingerprintSeeds(plan)
-        var nodes: [String: Manifest.Node] = [:]
+        var last = Manifest.Records(manifest.nodes)
+        var nodes: [(name: String, node: Manifest.Node)] = []
         nodes.reserveCapacity(inventory.nodes.count)
         var pending: [(String, [UInt8])] = []
         var nodeFiles = 0
-        for node in inventory.nodes {
+        for (position, node) in inventory.nodes.enumerated() {
             let record = Manifest.Node(
                 host: MasterFiles.hostFingerprint(of: node, seed: seeds.host),
                 boot: MasterFiles.bootFingerprint(of: node, seed: seeds.boot), macs: node.macs)
-            let last = manifest.nodes[node.name]
+            let before = last.record(named: node.name, at: position)
             var rendered: [(String, String)] = []
-            if last?.host != record.host { rendered.append((MasterLayout.dnsmasqHost(node), DHCPConfigs.dnsmasqHost(node))) }
-            if last?.boot != record.boot { rendered += MasterFiles.bootFiles(plan, node) }
+            if before?.host != record.host { rendered.append((MasterLayout.dnsmasqHost(node), DHCPConfigs.dnsmasqHost(node))) }
+            if before?.boot != record.boot { rendered += MasterFiles.bootFiles(plan, node) }
             for (path, text) in rendered {
                 // A manifest of an older version has a hash per node file: what is the same stays.
                 let bytes = Array(text.utf8)
                 if manifest.files[path] != FNV1a.hash(bytes) { pending.append((path, bytes)) }
             }
-            nodes[node.name] = record
+            nodes.append((node.name, record))
             nodeFiles += 1 + 2 * node.macs.count
         }
 
@@ -122,7 +123,7 @@ public struct Generator {
         try ParallelWrite.write(pending, under: dir, inPlace: fresh)
         var written = pending.map(\.0)
         var removed: [String] = []
-        for path in Self.leftOver(by: manifest, files: next, nodes: nodes, inventory: inventory) {
+        for path in Self.leftOver(by: manifest, files: next, nodes: nodes) {
             if unlink(dir + "/" + path) == 0 || errno == ENOENT { removed.append(path) }
         }
         let unchanged = next.count + nodeFiles - written.count
@@ -147,21 +148,22 @@ public struct Generator {
     /// The files the last generation wrote that this one does not: shared files no longer made, and
     /// the files of nodes and cards that are gone. A name or card that moved to another node keeps its files.
     static func leftOver(
-        by last: Manifest, files: [String: UInt64], nodes: [String: Manifest.Node], inventory: Inventory
+        by last: Manifest, files: [String: UInt64], nodes: [(name: String, node: Manifest.Node)]
     ) -> [String] {
+        var current = Manifest.Records(nodes)
         var candidates = last.files.keys.filter { files[$0] == nil }
-        for (name, node) in last.nodes {
-            let now = nodes[name]
+        for (position, (name, node)) in last.nodes.enumerated() {
+            let now = current.record(named: name, at: position)
             if now == nil { candidates.append(MasterLayout.dnsmasqHost(name: name)) }
             for mac in node.macs where !(now?.macs.contains(mac) ?? false) {
                 candidates += [MasterLayout.pxelinuxConfig(mac), MasterLayout.ipxeNodeScript(mac)]
             }
         }
         guard !candidates.isEmpty else { return [] }
-        let macs = Set(inventory.nodes.flatMap(\.macs))
+        let macs = Set(nodes.flatMap(\.node.macs))
         return candidates.filter { path in
             switch MasterLayout.nodeFileOwner(path) {
-            case .name(let name): return nodes[name] == nil
+            case .name(let name): return current.record(named: name, at: -1) == nil
             case .card(let mac): return !macs.contains(mac)
             case nil: return true
             }
@@ -238,8 +240,29 @@ struct Manifest {
         var macs: [MACAddress]
     }
 
+    /// Nodes' records found by position first, by name when the order changed: looking every node up
+    /// by name (twice: what it was, and whether a gone node's name is still there) was a tenth of the time.
+    struct Records {
+        let records: [(name: String, node: Node)]
+        private var index: [String: Int]?
+
+        init(_ records: [(name: String, node: Node)]) {
+            self.records = records
+        }
+
+        /// The record of `name`, expected at `position`.
+        mutating func record(named name: String, at position: Int) -> Node? {
+            if records.indices.contains(position), records[position].name == name { return records[position].node }
+            if index == nil {
+                index = Dictionary(records.enumerated().map { ($0.element.name, $0.offset) }) { first, _ in first }
+            }
+            return index?[name].map { records[$0].node }
+        }
+    }
+
     var files: [String: UInt64] = [:]
-    var nodes: [String: Node] = [:]
+    /// In the inventory's order when saved.
+    var nodes: [(name: String, node: Node)] = []
     var sources: [String: (size: Int, mtime: Int, hash: UInt64)] = [:]
 
     static func load(_ path: String) -> Manifest {
@@ -282,7 +305,7 @@ struct Manifest {
                     }
                     macs.append(MACAddress(value: value))
                 }
-                if ok, !macs.isEmpty { manifest.nodes[text(3)] = Node(host: host, boot: boot, macs: macs) }
+                if ok, !macs.isEmpty { manifest.nodes.append((text(3), Node(host: host, boot: boot, macs: macs))) }
             case UInt8(ascii: "S") where fields.count == 5:
                 if let size = Int(text(1)), let mtime = Int(text(2)), let hash = hex(3) {
                     manifest.sources[text(4)] = (size, mtime, hash)
