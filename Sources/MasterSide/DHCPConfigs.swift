@@ -83,7 +83,7 @@ public enum DHCPConfigs {
     // MARK: ISC dhcpd
 
     /// ISC dhcpd: a subnet with the unknown-client range, boot files by class, and a host per node.
-    public static func dhcpd(_ plan: MasterPlan) -> String {
+    public static func dhcpd(_ plan: MasterPlan) -> [UInt8] {
         var out = header
         out += """
             # Check: dhcpd -t -cf \(plan.directory)/\(MasterLayout.dhcpd)
@@ -109,7 +109,8 @@ public enum DHCPConfigs {
         // The host blocks as bytes: built by interpolation they were a tenth of the time of adding a
         // node at 10,000 nodes.
         var hosts = TextBuffer()
-        hosts.reserve(plan.inventory.nodes.count * 160)
+        hosts.reserve(out.utf8.count + plan.inventory.nodes.count * 160)
+        hosts.append(out)
         for node in plan.inventory.nodes {
             for (index, mac) in node.macs.enumerated() {
                 // dhcpd names hosts uniquely; a node's second card is `name-2`.
@@ -130,7 +131,7 @@ public enum DHCPConfigs {
                 hosts.append(";\n}\n")
             }
         }
-        return out + hosts.text
+        return hosts.bytes
     }
 
     // MARK: Kea
@@ -139,12 +140,18 @@ public enum DHCPConfigs {
     ///
     /// Written by hand rather than through JSONSerialization: it is the one file that grows with the
     /// cluster, and at 10,000 nodes the generic writer took most of the time of adding a node.
-    public static func kea(_ plan: MasterPlan) -> String {
+    public static func kea(_ plan: MasterPlan) -> [UInt8] {
+        // The template stays one readable literal; a NUL, which no generated text has, marks where the
+        // reservations go.
+        let parts = keaText(plan, reservations: "\u{0}").split(separator: "\u{0}", omittingEmptySubsequences: false)
         var reservations = TextBuffer()
-        reservations.reserve(plan.inventory.nodes.count * 100)
+        reservations.reserve(parts[0].utf8.count + plan.inventory.nodes.count * 100)
+        reservations.append(String(parts[0]))
+        var first = true
         for node in plan.inventory.nodes {
             for mac in node.macs {
-                if !reservations.isEmpty { reservations.append(",\n") }
+                if !first { reservations.append(",\n") }
+                first = false
                 reservations.append("            { \"hw-address\": \"")
                 reservations.append(mac)
                 reservations.append("\", \"ip-address\": \"")
@@ -154,6 +161,12 @@ public enum DHCPConfigs {
                 reservations.append("\" }")
             }
         }
+        reservations.append(String(parts[1]))
+        return reservations.bytes
+    }
+
+    /// Kea's configuration around its reservations.
+    private static func keaText(_ plan: MasterPlan, reservations: String) -> String {
         return """
             {
               "Dhcp4": {
@@ -174,7 +187,7 @@ public enum DHCPConfigs {
                     "next-server": "\(plan.master)",
                     "pools": [ { "pool": "\(plan.range.first) - \(plan.range.last)" } ],
                     "reservations": [
-            \(reservations.text)
+            \(reservations)
                     ]
                   }
                 ]
@@ -189,8 +202,6 @@ public enum DHCPConfigs {
 struct TextBuffer {
     private(set) var bytes: [UInt8] = []
 
-    var isEmpty: Bool { bytes.isEmpty }
-    var text: String { String(decoding: bytes, as: UTF8.self) }
 
     mutating func reserve(_ count: Int) { bytes.reserveCapacity(count) }
 
@@ -203,7 +214,7 @@ struct TextBuffer {
 
     /// Dotted decimal, as `IPv4Address.description` writes it.
     mutating func append(_ address: IPv4Address) {
-        for shift in [24, 16, 8, 0] {
+        for shift in stride(from: 24, through: 0, by: -8) {
             if shift < 24 { bytes.append(UInt8(ascii: ".")) }
             append(Int(address.value >> UInt32(shift) & 0xFF))
         }

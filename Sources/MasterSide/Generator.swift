@@ -80,7 +80,7 @@ public struct Generator {
             spec: spec, inventory: inventory, generation: generation, directory: dir, version: ClumpVersion.string)
         // Shared files are rendered every time and written when their content changed; a node's own
         // files are rendered only when what they are rendered from (its record's fingerprints) changed.
-        var files = MasterFiles.shared(plan).mapValues { Array($0.utf8) }
+        var files = MasterFiles.shared(plan)
         for (source, target) in copies {
             guard let bytes = fm.contents(atPath: source) else {
                 throw MasterSideError("cannot read", subject: source, hint: "rebuild with `clumpbuild build`")
@@ -102,7 +102,7 @@ public struct Generator {
             if before?.host != record.host { rendered.append((MasterLayout.dnsmasqHost(node), DHCPConfigs.dnsmasqHost(node))) }
             if before?.boot != record.boot { rendered += MasterFiles.bootFiles(plan, node) }
             for (path, text) in rendered {
-                // A manifest of an older version has a hash per node file: what is the same stays.
+                // A manifest of an older version has a hash per node file (byte by byte): what is the same stays.
                 let bytes = Array(text.utf8)
                 if manifest.files[path] != FNV1a.hash(bytes) { pending.append((path, bytes)) }
             }
@@ -115,7 +115,7 @@ public struct Generator {
         let fresh = manifest.files.isEmpty && manifest.nodes.isEmpty
         var next: [String: UInt64] = [:]
         for (path, bytes) in files {
-            let hash = FNV1a.hash(bytes)
+            let hash = FNV1a.content(bytes)
             next[path] = hash
             if manifest.files[path] != hash { pending.append((path, bytes)) }
         }
@@ -274,14 +274,17 @@ struct Manifest {
     /// what it would have said is found out again by rendering.
     static func parse(_ bytes: UnsafeRawBufferPointer) -> Manifest {
         var manifest = Manifest()
+        var fields: [Range<Int>] = []
+        fields.reserveCapacity(5)
         var start = 0
         while start < bytes.count {
             var end = start
             while end < bytes.count, bytes[end] != UInt8(ascii: "\n") { end += 1 }
-            // Fields by space, at most six; the last one keeps any further spaces (a path).
-            var fields: [Range<Int>] = []
+            // Fields by space, at most five; the last one keeps any further spaces (a path). One array
+            // for every line: an array per line was a fifth of reading the manifest.
+            fields.removeAll(keepingCapacity: true)
             var field = start
-            for index in start..<end where bytes[index] == UInt8(ascii: " ") && fields.count < 5 {
+            for index in start..<end where bytes[index] == UInt8(ascii: " ") && fields.count < 4 {
                 fields.append(field..<index)
                 field = index + 1
             }
@@ -298,12 +301,15 @@ struct Manifest {
                 guard let host = hex(1), let boot = hex(2) else { continue }
                 var macs: [MACAddress] = []
                 var ok = true
-                for mac in bytes[fields[4]].split(separator: UInt8(ascii: ",")) {
-                    guard let value = Self.hex(mac) else {
+                var mac = fields[4].lowerBound
+                for index in fields[4].lowerBound...fields[4].upperBound
+                where index == fields[4].upperBound || bytes[index] == UInt8(ascii: ",") {
+                    guard let value = Self.hex(bytes[mac..<index]) else {
                         ok = false
                         break
                     }
                     macs.append(MACAddress(value: value))
+                    mac = index + 1
                 }
                 if ok, !macs.isEmpty { manifest.nodes.append((text(3), Node(host: host, boot: boot, macs: macs))) }
             case UInt8(ascii: "S") where fields.count == 5:
@@ -402,6 +408,21 @@ struct FNV1a {
 
     static func hash(_ bytes: [UInt8], seed: UInt64 = offset) -> UInt64 {
         bytes.withUnsafeBytes { hash($0, seed: seed) }
+    }
+
+    /// A file's content, eight bytes a step (FNV-1a's steps over words, each folded down so that a
+    /// change in a word's high bytes reaches the low ones): byte by byte, hashing the shared files,
+    /// ~3 MB at 10,000 nodes, was a tenth of the time of adding a node.
+    static func content(_ bytes: [UInt8]) -> UInt64 {
+        bytes.withUnsafeBytes { buffer in
+            var hash = offset
+            let words = buffer.count / 8
+            for index in 0..<words {
+                hash = (hash ^ buffer.loadUnaligned(fromByteOffset: index * 8, as: UInt64.self)) &* prime
+                hash ^= hash >> 32
+            }
+            return Self.hash(UnsafeRawBufferPointer(rebasing: buffer[(words * 8)...]), seed: hash)
+        }
     }
 
     static func hash(_ bytes: UnsafeRawBufferPointer, seed: UInt64 = offset) -> UInt64 {

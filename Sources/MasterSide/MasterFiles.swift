@@ -7,19 +7,20 @@ import ImageSpec
 public enum MasterFiles {
     /// The rendered files, path -> content.
     public static func render(_ plan: MasterPlan) -> [String: String] {
-        var files = shared(plan)
+        var files = shared(plan).mapValues { String(decoding: $0, as: UTF8.self) }
         for node in plan.inventory.nodes { files.merge(self.node(plan, node)) { $1 } }
         return files
     }
 
     /// The files every node shares: boot menus for unknown machines and the DHCP servers' configurations.
-    public static func shared(_ plan: MasterPlan) -> [String: String] {
+    /// The two that list every node are rendered as bytes, which is how they are hashed and written.
+    public static func shared(_ plan: MasterPlan) -> [String: [UInt8]] {
         [
-            "tftp/pxelinux.cfg/default": BootConfigs.pxelinuxDefault(plan),
-            "tftp/\(MasterLayout.ipxeScript)": BootConfigs.ipxeDefault(plan),
-            "tftp/boot.txt": plan.menu.displayText(version: plan.version),
-            MasterLayout.dnsmasq: DHCPConfigs.dnsmasq(plan),
-            MasterLayout.dnsmasqProxy: DHCPConfigs.dnsmasqProxy(plan),
+            "tftp/pxelinux.cfg/default": Array(BootConfigs.pxelinuxDefault(plan).utf8),
+            "tftp/\(MasterLayout.ipxeScript)": Array(BootConfigs.ipxeDefault(plan).utf8),
+            "tftp/boot.txt": Array(plan.menu.displayText(version: plan.version).utf8),
+            MasterLayout.dnsmasq: Array(DHCPConfigs.dnsmasq(plan).utf8),
+            MasterLayout.dnsmasqProxy: Array(DHCPConfigs.dnsmasqProxy(plan).utf8),
             MasterLayout.dhcpd: DHCPConfigs.dhcpd(plan),
             MasterLayout.kea: DHCPConfigs.kea(plan),
         ]
