@@ -102,7 +102,7 @@ enum InventoryFastPath {
                 let mac = MACAddress(value: value)
                 return mac.isMulticast || mac.value == 0 ? nil : mac
             }
-            var entry = InventoryLoader.Entry(path: "[\(index)]", location: location)
+            var entry = InventoryLoader.Entry(index: index, location: location)
             for (position, (key, value)) in fields.enumerated() {
                 // A repeated key.
                 guard !fields[..<position].contains(where: { $0.key == key }) else { return nil }

@@ -68,7 +68,7 @@ public enum InventoryLoader {
         case .some(let node) where node.isNull: break
         case .some(.sequence(let sequence)):
             for (index, item) in sequence.enumerated() {
-                if let entry = decodeEntry(item, "[\(index)]", &decoding) { entries.append(entry) }
+                if let entry = decodeEntry(item, index, &decoding) { entries.append(entry) }
             }
         case .some(let node):
             decoding.error(
@@ -80,7 +80,9 @@ public enum InventoryLoader {
 
     /// A node entry as written, before addresses and names are resolved.
     struct Entry {
-        var path: String
+        /// Its place in the list; its key path is made only for a diagnostic (10,000 of them cost).
+        var index: Int
+        var path: String { "[\(index)]" }
         var location: SourceLocation?
         var macs: [(MACAddress, SourceLocation?)] = []
         var address: (IPv4Address, SourceLocation?)?
@@ -89,14 +91,15 @@ public enum InventoryLoader {
         var kernelArgs: [String] = []
     }
 
-    private static func decodeEntry(_ item: Node, _ path: String, _ decoding: inout Decoding) -> Entry? {
+    private static func decodeEntry(_ item: Node, _ index: Int, _ decoding: inout Decoding) -> Entry? {
+        let path = "[\(index)]"
         guard case .mapping(let mapping) = item else {
             decoding.error(
                 path, at: item, "expected a node (a mapping with at least `mac`), got \(item.described)",
                 hint: "write `- {mac: 52:54:00:12:34:56}` or `- mac: 52:54:00:12:34:56` with more keys below")
             return nil
         }
-        var entry = Entry(path: path, location: item.location)
+        var entry = Entry(index: index, location: item.location)
         var ok = true
         for field in decoding.entries(of: mapping, at: path) {
             decoding.record(field.path, field.value)
@@ -210,8 +213,8 @@ public enum InventoryLoader {
         }
         for (entryIndex, entry) in entries.enumerated() {
             for (index, (mac, node)) in entry.macs.enumerated() {
-                let path = entry.macs.count > 1 ? "\(entry.path).mac[\(index)]" : "\(entry.path).mac"
                 if let first = macOwner[mac] {
+                    let path = entry.macs.count > 1 ? "\(entry.path).mac[\(index)]" : "\(entry.path).mac"
                     decoding.error(
                         path, at: node, "\(mac) is listed twice: it already belongs to \(owner(first))",
                         hint: "a card boots one node; remove one of the entries")
