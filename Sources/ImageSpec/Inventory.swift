@@ -76,28 +76,57 @@ public struct Inventory: Sendable, Equatable {
 }
 
 /// A card's hardware address (EUI-48).
+///
+/// Kept as one 48-bit number rather than an array of bytes: a generation at 10,000 nodes parses,
+/// hashes and formats every MAC several times, and the array's heap allocations and element-wise
+/// hashing were a seventh of the time of adding one node.
 public struct MACAddress: Sendable, Hashable, Comparable, CustomStringConvertible {
-    /// The six bytes, first on the wire first.
-    public let bytes: [UInt8]
+    /// The six bytes as a number, first on the wire in the highest byte: `52:54:00:12:34:56` is `0x5254_0012_3456`.
+    public let value: UInt64
+
+    /// A MAC from its number (the low 48 bits).
+    public init(value: UInt64) {
+        self.value = value & 0xFFFF_FFFF_FFFF
+    }
 
     /// A MAC from its six bytes.
     public init?(bytes: [UInt8]) {
         guard bytes.count == 6 else { return nil }
-        self.bytes = bytes
+        value = bytes.reduce(0) { $0 << 8 | UInt64($1) }
     }
 
     /// Parses `52:54:00:12:34:56` or `52-54-00-12-34-56`, either case; nil when malformed.
     public init?(parsing text: String) {
-        let separator: Character = text.contains("-") ? "-" : ":"
-        let parts = text.split(separator: separator, omittingEmptySubsequences: false)
-        guard parts.count == 6 else { return nil }
-        var bytes: [UInt8] = []
-        for part in parts {
-            guard part.count == 2, part.allSatisfy(\.isHexDigit), let byte = UInt8(part, radix: 16) else { return nil }
-            bytes.append(byte)
-        }
-        self.bytes = bytes
+        var text = text
+        guard let value = text.withUTF8({ Self.parse(UnsafeRawBufferPointer($0)) }) else { return nil }
+        self.value = value
     }
+
+    /// Six two-digit hex bytes, all separated by `-` when any `-` is there, else by `:`.
+    static func parse(_ bytes: UnsafeRawBufferPointer) -> UInt64? {
+        guard bytes.count == 17 else { return nil }
+        let separator = bytes.contains(UInt8(ascii: "-")) ? UInt8(ascii: "-") : UInt8(ascii: ":")
+        var value: UInt64 = 0
+        for index in 0..<6 {
+            let at = index * 3
+            if index > 0, bytes[at - 1] != separator { return nil }
+            guard let high = hexDigit(bytes[at]), let low = hexDigit(bytes[at + 1]) else { return nil }
+            value = value << 8 | UInt64(high << 4 | low)
+        }
+        return value
+    }
+
+    private static func hexDigit(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): return byte - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): return byte - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): return byte - UInt8(ascii: "A") + 10
+        default: return nil
+        }
+    }
+
+    /// The six bytes, first on the wire first.
+    public var bytes: [UInt8] { (0..<6).map { UInt8(truncatingIfNeeded: value >> (40 - 8 * $0)) } }
 
     /// Lower-case, colon-separated: what dnsmasq, dhcpd and Kea print.
     public var description: String { formatted(separator: UInt8(ascii: ":")) }
@@ -105,22 +134,30 @@ public struct MACAddress: Sendable, Hashable, Comparable, CustomStringConvertibl
     /// Lower-case, hyphen-separated: pxelinux's `01-<mac>` file names and iPXE's `${mac:hexhyp}`.
     public var hyphenated: String { formatted(separator: UInt8(ascii: "-")) }
 
-    /// Byte by byte: a generation formats every MAC of the inventory several times.
     private func formatted(separator: UInt8) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        var text: [UInt8] = []
-        text.reserveCapacity(17)
-        for (index, byte) in bytes.enumerated() {
-            if index > 0 { text.append(separator) }
-            text.append(digits[Int(byte >> 4)])
-            text.append(digits[Int(byte & 0xF)])
+        String(unsafeUninitializedCapacity: 17) { buffer in
+            write(into: UnsafeMutableRawBufferPointer(buffer), separator: separator)
+            return 17
         }
-        return String(decoding: text, as: UTF8.self)
+    }
+
+    /// The 17 characters into `buffer`, which has room for them.
+    public func write(into buffer: UnsafeMutableRawBufferPointer, separator: UInt8) {
+        let digits: StaticString = "0123456789abcdef"
+        digits.withUTF8Buffer { digits in
+            for index in 0..<6 {
+                let byte = Int(truncatingIfNeeded: value >> (40 - 8 * index)) & 0xFF
+                let at = index * 3
+                if index > 0 { buffer[at - 1] = separator }
+                buffer[at] = digits[byte >> 4]
+                buffer[at + 1] = digits[byte & 0xF]
+            }
+        }
     }
 
     /// The I/G bit: set on group addresses, which no card has as its own.
-    public var isMulticast: Bool { bytes[0] & 1 == 1 }
+    public var isMulticast: Bool { value >> 40 & 1 == 1 }
 
     /// Byte order.
-    public static func < (lhs: MACAddress, rhs: MACAddress) -> Bool { lhs.bytes.lexicographicallyPrecedes(rhs.bytes) }
+    public static func < (lhs: MACAddress, rhs: MACAddress) -> Bool { lhs.value < rhs.value }
 }

@@ -84,7 +84,7 @@ public enum DHCPConfigs {
     // MARK: ISC dhcpd
 
     /// ISC dhcpd: a subnet with the unknown-client range, boot files by class, and a host per node.
-    public static func dhcpd(_ plan: MasterPlan) -> String {
+    public static func dhcpd(_ plan: MasterPlan) -> [UInt8] {
         var out = header
         out += """
             # Check: dhcpd -t -cf \(plan.directory)/\(MasterLayout.dhcpd)
@@ -107,22 +107,32 @@ public enum DHCPConfigs {
             }
 
             """
+        // The host blocks as bytes: built by interpolation they were a tenth of the time of adding a
+        // node at 10,000 nodes.
+        var hosts = TextBuffer()
+        hosts.reserve(out.utf8.count + plan.inventory.nodes.count * 160)
+        hosts.append(out)
         for node in plan.inventory.nodes {
             for (index, mac) in node.macs.enumerated() {
                 // dhcpd names hosts uniquely; a node's second card is `name-2`.
-                let label = index == 0 ? node.name : "\(node.name)-\(index + 1)"
-                out += """
-                    host \(label) {
-                      hardware ethernet \(mac);
-                      fixed-address \(node.address);
-                      option host-name "\(node.name)";
-                      default-lease-time \(knownLeaseSeconds);
-                    }
-
-                    """
+                hosts.append("host ")
+                hosts.append(node.name)
+                if index > 0 {
+                    hosts.append("-")
+                    hosts.append(index + 1)
+                }
+                hosts.append(" {\n  hardware ethernet ")
+                hosts.append(mac)
+                hosts.append(";\n  fixed-address ")
+                hosts.append(node.address)
+                hosts.append(";\n  option host-name \"")
+                hosts.append(node.name)
+                hosts.append("\";\n  default-lease-time ")
+                hosts.append(knownLeaseSeconds)
+                hosts.append(";\n}\n")
             }
         }
-        return out
+        return hosts.bytes
     }
 
     // MARK: Kea
@@ -131,15 +141,33 @@ public enum DHCPConfigs {
     ///
     /// Written by hand rather than through JSONSerialization: it is the one file that grows with the
     /// cluster, and at 10,000 nodes the generic writer took most of the time of adding a node.
-    public static func kea(_ plan: MasterPlan) -> String {
-        var reservations: [String] = []
-        reservations.reserveCapacity(plan.inventory.nodes.count)
+    public static func kea(_ plan: MasterPlan) -> [UInt8] {
+        // The template stays one readable literal; a NUL, which no generated text has, marks where the
+        // reservations go.
+        let parts = keaText(plan, reservations: "\u{0}").split(separator: "\u{0}", omittingEmptySubsequences: false)
+        var reservations = TextBuffer()
+        reservations.reserve(parts[0].utf8.count + plan.inventory.nodes.count * 100)
+        reservations.append(String(parts[0]))
+        var first = true
         for node in plan.inventory.nodes {
             for mac in node.macs {
-                reservations.append(
-                    "            { \"hw-address\": \"\(mac)\", \"ip-address\": \"\(node.address)\", \"hostname\": \"\(node.name)\" }")
+                if !first { reservations.append(",\n") }
+                first = false
+                reservations.append("            { \"hw-address\": \"")
+                reservations.append(mac)
+                reservations.append("\", \"ip-address\": \"")
+                reservations.append(node.address)
+                reservations.append("\", \"hostname\": \"")
+                reservations.append(node.name)
+                reservations.append("\" }")
             }
         }
+        reservations.append(String(parts[1]))
+        return reservations.bytes
+    }
+
+    /// Kea's configuration around its reservations.
+    private static func keaText(_ plan: MasterPlan, reservations: String) -> String {
         return """
             {
               "Dhcp4": {
@@ -160,7 +188,7 @@ public enum DHCPConfigs {
                     "next-server": "\(plan.master)",
                     "pools": [ { "pool": "\(plan.range.first) - \(plan.range.last)" } ],
                     "reservations": [
-            \(reservations.joined(separator: ",\n"))
+            \(reservations)
                     ]
                   }
                 ]
@@ -168,5 +196,37 @@ public enum DHCPConfigs {
             }
 
             """
+    }
+}
+
+/// Text built as bytes, for the files that list every node.
+struct TextBuffer {
+    private(set) var bytes: [UInt8] = []
+
+
+    mutating func reserve(_ count: Int) { bytes.reserveCapacity(count) }
+
+    mutating func append(_ text: String) { bytes += text.utf8 }
+
+    mutating func append(_ mac: MACAddress) {
+        bytes += repeatElement(0, count: 17)
+        bytes.withUnsafeMutableBytes { mac.write(into: UnsafeMutableRawBufferPointer(rebasing: $0[($0.count - 17)...]), separator: UInt8(ascii: ":")) }
+    }
+
+    /// Dotted decimal, as `IPv4Address.description` writes it.
+    mutating func append(_ address: IPv4Address) {
+        for shift in stride(from: 24, through: 0, by: -8) {
+            if shift < 24 { bytes.append(UInt8(ascii: ".")) }
+            append(Int(address.value >> UInt32(shift) & 0xFF))
+        }
+    }
+
+    mutating func append(_ number: Int) {
+        guard number >= 10 else {
+            bytes.append(UInt8(ascii: "0") + UInt8(truncatingIfNeeded: max(number, 0)))
+            return
+        }
+        append(number / 10)
+        bytes.append(UInt8(ascii: "0") + UInt8(truncatingIfNeeded: number % 10))
     }
 }

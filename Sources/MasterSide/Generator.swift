@@ -77,37 +77,44 @@ public struct Generator {
 
         let plan = try MasterPlan.make(
             spec: spec, inventory: inventory, generation: generation, directory: dir, version: ClumpVersion.string)
-        // Shared files are rendered every time; a node's own files only when its entry, or what every
-        // node's files depend on (menu, image generation, version), changed since the last run.
-        var files = MasterFiles.shared(plan).mapValues { Array($0.utf8) }
+        // Shared files are rendered every time and written when their content changed; a node's own
+        // files are rendered only when what they are rendered from (its record's fingerprints) changed.
+        var files = MasterFiles.shared(plan)
         for (source, target) in copies {
             guard let bytes = fm.contents(atPath: source) else {
                 throw MasterSideError("cannot read", subject: source, hint: "rebuild with `clumpbuild build`")
             }
             files[target] = Array(bytes)
         }
-        let context = FNV1a.hash(Array(MasterFiles.nodeContext(plan).utf8))
-        var next: [String: UInt64] = [:]
-        var nodes: [String: UInt64] = [:]
-        next.reserveCapacity(manifest.files.count + 8)
+        let seeds = MasterFiles.FingerprintSeeds(plan)
+        var last = Manifest.Records(manifest.nodes)
+        var nodes: [(name: String, node: Manifest.Node)] = []
         nodes.reserveCapacity(inventory.nodes.count)
-        for node in inventory.nodes {
-            let fingerprint = FNV1a.hash(Array(MasterFiles.fingerprintText(of: node).utf8), seed: context)
-            nodes[node.name] = fingerprint
-            let paths = MasterFiles.paths(of: node)
-            if manifest.nodes[node.name] == fingerprint, paths.allSatisfy({ manifest.files[$0] != nil }) {
-                for path in paths { next[path] = manifest.files[path] }
-            } else {
-                for (path, text) in MasterFiles.node(plan, node) { files[path] = Array(text.utf8) }
+        var pending: [(String, [UInt8])] = []
+        var nodeFiles = 0
+        for (position, node) in inventory.nodes.enumerated() {
+            let record = Manifest.Node(
+                host: MasterFiles.hostFingerprint(of: node, seed: seeds.host),
+                boot: MasterFiles.bootFingerprint(of: node, seed: seeds.boot), macs: node.macs)
+            let before = last.record(named: node.name, at: position)
+            var rendered: [(String, String)] = []
+            if before?.host != record.host { rendered.append((MasterLayout.dnsmasqHost(node), DHCPConfigs.dnsmasqHost(node))) }
+            if before?.boot != record.boot { rendered += MasterFiles.bootFiles(plan, node) }
+            for (path, text) in rendered {
+                // A manifest of an older version has a hash per node file (byte by byte): what is the same stays.
+                let bytes = Array(text.utf8)
+                if manifest.files[path] != FNV1a.hash(bytes) { pending.append((path, bytes)) }
             }
+            nodes.append((node.name, record))
+            nodeFiles += 1 + 2 * node.macs.count
         }
 
         // A first generation has no reader yet (nothing serves a directory without a manifest), so its
         // files go straight to their names: at 10,000 nodes the renames were a third of the time.
-        let fresh = manifest.files.isEmpty
-        var pending: [(String, [UInt8])] = []
+        let fresh = manifest.files.isEmpty && manifest.nodes.isEmpty
+        var next: [String: UInt64] = [:]
         for (path, bytes) in files {
-            let hash = FNV1a.hash(bytes)
+            let hash = FNV1a.content(bytes)
             next[path] = hash
             if manifest.files[path] != hash { pending.append((path, bytes)) }
         }
@@ -115,10 +122,10 @@ public struct Generator {
         try ParallelWrite.write(pending, under: dir, inPlace: fresh)
         var written = pending.map(\.0)
         var removed: [String] = []
-        for path in manifest.files.keys where next[path] == nil {
+        for path in Self.leftOver(by: manifest, files: next, nodes: nodes) {
             if unlink(dir + "/" + path) == 0 || errno == ENOENT { removed.append(path) }
         }
-        let unchanged = next.count - written.count
+        let unchanged = next.count + nodeFiles - written.count
         manifest.files = next
         manifest.nodes = nodes
         try manifest.save(dir + "/" + MasterLayout.manifest)
@@ -135,6 +142,33 @@ public struct Generator {
             directory: dir, generation: generation, newGeneration: newGeneration, written: written,
             unchanged: unchanged, removed: removed, nodes: inventory.nodes.count, olderGenerations: older,
             warnings: warnings, seconds: Date().timeIntervalSince(started))
+    }
+
+    /// The files the last generation wrote that this one does not: shared files no longer made, and
+    /// the files of nodes and cards that are gone. A name or card that moved to another node keeps its files.
+    static func leftOver(
+        by last: Manifest, files: [String: UInt64], nodes: [(name: String, node: Manifest.Node)]
+    ) -> [String] {
+        var current = Manifest.Records(nodes)
+        var candidates = last.files.keys.filter { files[$0] == nil }
+        for (position, (name, node)) in last.nodes.enumerated() {
+            let now = current.record(named: name, at: position)
+            if now == nil { candidates.append(MasterLayout.dnsmasqHost(name: name)) }
+            for mac in node.macs where !(now?.macs.contains(mac) ?? false) {
+                candidates += [
+                    MasterLayout.pxelinuxConfig(mac), MasterLayout.ipxeNodeScript(mac), MasterLayout.grubNodeConfig(mac),
+                ]
+            }
+        }
+        guard !candidates.isEmpty else { return [] }
+        let macs = Set(nodes.flatMap(\.node.macs))
+        return candidates.filter { path in
+            switch MasterLayout.nodeFileOwner(path) {
+            case .name(let name): return current.record(named: name, at: -1) == nil
+            case .card(let mac): return !macs.contains(mac)
+            case nil: return true
+            }
+        }
     }
 
     /// The built PXE tree, which must hold what the master serves.
@@ -192,38 +226,93 @@ public struct Generator {
     }
 }
 
-/// What the last generation wrote: a content hash per file, and the boot image's hash cached by size
-/// and modification time, so an unchanged image is not read again.
+/// What the last generation wrote: a content hash per shared file, a record per node, and the boot
+/// image's hash cached by size and modification time, so an unchanged image is not read again.
+///
+/// A node's files follow from its name and MACs, so its record holds those and two fingerprints
+/// instead of a line per file: at 10,000 nodes the manifest shrank from 40,000 lines to 10,000, and
+/// reading and writing it went from 17 % of the time of adding a node (0.17 s) to 9 % (of 0.04 s).
 struct Manifest {
+    /// A node as the last generation wrote it: fingerprints of what its host file and its boot files
+    /// are rendered from, and its cards, whose files it owns.
+    struct Node: Equatable {
+        var host: UInt64
+        var boot: UInt64
+        var macs: [MACAddress]
+    }
+
+    /// Nodes' records found by position first, by name when the order changed: looking every node up
+    /// by name (twice: what it was, and whether a gone node's name is still there) was a tenth of the time.
+    struct Records {
+        let records: [(name: String, node: Node)]
+        private var index: [String: Int]?
+
+        init(_ records: [(name: String, node: Node)]) {
+            self.records = records
+        }
+
+        /// The record of `name`, expected at `position`.
+        mutating func record(named name: String, at position: Int) -> Node? {
+            if records.indices.contains(position), records[position].name == name { return records[position].node }
+            if index == nil {
+                index = Dictionary(records.enumerated().map { ($0.element.name, $0.offset) }) { first, _ in first }
+            }
+            return index?[name].map { records[$0].node }
+        }
+    }
+
     var files: [String: UInt64] = [:]
-    var nodes: [String: UInt64] = [:]
+    /// In the inventory's order when saved.
+    var nodes: [(name: String, node: Node)] = []
     var sources: [String: (size: Int, mtime: Int, hash: UInt64)] = [:]
 
     static func load(_ path: String) -> Manifest {
+        guard let data = FileManager.default.contents(atPath: path) else { return Manifest() }
+        return data.withUnsafeBytes { parse($0) }
+    }
+
+    /// The manifest's lines; anything else (the header, a line of an older format) is skipped, and
+    /// what it would have said is found out again by rendering.
+    static func parse(_ bytes: UnsafeRawBufferPointer) -> Manifest {
         var manifest = Manifest()
-        guard let data = FileManager.default.contents(atPath: path) else { return manifest }
-        // Scanned as bytes: at 10,000 nodes this file has 40,000 lines, read on every run.
-        let bytes = [UInt8](data)
+        var fields: [Range<Int>] = []
+        fields.reserveCapacity(5)
         var start = 0
         while start < bytes.count {
-            let end = bytes[start...].firstIndex(of: UInt8(ascii: "\n")) ?? bytes.count
-            let fields = bytes[start..<end].split(separator: UInt8(ascii: " "), maxSplits: 4)
-            start = end + 1
-            func text(_ index: Int) -> String { String(decoding: fields[index], as: UTF8.self) }
-            func hex(_ index: Int) -> UInt64? {
-                var value: UInt64 = 0
-                for byte in fields[index] {
-                    guard let digit = hexDigit(byte) else { return nil }
-                    value = value << 4 | UInt64(digit)
-                }
-                return value
+            var end = start
+            while end < bytes.count, bytes[end] != UInt8(ascii: "\n") { end += 1 }
+            // Fields by space, at most five; the last one keeps any further spaces (a path). One array
+            // for every line: an array per line was a fifth of reading the manifest.
+            fields.removeAll(keepingCapacity: true)
+            var field = start
+            for index in start..<end where bytes[index] == UInt8(ascii: " ") && fields.count < 4 {
+                fields.append(field..<index)
+                field = index + 1
             }
-            guard let kind = fields.first?.first else { continue }
-            switch kind {
+            fields.append(field..<end)
+            let line = start
+            start = end + 1
+            func text(_ index: Int) -> String { String(decoding: bytes[fields[index]], as: UTF8.self) }
+            func hex(_ index: Int) -> UInt64? { Self.hex(bytes[fields[index]]) }
+            guard end > line else { continue }
+            switch bytes[line] {
             case UInt8(ascii: "F") where fields.count == 3:
                 if let hash = hex(1) { manifest.files[text(2)] = hash }
-            case UInt8(ascii: "N") where fields.count == 3:
-                if let hash = hex(1) { manifest.nodes[text(2)] = hash }
+            case UInt8(ascii: "N") where fields.count == 5:
+                guard let host = hex(1), let boot = hex(2) else { continue }
+                var macs: [MACAddress] = []
+                var ok = true
+                var mac = fields[4].lowerBound
+                for index in fields[4].lowerBound...fields[4].upperBound
+                where index == fields[4].upperBound || bytes[index] == UInt8(ascii: ",") {
+                    guard let value = Self.hex(bytes[mac..<index]) else {
+                        ok = false
+                        break
+                    }
+                    macs.append(MACAddress(value: value))
+                    mac = index + 1
+                }
+                if ok, !macs.isEmpty { manifest.nodes.append((text(3), Node(host: host, boot: boot, macs: macs))) }
             case UInt8(ascii: "S") where fields.count == 5:
                 if let size = Int(text(1)), let mtime = Int(text(2)), let hash = hex(3) {
                     manifest.sources[text(4)] = (size, mtime, hash)
@@ -234,24 +323,58 @@ struct Manifest {
         return manifest
     }
 
-    private static func hexDigit(_ byte: UInt8) -> UInt8? {
-        switch byte {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): return byte - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): return byte - UInt8(ascii: "a") + 10
-        default: return nil
+    private static func hex(_ digits: Slice<UnsafeRawBufferPointer>) -> UInt64? {
+        guard !digits.isEmpty, digits.count <= 16 else { return nil }
+        var value: UInt64 = 0
+        for byte in digits {
+            let digit: UInt8
+            switch byte {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = byte - UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = byte - UInt8(ascii: "a") + 10
+            default: return nil
+            }
+            value = value << 4 | UInt64(digit)
         }
+        return value
     }
 
     func save(_ path: String) throws {
-        var text = "# clumpbuild generate: what it wrote last (F hash path), each node's fingerprint (N hash name) "
-            + "and the image hashes (S size mtime hash path)\n"
-        text.reserveCapacity(files.count * 48)
-        for (path, hash) in files { text += "F \(String(hash, radix: 16)) \(path)\n" }
-        for (name, hash) in nodes { text += "N \(String(hash, radix: 16)) \(name)\n" }
-        for (path, source) in sources {
-            text += "S \(source.size) \(source.mtime) \(String(source.hash, radix: 16)) \(path)\n"
+        var out = Array(
+            ("# clumpbuild generate: what it wrote last: shared files (F hash path), nodes (N host-fingerprint "
+                + "boot-fingerprint name macs) and the image hashes (S size mtime hash path)\n").utf8)
+        out.reserveCapacity(out.count + files.count * 64 + nodes.count * 64)
+        let digits = Array("0123456789abcdef".utf8)
+        func hex(_ value: UInt64) {
+            var shift = max(0, (63 - value.leadingZeroBitCount) / 4 * 4)
+            while shift >= 0 {
+                out.append(digits[Int(value >> UInt64(shift) & 0xF)])
+                shift -= 4
+            }
         }
-        try AtomicWrite.write(Array(text.utf8), to: path, mode: 0o644)
+        for (path, hash) in files {
+            out += "F ".utf8
+            hex(hash)
+            out.append(UInt8(ascii: " "))
+            out += path.utf8
+            out.append(UInt8(ascii: "\n"))
+        }
+        for (name, node) in nodes {
+            out += "N ".utf8
+            hex(node.host)
+            out.append(UInt8(ascii: " "))
+            hex(node.boot)
+            out.append(UInt8(ascii: " "))
+            out += name.utf8
+            for (index, mac) in node.macs.enumerated() {
+                out.append(index == 0 ? UInt8(ascii: " ") : UInt8(ascii: ","))
+                hex(mac.value)
+            }
+            out.append(UInt8(ascii: "\n"))
+        }
+        for (path, source) in sources {
+            out += "S \(source.size) \(source.mtime) \(String(source.hash, radix: 16)) \(path)\n".utf8
+        }
+        try AtomicWrite.write(out, to: path, mode: 0o644)
     }
 
     /// The generation name of a boot image: a hash of its files, so the same image is the same generation.
@@ -280,7 +403,7 @@ struct Manifest {
 }
 
 /// FNV-1a, 64 bits: change detection and generation names, not security.
-enum FNV1a {
+struct FNV1a {
     static let offset: UInt64 = 0xcbf2_9ce4_8422_2325
     static let prime: UInt64 = 0x100_0000_01b3
 
@@ -288,10 +411,47 @@ enum FNV1a {
         bytes.withUnsafeBytes { hash($0, seed: seed) }
     }
 
+    /// A file's content, eight bytes a step (FNV-1a's steps over words, each folded down so that a
+    /// change in a word's high bytes reaches the low ones): byte by byte, hashing the shared files,
+    /// ~3 MB at 10,000 nodes, was a tenth of the time of adding a node.
+    static func content(_ bytes: [UInt8]) -> UInt64 {
+        bytes.withUnsafeBytes { buffer in
+            var hash = offset
+            let words = buffer.count / 8
+            for index in 0..<words {
+                hash = (hash ^ buffer.loadUnaligned(fromByteOffset: index * 8, as: UInt64.self)) &* prime
+                hash ^= hash >> 32
+            }
+            return Self.hash(UnsafeRawBufferPointer(rebasing: buffer[(words * 8)...]), seed: hash)
+        }
+    }
+
     static func hash(_ bytes: UnsafeRawBufferPointer, seed: UInt64 = offset) -> UInt64 {
         var hash = seed
         for byte in bytes { hash = (hash ^ UInt64(byte)) &* prime }
         return hash
+    }
+
+    /// The hash so far, of everything added.
+    private(set) var value: UInt64
+
+    init(seed: UInt64 = offset) {
+        value = seed
+    }
+
+    mutating func add(_ number: UInt64) {
+        for shift in stride(from: 0, to: 64, by: 8) { value = (value ^ (number >> UInt64(shift) & 0xFF)) &* Self.prime }
+    }
+
+    /// A text and its length, so that parts added one after another cannot run into each other.
+    mutating func add(_ text: String) {
+        for byte in text.utf8 { value = (value ^ UInt64(byte)) &* Self.prime }
+        add(UInt64(text.utf8.count))
+    }
+
+    mutating func add(_ macs: [MACAddress]) {
+        for mac in macs { add(mac.value) }
+        add(UInt64(macs.count))
     }
 }
 

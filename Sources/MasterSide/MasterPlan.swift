@@ -94,5 +94,31 @@ public enum MasterLayout {
     /// A node card's GRUB menu, run by `grub/grub.cfg` for that card.
     public static func grubNodeConfig(_ mac: MACAddress) -> String { "tftp\(grubNodeConfigs)/\(mac.hyphenated).cfg" }
     /// A node's dnsmasq host file.
-    public static func dnsmasqHost(_ node: Inventory.Node) -> String { "\(dnsmasqHosts)/\(node.name)" }
+    public static func dnsmasqHost(_ node: Inventory.Node) -> String { dnsmasqHost(name: node.name) }
+    public static func dnsmasqHost(name: String) -> String { "\(dnsmasqHosts)/\(name)" }
+
+    /// Whose file a path is when it is a node's own: the inverse of the three above.
+    enum NodeFileOwner {
+        case name(String)
+        case card(MACAddress)
+    }
+
+    static func nodeFileOwner(_ path: String) -> NodeFileOwner? {
+        let hosts = dnsmasqHosts + "/"
+        if path.hasPrefix(hosts) {
+            let name = String(path.dropFirst(hosts.count))
+            return dnsmasqHost(name: name) == path && !name.contains("/") ? .name(name) : nil
+        }
+        let file = path.split(separator: "/").last.map(String.init) ?? ""
+        for text in [
+            String(file.dropFirst("01-".count)), String(file.dropLast(".ipxe".count)), String(file.dropLast(".cfg".count)),
+        ] {
+            if let mac = MACAddress(parsing: text),
+                pxelinuxConfig(mac) == path || ipxeNodeScript(mac) == path || grubNodeConfig(mac) == path
+            {
+                return .card(mac)
+            }
+        }
+        return nil
+    }
 }

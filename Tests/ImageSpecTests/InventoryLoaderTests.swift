@@ -41,6 +41,25 @@ import Testing
         #expect(inventory.nodes.first?.name == "node9")
     }
 
+    @Test func aMACParsesInEitherFormAndCaseAndPrintsInBoth() throws {
+        let mac = try #require(MACAddress(parsing: "52-54-00-AB-cd-EF"))
+        #expect(mac.value == 0x5254_00ab_cdef)
+        #expect(mac.bytes == [0x52, 0x54, 0x00, 0xab, 0xcd, 0xef])
+        #expect(mac.description == "52:54:00:ab:cd:ef")
+        #expect(mac.hyphenated == "52-54-00-ab-cd-ef")
+        #expect(MACAddress(parsing: "52:54:00:ab:cd:ef") == mac)
+        #expect(MACAddress(bytes: mac.bytes) == mac)
+        #expect(MACAddress(bytes: [1, 2, 3]) == nil)
+        for bad in ["52:54:00:ab:cd", "52:54:00:ab:cd:ef:01", "52:54-00:ab:cd:ef", "52:54:00:ab:cd:eg", "5:54:00:ab:cd:eff",
+            "52 54 00 ab cd ef", "", "５2:54:00:ab:cd:ef"] {
+            #expect(MACAddress(parsing: bad) == nil, "\(bad)")
+        }
+        #expect(try #require(MACAddress(parsing: "01:00:5e:00:00:01")).isMulticast)
+        #expect(!mac.isMulticast)
+        #expect(try #require(MACAddress(parsing: "52:54:00:ab:cd:f0")) > mac)
+        #expect(try #require(MACAddress(parsing: "53:00:00:00:00:00")) > mac)
+    }
+
     struct Bad: Sendable, CustomTestStringConvertible {
         let name: String
         let yaml: String

@@ -37,6 +37,50 @@ import Testing
         #expect(leftovers == [])
     }
 
+    @Test func aCardMovedToAnotherNodeKeepsItsFilesAndARenamedNodeLosesItsOldName() throws {
+        let fixture = try MasterFixture(count: 8)
+        defer { fixture.remove() }
+        _ = try fixture.generator().generate()
+        // Node 3's two cards: the second moves to a new node; node 5 is renamed.
+        let moved = MasterFixture.mac(3, card: 1)
+        let hyphenated = moved.replacingOccurrences(of: ":", with: "-")
+        var lines = MasterFixture.inventoryText(8).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        lines[3] = "- mac: \(MasterFixture.mac(3))"
+        lines[4] = "  kernel-args: [clump.debug=1]"
+        lines[6] = "- {mac: \"\(MasterFixture.mac(5))\", name: render}"
+        let text = lines.joined(separator: "\n") + "- {mac: \"\(moved)\", address: 10.0.0.100}\n"
+        try text.write(toFile: fixture.directory + "/nodes.yaml", atomically: true, encoding: .utf8)
+        let report = try fixture.generator().generate()
+        #expect(report.removed == ["dnsmasq/hosts/node7"])
+        #expect(Set(report.written).isSuperset(of: ["dnsmasq/hosts/render", "tftp/nodes/\(hyphenated).ipxe"]))
+        let script = try String(contentsOfFile: report.directory + "/tftp/nodes/\(hyphenated).ipxe", encoding: .utf8)
+        #expect(script.contains("# node100 (10.0.0.100)"))
+        #expect(!script.contains("clump.debug=1"))
+        #expect(FileManager.default.fileExists(atPath: report.directory + "/tftp/pxelinux.cfg/01-\(hyphenated)"))
+        #expect(FileManager.default.fileExists(atPath: report.directory + "/dnsmasq/hosts/render"))
+        #expect(try fixture.generator().generate().written.isEmpty)
+    }
+
+    @Test func theManifestReadsBackWhatItSaved() throws {
+        let fixture = try MasterFixture(count: 1)
+        defer { fixture.remove() }
+        var manifest = Manifest()
+        manifest.files = ["dhcpd/dhcpd.conf": 0xffff_ffff_ffff_ffff, "tftp/boot.txt": 0]
+        let macs = try ["52:54:00:00:00:01", "02:00:00:00:00:0a"].map { try #require(MACAddress(parsing: $0)) }
+        manifest.nodes = [("node1", .init(host: 1, boot: 0xabc, macs: macs)), ("b", .init(host: 0, boot: 2, macs: [macs[1]]))]
+        manifest.sources = ["/x/vmlinuz": (size: 12, mtime: 1_700_000_000_123_456_789, hash: 0x1234)]
+        let path = fixture.directory + "/manifest"
+        try manifest.save(path)
+        let back = Manifest.load(path)
+        #expect(back.files == manifest.files)
+        #expect(back.nodes.map(\.name) == ["node1", "b"])
+        #expect(back.nodes.map(\.node) == manifest.nodes.map(\.node))
+        #expect(back.sources["/x/vmlinuz"].map { [$0.size, $0.mtime, Int($0.hash)] } == [12, 1_700_000_000_123_456_789, 0x1234])
+        // A line of an older version's format is skipped, not misread.
+        try "N 1f node1\nN 1 2 node2 zz\n".write(toFile: path, atomically: true, encoding: .utf8)
+        #expect(Manifest.load(path).nodes.isEmpty)
+    }
+
     @Test func aNewImageIsANewGenerationAndTheOldOneStaysUntilPruned() throws {
         let fixture = try MasterFixture(count: 3)
         defer { fixture.remove() }
