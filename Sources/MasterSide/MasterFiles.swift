@@ -35,6 +35,9 @@ public enum MasterFiles {
         return files
     }
 
+    /// How many boot files `bootFiles` makes for each card.
+    static let filesPerCard = 3
+
     /// A node's pxelinux config, iPXE script and GRUB menu for each of its cards.
     public static func bootFiles(_ plan: MasterPlan, _ node: Inventory.Node) -> [(String, String)] {
         let pxelinux = BootConfigs.pxelinuxNode(plan, node)
