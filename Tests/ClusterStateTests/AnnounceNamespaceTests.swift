@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import TestSupport
 import Testing
 
@@ -95,6 +96,8 @@ final class GossipNetwork: @unchecked Sendable {
     private var captured: [[UInt8]] = []
     private var forgerSocket: Int32 = -1
     private var threads: [Thread] = []
+    /// Networks made so far in this process.
+    private static let made = Mutex(0)
     /// The ARP table's limits as found, restored by `remove()`.
     private var neighbourLimits: [(path: String, value: String)] = []
 
@@ -117,7 +120,8 @@ final class GossipNetwork: @unchecked Sendable {
 
     private init(nodes: Int) throws {
         count = nodes
-        prefix = "cs\(getpid() % 100000)"
+        // Unique per network, not only per process: suites that each make one run side by side.
+        prefix = "cs\(getpid() % 100000)-\(Self.made.withLock { made in made += 1; return made })"
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("clump-gossip-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         keyFile = directory.appendingPathComponent("cluster.key").path
