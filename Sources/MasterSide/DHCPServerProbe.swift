@@ -1,5 +1,6 @@
 import AutoMap
 import Foundation
+import NetProbe
 
 /// Asks a LAN whether a DHCP server already answers there, before `serve` becomes one: two servers
 /// handing out addresses on one segment is the classic way a lab PXE setup takes an office down.
@@ -53,47 +54,21 @@ public enum DHCPServerProbe {
         return found
     }
 
-    /// A DISCOVER: BOOTP header (RFC 951), magic cookie, message type 1, end.
+    /// A DISCOVER with the broadcast flag: we have no address to be answered at (RFC 2131 section 4.1).
     static func discover(xid: UInt32, mac: [UInt8]) -> [UInt8] {
-        var packet = [UInt8](repeating: 0, count: 236)
-        packet[0] = 1  // BOOTREQUEST
-        packet[1] = 1  // Ethernet
-        packet[2] = 6  // hardware address length
-        withUnsafeBytes(of: xid.bigEndian) { packet.replaceSubrange(4..<8, with: $0) }
-        packet[10] = 0x80  // broadcast flag: answer by broadcast, we have no address (RFC 2131 section 4.1)
-        packet.replaceSubrange(28..<(28 + min(mac.count, 16)), with: mac.prefix(16))
-        packet += [99, 130, 83, 99, 53, 1, 1, 255]
-        return packet
+        var message = DHCPMessage(operation: .request, xid: xid, clientHardwareAddress: mac)
+        message.flags = DHCPMessage.broadcastFlag
+        message.messageType = .discover
+        return message.encoded()
     }
 
-    /// The server identifier of an OFFER for `xid`; nil for anything else.
+    /// The server identifier of an OFFER for `xid`; nil for anything else. A server that sends no
+    /// option 54 still answered: its address is the packet's siaddr at worst.
     static func offerServer(_ packet: [UInt8], xid: UInt32) -> IPv4Address? {
-        guard packet.count > 240, packet[0] == 2,
-            UInt32(packet[4]) << 24 | UInt32(packet[5]) << 16 | UInt32(packet[6]) << 8 | UInt32(packet[7]) == xid,
-            packet[236..<240].elementsEqual([99, 130, 83, 99])
+        guard let message = try? DHCPMessage(decoding: packet), message.operation == .reply, message.xid == xid,
+            message.messageType == .offer
         else { return nil }
-        var index = 240
-        var type: UInt8?
-        var server: IPv4Address?
-        while index < packet.count, packet[index] != 255 {
-            if packet[index] == 0 {
-                index += 1
-                continue
-            }
-            guard index + 1 < packet.count else { break }
-            let length = Int(packet[index + 1])
-            guard index + 2 + length <= packet.count else { break }
-            let value = packet[(index + 2)..<(index + 2 + length)]
-            if packet[index] == 53, length == 1 { type = value.first }
-            if packet[index] == 54, length == 4 {
-                let bytes = Array(value)
-                server = IPv4Address(bytes[0], bytes[1], bytes[2], bytes[3])
-            }
-            index += 2 + length
-        }
-        guard type == 2 else { return nil }
-        // A server without option 54 still answered; its address is the packet's siaddr at worst.
-        return server ?? IPv4Address(packet[20], packet[21], packet[22], packet[23])
+        return IPv4Address((message.serverIdentifier ?? message.serverAddress).value)
     }
 
     private static func failure(_ what: String, _ interface: String) -> MasterSideError {
