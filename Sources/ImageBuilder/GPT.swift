@@ -155,16 +155,8 @@ public struct GUIDPartitionTable: Sendable, Equatable, Encodable {
     /// A version-4-shaped GUID derived from a seed (FNV-1a, 64 bit, twice), so a build's GUIDs
     /// are the same every time its inputs are.
     static func derivedGUID(_ seed: String) -> [UInt8] {
-        func fnv(_ text: String) -> UInt64 {
-            var hash: UInt64 = 0xCBF2_9CE4_8422_2325
-            for byte in text.utf8 {
-                hash ^= UInt64(byte)
-                hash &*= 0x0000_0100_0000_01B3
-            }
-            return hash
-        }
         var bytes: [UInt8] = []
-        for half in [fnv(seed), fnv(seed + "/2")] {
+        for half in [FNV1a.hash(Array(seed.utf8)), FNV1a.hash(Array((seed + "/2").utf8))] {
             for shift in stride(from: 0, to: 64, by: 8) {
                 bytes.append(UInt8(truncatingIfNeeded: half >> UInt64(shift)))
             }

@@ -63,14 +63,9 @@ struct ModuleCompressor {
     }
 }
 
-/// FNV-1a, 64 bit: a stable file-name key (Swift's Hasher is seeded per process).
+/// A stable file-name key.
 func stableHash(_ text: String) -> String {
-    var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-    for byte in text.utf8 {
-        hash ^= UInt64(byte)
-        hash = hash &* 0x100_0000_01b3
-    }
-    return String(hash, radix: 16)
+    String(FNV1a.hash(Array(text.utf8)), radix: 16)
 }
 
 func readFile(_ path: String) throws -> [UInt8] {

@@ -1,3 +1,4 @@
+import ImageBuilder
 import ImageSpec
 
 /// Every generated text file of the master directory, by relative path: a pure function of the plan.
