@@ -140,11 +140,7 @@ public final class QEMURunner {
     }
 
     private func locate(_ program: String) throws -> URL {
-        if program.contains("/") { return URL(fileURLWithPath: program) }
-        for dir in (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":") {
-            let candidate = "\(dir)/\(program)"
-            if access(candidate, X_OK) == 0 { return URL(fileURLWithPath: candidate) }
-        }
+        if let found = Executable.find(program) { return found }
         throw ImageBuilderError.tool(
             program, "not found on PATH", hint: "install it: apt-get install qemu-system-x86 ipxe-qemu")
     }

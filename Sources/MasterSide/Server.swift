@@ -209,13 +209,7 @@ public final class Server {
     }
 
     static func locate(_ program: String) throws -> URL {
-        if program.contains("/") { return URL(fileURLWithPath: program) }
-        for dir in (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/sbin:/usr/bin:/sbin:/bin").split(separator: ":")
-            + ["/usr/sbin", "/sbin"]
-        {
-            let candidate = "\(dir)/\(program)"
-            if access(candidate, X_OK) == 0 { return URL(fileURLWithPath: candidate) }
-        }
+        if let found = Executable.find(program, extraDirectories: ["/usr/sbin", "/sbin"]) { return found }
         throw MasterSideError("\(program) not found", subject: program, hint: "apt-get install dnsmasq-base")
     }
 }
