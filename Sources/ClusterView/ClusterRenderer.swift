@@ -1,3 +1,5 @@
+import ClusterState
+
 /// Draws the view: a pure function of the cluster, the terminal size and the user's choices.
 ///
 /// The screen: two header lines (this node; whether it is configured and its map line), a
@@ -48,7 +50,11 @@ public enum ClusterRenderer {
         drawFooter(
             snapshot, state: state, layout: layout, nodeCount: nodes.count, scroll: scroll, page: limits.page,
             into: &frame)
-        if state.confirmsShutdown { drawConfirmation(into: &frame) }
+        if state.confirmsShutdown {
+            let jobs = state.jobsRunning == 1 ? "1 job runs" : "\(state.jobsRunning) jobs run"
+            drawConfirmation(
+                state.confirmsJobs ? "\(jobs) here: shut down anyway? y/n" : "Shut down this node? y/n", into: &frame)
+        }
         return frame
     }
 
@@ -106,6 +112,7 @@ public enum ClusterRenderer {
         if let address = local.address { title += "  " + address }
         if let network = local.network { title += "  net " + network }
         title += "  mode " + local.mode.rawValue
+        if let engine = snapshot.engine { title += "  slurm " + Self.engineSummary(engine, jobs: snapshot.engineJobs) }
         frame.put(title, row: 0, column: 0, style: bar)
 
         if snapshot.isDemo {
@@ -135,6 +142,13 @@ public enum ClusterRenderer {
         } else {
             frame.put(" " + local.configuration.summary, row: 1, column: 0, style: Style(.red, bold: true))
         }
+    }
+
+    /// `idle`, `alloc 2 jobs`, `drain`, `down`: the engine's state as the header shows it.
+    static func engineSummary(_ engine: EngineState, jobs: Int) -> String {
+        let state = engine.state ?? "unknown"
+        guard jobs > 0, state == "idle" || state == "alloc" else { return state }
+        return "alloc \(jobs) job" + (jobs == 1 ? "" : "s")
     }
 
     static func drawFooter(
@@ -365,8 +379,7 @@ public enum ClusterRenderer {
         }
     }
 
-    static func drawConfirmation(into frame: inout Frame) {
-        let question = "Shut down this node? y/n"
+    static func drawConfirmation(_ question: String, into frame: inout Frame) {
         let boxWidth = min(question.count + 8, frame.width)
         let top = max((frame.height - 5) / 2, 0)
         let left = max((frame.width - boxWidth) / 2, 0)

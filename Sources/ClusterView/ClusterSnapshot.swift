@@ -1,3 +1,5 @@
+import ClusterState
+
 /// What the view shows: this node, every node the cluster knows of, and the announcements
 /// that were dropped. Pure data: the cluster daemon (or a snapshot file, or the demo) fills
 /// it, the renderer reads it.
@@ -12,6 +14,10 @@ public struct ClusterSnapshot: Equatable, Sendable {
     public var isDemo: Bool
     /// Set when the source could not be read: the header shows it instead of stale data.
     public var problem: String?
+    /// This node's engine (Slurm), when the image has one.
+    public var engine: EngineState?
+    /// Job steps running on this node (the view asks twice before shutting down while there are any).
+    public var engineJobs = 0
 
     public init(
         local: LocalNode, nodes: [NodeRow] = [], drops: [DropCounter] = [], isDemo: Bool = false,
