@@ -27,7 +27,7 @@ public enum SlurmImage {
         "auth_munge", "cred_munge", "hash_k12", "cgroup_v2", "proctrack_linuxproc", "task_none", "switch_none",
         "jobacct_gather_none", "acct_gather_energy_none", "acct_gather_profile_none",
         "acct_gather_interconnect_none", "acct_gather_filesystem_none", "job_container_none", "core_spec_none",
-        "mpi_none", "route_default", "topology_none", "ext_sensors_none", "select_cons_tres",
+        "mpi_none", "route_default", "topology_none", "select_cons_tres",
         // PrEpPlugins' default: slurmd refuses to start without it, though the drones run no prolog.
         "prep_script",
     ].map { "\(pluginDirectory)/\($0).so" }

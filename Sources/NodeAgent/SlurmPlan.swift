@@ -86,6 +86,13 @@ public enum SlurmPlan {
         if rejected.contains(where: has) {
             return .problem("the controller rejected this node's MUNGE credential: is the munge key the controller's?")
         }
+        // slurmctld answers a credential it cannot decode by closing the connection, so slurmd's
+        // configuration fetch sees no reply at all (its log says "Munge decode failed").
+        if has("failed to fetch remote configs: Zero Bytes were transmitted or received") {
+            return .problem(
+                "the controller closed the connection unanswered, as it does for a MUNGE credential it cannot "
+                    + "decode: is the munge key the controller's?")
+        }
         let unreachable = ["Unable to contact slurm controller", "Connection refused", "connect failure", "No route to host"]
         if unreachable.contains(where: has) {
             return .problem("controller unreachable")

@@ -40,7 +40,7 @@ import TestSupport
     }
 }
 
-/// A namespace of its own (only loopback and a dummy card with the controller's address) holding a
+/// A namespace of its own (only loopback and a veth pair with the controller's address) holding a
 /// `SlurmMaster` on the configuration under test.
 final class SlurmControllerHarness {
     let namespace = "clumpslurmctl\(getpid() % 100_000)"
@@ -54,9 +54,11 @@ final class SlurmControllerHarness {
         let directory = NSTemporaryDirectory() + "clump-slurmctl-\(getpid())"
         do {
             try Spawn.run(["ip", "-n", namespace, "link", "set", "lo", "up"])
-            try Spawn.run(["ip", "-n", namespace, "link", "add", "lan0", "type", "dummy"])
+            // A veth pair inside the namespace (this kernel has no dummy driver): the card the address sits on.
+            try Spawn.run(["ip", "-n", namespace, "link", "add", "lan0", "type", "veth", "peer", "name", "lan1"])
             try Spawn.run(["ip", "-n", namespace, "addr", "add", "\(config.controllerAddress)/24", "dev", "lan0"])
             try Spawn.run(["ip", "-n", namespace, "link", "set", "lan0", "up"])
+            try Spawn.run(["ip", "-n", namespace, "link", "set", "lan1", "up"])
             master = try SlurmMaster(namespace: namespace, directory: directory)
         } catch {
             _ = try? Spawn.run(["ip", "netns", "del", namespace])

@@ -48,6 +48,12 @@ import Testing
             "slurmd: error: _fetch_child: failed to fetch remote configs: Protocol authentication error",
             .problem("the controller rejected this node's MUNGE credential: is the munge key the controller's?")
         ),
+        (
+            "slurmd: error: _fetch_child: failed to fetch remote configs: Zero Bytes were transmitted or received",
+            .problem(
+                "the controller closed the connection unanswered, as it does for a MUNGE credential it cannot decode: "
+                    + "is the munge key the controller's?")
+        ),
         ("slurmd-node11: fatal: Unable to initialize cgroup plugin", .problem("fatal: Unable to initialize cgroup plugin")),
     ])
     func logLinesSayWhatHappened(line: String, event: SlurmPlan.Event) {
