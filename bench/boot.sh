@@ -134,9 +134,12 @@ printf '%s\n' "${firmware_rows[@]}"
 # A namespace of its own (10.69.0.0/24, as SlurmTests) holds the bridge, dnsmasq, munged and
 # slurmctld on the generated slurm.conf; the drone boots on a tap. Everything is removed on exit.
 slurm_bench() {
-    local ns="clumpbench$$" dir="$work/slurm" times=() size
+    local dir="$work/slurm" times=() size
+    slurm_ns="clumpbench$$"
+    local ns=$slurm_ns
     mkdir -p "$dir"/{munge,state,log,etc}
-    chmod 755 "$dir" "$dir"/*
+    # slurmctld runs as slurm and munged checks every directory above its socket.
+    chmod 755 "$work" "$dir" "$dir"/*
     chown slurm:slurm "$dir/state" "$dir/log"
     head -c 1024 /dev/urandom > "$dir/munge.key"
     chmod 400 "$dir/munge.key"
@@ -150,7 +153,7 @@ slurm_bench() {
       printf 'StateSaveLocation=%s/state\nSlurmctldLogFile=%s/log/slurmctld.log\nSlurmctldPidFile=%s/state/pid\n' \
           "$dir" "$dir" "$dir"; } > "$dir/etc/slurm.conf"
     ip netns add "$ns"
-    trap 'ip netns pids "$ns" 2>/dev/null | xargs -r kill; sleep 1; ip netns del "$ns" 2>/dev/null; rm -rf "$work"' EXIT
+    trap 'ip netns pids "$slurm_ns" 2>/dev/null | xargs -r kill; sleep 1; ip netns del "$slurm_ns" 2>/dev/null; rm -rf "$work"' EXIT
     ip -n "$ns" link set lo up
     ip -n "$ns" link add br0 type bridge
     ip -n "$ns" addr add 10.69.0.1/24 dev br0
