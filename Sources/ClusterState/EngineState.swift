@@ -53,7 +53,9 @@ public struct EngineState: Equatable, Sendable {
         defer { closedir(directory) }
         var count = 0
         while let entry = readdir(directory) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            let name = withUnsafeBytes(of: entry.pointee.d_name) {
+                String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self)
+            }
             guard let first = name.first, first.isNumber else { continue }
             if SystemFile.text(proc + "/" + name + "/comm") == "slurmstepd\n" { count += 1 }
         }

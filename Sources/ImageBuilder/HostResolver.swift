@@ -149,7 +149,8 @@ struct HostResolver {
             programs.append((path, host))
         }
         for plugin in SlurmImage.plugins where !FileManager.default.fileExists(atPath: root + plugin.dropFirst()) {
-            throw specError(controllerKey, "the Slurm engine needs the plugin \(plugin)", hint: "apt-get install slurmd")
+            throw specError(
+                controllerKey, "the Slurm engine needs the plugin \(plugin)", hint: "apt-get install slurmd")
         }
         let keyFile = spec.resolve(slurm.mungeKeyFile)
         guard FileManager.default.isReadableFile(atPath: keyFile) else {

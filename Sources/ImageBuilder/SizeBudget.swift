@@ -64,10 +64,13 @@ public struct SizeBudget: Sendable, Codable {
         // The target is the drone's own; an engine (engine.slurm) is the user's choice, reported apart.
         let engine = lines.first { $0.name == BudgetCategory.engine.rawValue }?.ramdisk ?? 0
         let verdict = initramfsUnpacked - engine <= Self.ramdiskTarget ? "within" : "OVER"
-        let base = engine > 0 ? "; without the engine \(mb(initramfsUnpacked - engine))," : ""
-        out.append("initramfs: \(mb(initramfsCompressed)) compressed, \(mb(initramfsUnpacked)) unpacked\(base) (\(verdict) the \(mb(Self.ramdiskTarget)) RAM disk target)")
+        let base = engine > 0 ? ", \(mb(initramfsUnpacked - engine)) without the engine" : ""
+        out.append(
+            "initramfs: \(mb(initramfsCompressed)) compressed, \(mb(initramfsUnpacked)) unpacked\(base) "
+                + "(\(verdict) the \(mb(Self.ramdiskTarget)) RAM disk target)")
         if engine > 0 {
-            out.append("engine: slurmd, munged, their plugins and libraries and the MUNGE key add \(mb(engine)) to the RAM disk")
+            out.append(
+                "engine: slurmd, munged, their plugins and libraries and the MUNGE key add \(mb(engine)) to the RAM disk")
         }
         if let efiImage {
             let within = efiImage <= Self.efiTarget ? "within" : "over"

@@ -91,7 +91,8 @@ public struct SlurmController: Sendable, Hashable, CustomStringConvertible {
 enum SlurmName {
     static func check(_ what: String) -> @Sendable (String) -> (message: String, hint: String?)? {
         { text in
-            let allowed = !text.isEmpty && text.count <= 64
+            let allowed =
+                !text.isEmpty && text.count <= 64
                 && text.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "_-.".contains($0)) }
             return allowed
                 ? nil
@@ -123,6 +124,7 @@ extension ValueType where Value == SlurmController? {
 extension ValueType where Value == [String] {
     /// Slurm node features.
     static var slurmFeatures: Self {
-        .list(of: "feature names", example: "[clump, x86]", .string("a feature name", check: SlurmName.check("feature")))
+        .list(
+            of: "feature names", example: "[clump, x86]", .string("a feature name", check: SlurmName.check("feature")))
     }
 }

@@ -77,7 +77,9 @@ public enum ShutdownPlan {
     /// The steps for `kind`, unmounting `mounted` (as mounted, in mount order) in reverse. With the
     /// engine on (`drain` names this node), the node is drained and removed from the controller first,
     /// while slurmd and the network still run, so no job is sent to a node that is going away.
-    public static func steps(for kind: ShutdownKind, mounted: [MountOperation], drain: String? = nil) -> [ShutdownStep] {
+    public static func steps(
+        for kind: ShutdownKind, mounted: [MountOperation], drain: String? = nil
+    ) -> [ShutdownStep] {
         var steps: [ShutdownStep] = [.announce(kind.announcement)]
         if let drain {
             steps += [

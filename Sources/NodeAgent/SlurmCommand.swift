@@ -153,7 +153,8 @@ public enum SlurmCommand {
             }
             sleep(milliseconds: 100)
         }
-        throw AgentError(operation: "munged did not create its socket", path: path, hint: "see /var/log/munge/munged.log")
+        throw AgentError(
+            operation: "munged did not create its socket", path: path, hint: "see /var/log/munge/munged.log")
     }
 
     /// fork and exec `argv` as `user` (its group the same id), stdout and stderr to `output` or /dev/null.
@@ -220,7 +221,8 @@ enum EngineDrain {
         let pid = fork()
         if pid < 0 { return "\(argv[0]): fork failed" }
         if pid == 0 {
-            execve(argv[0], cStrings(argv), cStrings(["PATH=" + ShellCommand.searchPath, "SLURM_CONF=" + configuration]))
+            execve(
+                argv[0], cStrings(argv), cStrings(["PATH=" + ShellCommand.searchPath, "SLURM_CONF=" + configuration]))
             _exit(127)
         }
         let deadline = monotonicNanoseconds() + Int64(milliseconds) * 1_000_000

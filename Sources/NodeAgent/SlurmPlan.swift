@@ -22,7 +22,9 @@ public struct EngineSettings: Equatable, Sendable {
             guard let equals = line.firstIndex(of: "=") else { continue }
             values[String(line[..<equals])] = String(line[line.index(after: equals)...])
         }
-        guard values["engine"] == "slurm", let controller = values["controller"], !controller.isEmpty else { return nil }
+        guard values["engine"] == "slurm", let controller = values["controller"], !controller.isEmpty else {
+            return nil
+        }
         var settings = EngineSettings(controller: controller)
         settings.features = (values["features"] ?? "").split(separator: ",").map(String.init)
         if let socket = values["munge-socket"], socket.hasPrefix("/") { settings.mungeSocket = socket }
@@ -93,7 +95,9 @@ public enum SlurmPlan {
                 "the controller closed the connection unanswered, as it does for a MUNGE credential it cannot "
                     + "decode: is the munge key the controller's?")
         }
-        let unreachable = ["Unable to contact slurm controller", "Connection refused", "connect failure", "No route to host"]
+        let unreachable = [
+            "Unable to contact slurm controller", "Connection refused", "connect failure", "No route to host",
+        ]
         if unreachable.contains(where: has) {
             return .problem("controller unreachable")
         }
@@ -102,7 +106,6 @@ public enum SlurmPlan {
         }
         return nil
     }
-
 
     /// Whether `words` occurs in `line`, by bytes: the agent links without _StringProcessing, where
     /// `String.contains(String)` lives.

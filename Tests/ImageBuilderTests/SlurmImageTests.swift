@@ -32,12 +32,15 @@ import Testing
                         Array(
                             "root:x:0:0:root:/root:/bin/sh\nmunge:x:990:990::/var/lib/munge:/bin/false\n"
                                 .appending("slurm:x:64030:64030::/var/lib/slurm:/bin/false\n").utf8))))
-        #expect(SlurmImage.extend("munge:x:5:5::/:/bin/false", with: [SlurmImage.mungeUser.passwdLine]) == "munge:x:5:5::/:/bin/false\n")
+        #expect(
+            SlurmImage.extend("munge:x:5:5::/:/bin/false", with: [SlurmImage.mungeUser.passwdLine])
+                == "munge:x:5:5::/:/bin/false\n")
     }
 
     @Test func theAgentFindsTheControllerAndFeatures() throws {
         let settings = try #require(Self.entries().first { $0.path == SlurmImage.settingsPath })
-        let text = "engine=slurm\ncontroller=10.69.0.1\nfeatures=clump\npartition=drones\n"
+        let text =
+            "engine=slurm\ncontroller=10.69.0.1\nfeatures=clump\npartition=drones\n"
             + "munge-socket=/run/munge/munge.socket.2\nmunge-uid=990\n"
         #expect(settings.content == .file(.bytes(Array(text.utf8))))
     }

@@ -1,8 +1,7 @@
 import Foundation
 import ImageSpec
-import Testing
-
 import TestSupport
+import Testing
 
 @testable import MasterSide
 
@@ -68,7 +67,8 @@ final class SlurmControllerHarness {
         var local = config
         local.settings = settings
         // slurmctld accepts only the host it runs on as SlurmctldHost.
-        local.controllerName = ProcessInfo.processInfo.hostName.split(separator: ".").first.map(String.init) ?? "localhost"
+        local.controllerName =
+            ProcessInfo.processInfo.hostName.split(separator: ".").first.map(String.init) ?? "localhost"
         self.config = local
     }
 

@@ -54,7 +54,10 @@ import Testing
                 "the controller closed the connection unanswered, as it does for a MUNGE credential it cannot decode: "
                     + "is the munge key the controller's?")
         ),
-        ("slurmd-node11: fatal: Unable to initialize cgroup plugin", .problem("fatal: Unable to initialize cgroup plugin")),
+        (
+            "slurmd-node11: fatal: Unable to initialize cgroup plugin",
+            .problem("fatal: Unable to initialize cgroup plugin")
+        ),
     ])
     func logLinesSayWhatHappened(line: String, event: SlurmPlan.Event) {
         #expect(SlurmPlan.event(in: line) == event)
@@ -84,7 +87,8 @@ import Testing
         #expect(EngineDrain.node(root: tree.path) == nil)
         try tree.write(EngineState.path, EngineState(state: "idle", name: "node11", controller: "m").text)
         #expect(EngineDrain.node(root: tree.path) == "node11")
-        try tree.write(EngineState.path, EngineState(state: "down", name: "node11", reason: "controller unreachable").text)
+        try tree.write(
+            EngineState.path, EngineState(state: "down", name: "node11", reason: "controller unreachable").text)
         #expect(EngineDrain.node(root: tree.path) == nil)
     }
 

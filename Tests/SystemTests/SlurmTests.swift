@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// The engine end to end: a master namespace runs munged and slurmctld on the configuration
 /// `clumpbuild generate` wrote; drones booted from an image with `engine.slurm` register as dynamic
@@ -123,14 +123,18 @@ import TestSupport
         let asked = drones[0].mark
         drones[0].press("y")
         // The job's slurmstepd may still be ending when ESC comes: then the view asks a second time.
-        if try drones[0].expect("clump: slurm: draining node11|job runs here", within: 60, after: asked) != "clump: slurm: draining node11" {
+        if try drones[0].expect("clump: slurm: draining node11|job runs here", within: 60, after: asked)
+            != "clump: slurm: draining node11"
+        {
             drones[0].press("y")
         }
         try drones[0].expect("clump: slurm: draining node11", within: 60, after: asked)
         try drones[0].expect("clump: powering off", within: 60)
         #expect(try drones[0].waitForExit(within: 120) == 0)
         let states = try Self.nodes(master)
-        #expect(states["node11"] == nil || ["drain", "down", "drng"].contains(where: { states["node11"]?.hasPrefix($0) == true }),
+        #expect(
+            states["node11"] == nil
+                || ["drain", "down", "drng"].contains(where: { states["node11"]?.hasPrefix($0) == true }),
             "\(states)")
         #expect(states["node12"] == "idle", "\(states)")
         _ = try drones[1].stop()

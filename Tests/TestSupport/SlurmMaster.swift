@@ -36,7 +36,8 @@ public final class SlurmMaster: @unchecked Sendable {
         for index in stride(from: 0, to: bytes.count, by: 256) {
             guard getentropy(&bytes[index], 256) == 0 else { throw TestSupportError("getentropy failed") }
         }
-        guard FileManager.default.createFile(atPath: path, contents: Data(bytes), attributes: [.posixPermissions: 0o400])
+        guard
+            FileManager.default.createFile(atPath: path, contents: Data(bytes), attributes: [.posixPermissions: 0o400])
         else { throw TestSupportError("cannot write \(path)") }
     }
 
