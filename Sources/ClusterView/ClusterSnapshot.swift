@@ -114,6 +114,10 @@ public struct NodeRow: Equatable, Sendable {
     public var memoryTotalKiB: UInt64
     /// Seconds since the information was measured on that node.
     public var age: Double
+    /// The node's engine state (`idle`, `alloc`, `drain`, `down`, `starting`), nil without an engine.
+    public var engine: String?
+    /// Job steps running there.
+    public var engineJobs = 0
 
     public init(
         id: Int, address: String, state: NodeState, load: Double = 0, cpus: Int = 1, cpuPercent: Double = 0,

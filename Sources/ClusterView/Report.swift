@@ -75,7 +75,9 @@ public enum Report {
             out += ", \"load\": " + number(node.load, decimals: 2) + ", \"cpus\": \(node.cpus)"
             out += ", \"cpu_percent\": " + number(node.cpuPercent, decimals: 1)
             out += ", \"memory_used_kib\": \(node.memoryUsedKiB), \"memory_total_kib\": \(node.memoryTotalKiB)"
-            out += ", \"age\": " + number(node.age, decimals: 1) + "}"
+            out += ", \"age\": " + number(node.age, decimals: 1)
+            if let engine = node.engine { out += ", \"engine\": " + string(engine) + ", \"jobs\": \(node.engineJobs)" }
+            out += "}"
         }
         out += snapshot.nodes.isEmpty ? "],\n" : "\n  ],\n"
         out += "  \"drops\": {"

@@ -42,6 +42,12 @@ import Testing
         #expect((object?["local"] as? [String: Any])?["engine"] != nil)
         let frame = ClusterRenderer.render(snapshot, width: 100, height: 24, state: ViewState(role: .drone))
         #expect(frame.text(row: 0).contains("slurm alloc 2 jobs"), "\(frame.lines)")
+        snapshot.nodes[0].engine = "idle"
+        let nodeJSON = Report.json(snapshot)
+        #expect(nodeJSON.contains(#""engine": "idle", "jobs": 0}"#), "\(nodeJSON)")
+        let wide = ClusterRenderer.render(snapshot, width: 120, height: 24, state: ViewState(role: .drone))
+        #expect(wide.lines[2].hasSuffix(" AGE SLURM"), "\(wide.lines)")
+        #expect(wide.lines.contains { $0.hasSuffix(" 0s idle") }, "\(wide.lines)")
         snapshot.engine?.state = "down"
         #expect(!Report.json(snapshot).contains("alloc"))
     }

@@ -109,6 +109,8 @@ import Testing
             try drone.expect(#"clump: node \#(11 + index) network 10\.69\.0\.0/24"#, within: Self.bootSeconds)
             try drone.expect(#"clump: slurm registered with 10\.69\.0\.1 as \#(name)"#, within: 180)
         }
+        // The announcements carry the engine (version 5 datagrams): the view's list grows a SLURM column.
+        try drones[1].expect("AGE SLURM", within: 120)
         try master.waitFor("both drones idle", seconds: 60) {
             let states = (try? Self.nodes(master)) ?? [:]
             return states["node11"] == "idle" && states["node12"] == "idle"
