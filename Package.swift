@@ -59,7 +59,7 @@ let package = Package(
         .testTarget(name: "KernelTests", dependencies: ["Kernel", "XZ"], resources: [.copy("Fixtures")]),
         .testTarget(name: "XZTests", dependencies: ["XZ"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ImageSpecTests", dependencies: ["ImageSpec"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "MasterSideTests", dependencies: ["MasterSide", "ImageSpec", "AutoMap", "NetProbe"]),
+        .testTarget(name: "MasterSideTests", dependencies: ["MasterSide", "ImageSpec", "AutoMap", "NetProbe", "TestSupport"]),
         .testTarget(name: "ImageBuilderTests", dependencies: ["ImageBuilder"], resources: [.copy("Fixtures")]),
         .testTarget(name: "NodeAgentTests", dependencies: ["NodeAgent", "XZ", "AutoMap", "NetProbe"]),
         .testTarget(name: "NetProbeTests", dependencies: ["NetProbe", "Kernel", "TestSupport"], resources: [.copy("Fixtures")]),

@@ -25,6 +25,8 @@ CLUMP_APT_PACKAGES=(
     initramfs-tools
     # clumpview's real-terminal tests: keys in with send-keys, the screen out with capture-pane
     tmux
+    # engine.slurm: slurmd, munged and scontrol go into the image; the tests run slurmctld
+    slurmd slurmctld slurm-client munge
 )
 
 # Installs only what is missing, so a second run costs one dpkg query.

@@ -17,6 +17,8 @@ import AutoMap
 /// node id=1 address=10.0.0.1 state=up age-ms=350 load=0.52 cpu=13 cpus=4 mem-used-mib=812 mem-used-255=53 mem-total-mib=3906 uptime-min=61 mode=auto configuration=configured mosix=0
 /// ```
 ///
+/// A node with an engine (Slurm) has `engine=idle|alloc|drain|down|starting jobs=N` at the end.
+///
 /// `status` lines repeat `/run/clump/status`, one `key=value` each (its values may hold
 /// spaces, so the rest of the line is the value). `cpu=-` before the node
 /// has two samples. `state` is `up`, `down`, `expert` or `safe` (expert and safe nodes are up).
@@ -85,7 +87,9 @@ public struct ClusterSnapshot: Equatable, Sendable {
             text += " load=\(Self.hundredths(Int(load.load100))) cpu=\(load.cpuPercent.map { "\($0)" } ?? "-")"
             text += " cpus=\(load.cpus) mem-used-mib=\(load.memoryUsedMiB) mem-used-255=\(load.memoryUsed255) mem-total-mib=\(load.memoryTotalMiB)"
             text += " uptime-min=\(load.uptimeMinutes) mode=\(load.mode) configuration=\(load.configuration)"
-            text += " mosix=\(load.mosix ? 1 : 0)\n"
+            text += " mosix=\(load.mosix ? 1 : 0)"
+            if let engine = load.engine.name { text += " engine=\(engine) jobs=\(load.engineJobs)" }
+            text += "\n"
         }
         return text
     }
@@ -160,6 +164,8 @@ public struct ClusterSnapshot: Equatable, Sendable {
                 load.mode = fields["mode"].flatMap { NodeMode(name: String($0)) } ?? .auto
                 load.configuration = fields["configuration"].flatMap { Configuration(name: String($0)) } ?? .unknown
                 load.mosix = fields["mosix"] == "1"
+                load.engine = EngineCode(state: fields["engine"].map(String.init))
+                load.engineJobs = fields["jobs"].flatMap { UInt8($0) } ?? 0
                 let age = try integer("age-ms", Int64.self) * 1_000_000
                 nodes.append(
                     Node(

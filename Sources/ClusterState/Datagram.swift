@@ -34,9 +34,19 @@
 /// record size bounds traffic from below (256 nodes x 13 bytes = 3.3 KB a cycle; 8.6 bytes on
 /// average make it 2.2 KB). Version 3 adds the cycle and round of the all-gather (`Membership`);
 /// version 4 binds the MAC to the destination.
+///
+/// Version 5 is version 4 with an engine byte: a datagram with any entry from a node that runs an
+/// engine (Slurm) is sent as version 5, where state bit 7 says that entry's engine byte follows its
+/// 8 bytes (before the details): bits 0-2 the engine state (`EngineCode`), bits 3-7 job steps
+/// running (saturating at 31). A cluster without engines sends version 4 as before, so older
+/// nodes keep reading it; nodes that predate version 5 drop version 5 datagrams as foreign.
 public struct Datagram: Equatable, Sendable {
     public static let magic: [UInt8] = [0x63, 0x53]
     public static let version: UInt8 = 4
+    /// The version whose entries may carry an engine byte.
+    public static let engineVersion: UInt8 = 5
+    /// What the engine byte adds to an entry.
+    public static let engineSize = 1
     public static let headerSize = 22
     /// An entry without details.
     public static let entrySize = 8
@@ -92,7 +102,9 @@ public struct Datagram: Equatable, Sendable {
         }
 
         /// Bytes on the wire.
-        public var size: Int { entrySize + (detailed ? detailsSize : 0) }
+        public var size: Int {
+            entrySize + (detailed ? detailsSize : 0) + (load.engine != .none ? engineSize : 0)
+        }
     }
 
     /// Bytes of the sealed datagram.
@@ -132,7 +144,8 @@ public struct Datagram: Equatable, Sendable {
         }
         var out = Self.magic
         out.reserveCapacity(Self.maxSize - room)
-        out.append(Self.version)
+        let engines = entries.prefix(count).contains { $0.load.engine != .none }
+        out.append(engines ? Self.engineVersion : Self.version)
         out.append(flags.rawValue)
         out.put16(sender)
         out.put32(address)
@@ -147,10 +160,11 @@ public struct Datagram: Equatable, Sendable {
             out.append(entry.age20)
             out.append(
                 load.configuration.rawValue | load.mode.rawValue << 3 | (load.mosix ? 0x20 : 0)
-                    | (entry.detailed ? 0x40 : 0))
+                    | (entry.detailed ? 0x40 : 0) | (load.engine != .none ? 0x80 : 0))
             out.put16(load.load100)
             out.append(load.cpuPercent ?? 255)
             out.append(load.memoryUsed255)
+            if load.engine != .none { out.append(load.engine.rawValue | min(load.engineJobs, 31) << 3) }
             if entry.detailed {
                 out.append(load.cpus)
                 out.put16(load.memoryTotalMiB)
@@ -177,13 +191,17 @@ public struct Datagram: Equatable, Sendable {
     public static func frame(_ bytes: [UInt8]) -> Result<Int, DecodeFailure> {
         if bytes.count > maxSize { return .failure(.oversized) }
         if bytes.count < 3 { return .failure(.truncated) }
-        if bytes[0] != magic[0] || bytes[1] != magic[1] || bytes[2] != version { return .failure(.foreign) }
+        if bytes[0] != magic[0] || bytes[1] != magic[1] || (bytes[2] != version && bytes[2] != engineVersion) {
+            return .failure(.foreign)
+        }
+        let engines = bytes[2] == engineVersion
         if bytes.count < headerSize + macSize { return .failure(.truncated) }
         // Entry lengths depend on each state byte's details bit: walk them, never past the end.
         var body = headerSize
         for _ in 0..<Int(bytes[headerSize - 1]) {
             if bytes.count < body + entrySize + macSize { return .failure(.truncated) }
-            body += bytes[body + 3] & 0x40 != 0 ? entrySize + detailsSize : entrySize
+            let state = bytes[body + 3]
+            body += entrySize + (state & 0x40 != 0 ? detailsSize : 0) + (engines && state & 0x80 != 0 ? engineSize : 0)
         }
         if bytes.count < body + macSize { return .failure(.truncated) }
         if bytes.count > body + macSize { return .failure(.oversized) }
@@ -205,10 +223,11 @@ public struct Datagram: Equatable, Sendable {
             flags: Flags(rawValue: bytes[3]), sender: bytes.get16(4), address: bytes.get32(6),
             incarnation: bytes.get32(10), sequence: bytes.get32(14), cycle: bytes.get16(18), round: round)
         datagram.entries.reserveCapacity(Int(bytes[headerSize - 1]))
+        let engines = bytes[2] == engineVersion
         var offset = headerSize
         while offset < body {
             let state = bytes[offset + 3]
-            guard state & 0x80 == 0, let configuration = Configuration(rawValue: state & 0x07),
+            guard engines || state & 0x80 == 0, let configuration = Configuration(rawValue: state & 0x07),
                 let mode = NodeMode(rawValue: (state >> 3) & 0x03)
             else { return .failure(.malformed) }
             var load = NodeLoad()
@@ -219,15 +238,25 @@ public struct Datagram: Equatable, Sendable {
             let cpu = bytes[offset + 6]
             load.cpuPercent = cpu == 255 ? nil : min(cpu, 100)
             load.memoryUsed255 = bytes[offset + 7]
+            var next = offset + entrySize
+            if engines && state & 0x80 != 0 {
+                guard let code = EngineCode(rawValue: bytes[next] & 0x07), code != .none else {
+                    return .failure(.malformed)
+                }
+                load.engine = code
+                load.engineJobs = bytes[next] >> 3
+                next += engineSize
+            }
             let detailed = state & 0x40 != 0
             if detailed {
-                load.cpus = bytes[offset + 8]
-                load.memoryTotalMiB = bytes.get16(offset + 9)
-                load.uptimeMinutes = bytes.get16(offset + 11)
+                load.cpus = bytes[next]
+                load.memoryTotalMiB = bytes.get16(next + 1)
+                load.uptimeMinutes = bytes.get16(next + 3)
+                next += detailsSize
             }
             datagram.entries.append(
                 Entry(id: bytes.get16(offset), age20: bytes[offset + 2], load: load, detailed: detailed))
-            offset += detailed ? entrySize + detailsSize : entrySize
+            offset = next
         }
         return .success(datagram)
     }

@@ -39,6 +39,11 @@ public struct LoadSampler: Sendable {
         load.mosix = SystemFile.exists(proc + "/hpc") || SystemFile.exists(proc + "/mosix")
         load.mode = status?.nodeMode ?? .auto
         load.configuration = status?.configuration ?? .unknown
+        if let engine = EngineState.read(root: root) {
+            load.engine = EngineCode(state: engine.state)
+            load.engineJobs = UInt8.clamped(EngineState.jobs(root: root))
+            if load.engine == .idle && load.engineJobs > 0 { load.engine = .alloc }
+        }
         return load
     }
 

@@ -66,6 +66,10 @@ public struct NodeLoad: Equatable, Sendable {
     public var configuration: Configuration = .unknown
     /// The kernel has MOSIX/openMosix (`/proc/hpc` or `/proc/mosix` exists).
     public var mosix: Bool = false
+    /// The node's engine (Slurm) and the job steps it runs; `.none` without one.
+    public var engine: EngineCode = .none
+    /// Job steps running, saturating at 31 (what the datagram's engine byte holds).
+    public var engineJobs: UInt8 = 0
 
     public init() {}
 
@@ -88,4 +92,17 @@ extension FixedWidthInteger where Self: UnsignedInteger {
     @inline(__always) static func clamped(_ value: Int) -> Self {
         value <= 0 ? 0 : (value >= Int(Self.max) ? Self.max : Self(value))
     }
+}
+
+/// The engine's state as one node tells the others (3 bits of the datagram's engine byte).
+public enum EngineCode: UInt8, Sendable, CaseIterable {
+    case none = 0, idle, alloc, drain, down, starting
+
+    /// From the state file's word (`idle`, `down`, ...); `.none` for no engine.
+    public init(state: String?) {
+        self = Self.allCases.first { $0 != .none && "\($0)" == state } ?? (state == nil ? .none : .down)
+    }
+
+    /// `idle`, `alloc`, `drain`, `down`, `starting`; nil without an engine.
+    public var name: String? { self == .none ? nil : "\(self)" }
 }

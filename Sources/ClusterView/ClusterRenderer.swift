@@ -1,3 +1,5 @@
+import ClusterState
+
 /// Draws the view: a pure function of the cluster, the terminal size and the user's choices.
 ///
 /// The screen: two header lines (this node; whether it is configured and its map line), a
@@ -48,7 +50,11 @@ public enum ClusterRenderer {
         drawFooter(
             snapshot, state: state, layout: layout, nodeCount: nodes.count, scroll: scroll, page: limits.page,
             into: &frame)
-        if state.confirmsShutdown { drawConfirmation(into: &frame) }
+        if state.confirmsShutdown {
+            let jobs = state.jobsRunning == 1 ? "1 job runs" : "\(state.jobsRunning) jobs run"
+            drawConfirmation(
+                state.confirmsJobs ? "\(jobs) here: shut down anyway? y/n" : "Shut down this node? y/n", into: &frame)
+        }
         return frame
     }
 
@@ -106,6 +112,7 @@ public enum ClusterRenderer {
         if let address = local.address { title += "  " + address }
         if let network = local.network { title += "  net " + network }
         title += "  mode " + local.mode.rawValue
+        if let engine = snapshot.engine { title += "  slurm " + Self.engineSummary(engine, jobs: snapshot.engineJobs) }
         frame.put(title, row: 0, column: 0, style: bar)
 
         if snapshot.isDemo {
@@ -137,6 +144,13 @@ public enum ClusterRenderer {
         }
     }
 
+    /// `idle`, `alloc 2 jobs`, `drain`, `down`: the engine's state as the header shows it.
+    static func engineSummary(_ engine: EngineState, jobs: Int) -> String {
+        let state = engine.state ?? "unknown"
+        guard jobs > 0, state == "idle" || state == "alloc" else { return state }
+        return "alloc \(jobs) job" + (jobs == 1 ? "" : "s")
+    }
+
     static func drawFooter(
         _ snapshot: ClusterSnapshot, state: ViewState, layout: ViewState.Layout, nodeCount: Int, scroll: Int,
         page: Int, into frame: inout Frame
@@ -166,9 +180,12 @@ public enum ClusterRenderer {
         static let fixed = 4 + 1 + 15 + 1 + 6 + 1 + 5 + 1 + 1 + 4 + 1 + 4 + 1 + 1 + 9 + 1 + 4
         let loadBar: Int
         let memoryBar: Int
+        /// The SLURM column (`alloc 31j`), when a node has an engine; 0 otherwise.
+        let engine: Int
 
-        init(width: Int) {
-            let spare = max(width - ListColumns.fixed, 0)
+        init(width: Int, engine: Bool = false) {
+            self.engine = engine ? 9 : 0
+            let spare = max(width - ListColumns.fixed - (engine ? self.engine + 1 : 0), 0)
             // Bars narrower than 4 cells ("[||]") say nothing: then they go.
             loadBar = spare / 2 >= 4 ? spare - spare / 2 : 0
             memoryBar = spare / 2 >= 4 ? spare / 2 : 0
@@ -176,10 +193,11 @@ public enum ClusterRenderer {
     }
 
     static func drawList(_ nodes: [NodeRow], localID: Int?, scroll: Int, into frame: inout Frame) {
-        let columns = ListColumns(width: frame.width)
+        let columns = ListColumns(width: frame.width, engine: nodes.contains { $0.engine != nil })
         var title = "NODE " + Format.left("ADDRESS", 15) + " STATE  " + Format.left("LOAD", 6 + columns.loadBar)
         title += Format.right("CPU%", 4) + " " + Format.right("CPUS", 4) + " "
         title += Format.left("MEMORY", columns.memoryBar + 1 + 9) + " " + Format.right("AGE", 4)
+        if columns.engine > 0 { title += " SLURM" }
         frame.put(title, row: headerRows - 1, column: 0, style: Style(bold: true))
 
         let rows = bodyRows(height: frame.height)
@@ -229,6 +247,10 @@ public enum ClusterRenderer {
         field(Format.left(Format.memory(usedKiB: node.memoryUsedKiB, totalKiB: node.memoryTotalKiB), 9), base)
         let stale = node.age >= staleAfterSeconds
         field(Format.right(Format.age(node.age), 4), stale ? Style(.yellow, bold: isLocal) : base)
+        // The engine's column, in clusters with one: `idle`, `alloc 2j`, `drain`, `down`.
+        if columns.engine > 0, let engine = node.engine {
+            field(Format.left(engine + (node.engineJobs > 0 ? " \(node.engineJobs)j" : ""), columns.engine), base)
+        }
     }
 
     /// `[|||||     ]`: `|` rather than a block glyph, which serial consoles and the VT's
@@ -365,8 +387,7 @@ public enum ClusterRenderer {
         }
     }
 
-    static func drawConfirmation(into frame: inout Frame) {
-        let question = "Shut down this node? y/n"
+    static func drawConfirmation(_ question: String, into frame: inout Frame) {
         let boxWidth = min(question.count + 8, frame.width)
         let top = max((frame.height - 5) / 2, 0)
         let left = max((frame.width - boxWidth) / 2, 0)

@@ -1,3 +1,5 @@
+import ClusterState
+
 /// What the view shows: this node, every node the cluster knows of, and the announcements
 /// that were dropped. Pure data: the cluster daemon (or a snapshot file, or the demo) fills
 /// it, the renderer reads it.
@@ -12,6 +14,10 @@ public struct ClusterSnapshot: Equatable, Sendable {
     public var isDemo: Bool
     /// Set when the source could not be read: the header shows it instead of stale data.
     public var problem: String?
+    /// This node's engine (Slurm), when the image has one.
+    public var engine: EngineState?
+    /// Job steps running on this node (the view asks twice before shutting down while there are any).
+    public var engineJobs = 0
 
     public init(
         local: LocalNode, nodes: [NodeRow] = [], drops: [DropCounter] = [], isDemo: Bool = false,
@@ -108,6 +114,10 @@ public struct NodeRow: Equatable, Sendable {
     public var memoryTotalKiB: UInt64
     /// Seconds since the information was measured on that node.
     public var age: Double
+    /// The node's engine state (`idle`, `alloc`, `drain`, `down`, `starting`), nil without an engine.
+    public var engine: String?
+    /// Job steps running there.
+    public var engineJobs = 0
 
     public init(
         id: Int, address: String, state: NodeState, load: Double = 0, cpus: Int = 1, cpuPercent: Double = 0,

@@ -19,6 +19,17 @@ public final class FileSource: ClusterSource {
     public init(path: String = FileSource.defaultPath) { self.path = path }
 
     public func snapshot() throws -> ClusterSnapshot {
+        var snapshot = try table()
+        // The engine's state sits beside the table (/run/clump/engine), written by `clumpnode slurm`.
+        let directory = path.lastIndex(of: "/").map { String(path[..<$0]) } ?? "."
+        if let text = SystemFile.text(directory + "/engine") {
+            snapshot.engine = EngineState.parse(text)
+            snapshot.engineJobs = EngineState.jobs()
+        }
+        return snapshot
+    }
+
+    private func table() throws -> ClusterSnapshot {
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)
         let seconds = Double(now.tv_sec) + Double(now.tv_nsec) / 1e9

@@ -1,3 +1,5 @@
+import ClusterState
+
 /// The one-shot outputs, for scripts and monitoring: `clumpview --once` (the table as text)
 /// and `clumpview --json`.
 public enum Report {
@@ -54,7 +56,17 @@ public enum Report {
         if let address = local.address { out += ", \"address\": " + string(address) }
         if let network = local.network { out += ", \"network\": " + string(network) }
         if let map = local.mapLine { out += ", \"map\": " + string(map) }
-        out += ", \"mode\": " + string(local.mode.rawValue) + "},\n"
+        out += ", \"mode\": " + string(local.mode.rawValue)
+        if let engine = snapshot.engine {
+            out += ", \"engine\": {\"kind\": \"slurm\", \"state\": "
+                + string(engine.state == "idle" && snapshot.engineJobs > 0 ? "alloc" : engine.state ?? "unknown")
+            out += ", \"jobs\": \(snapshot.engineJobs)"
+            if let name = engine.name { out += ", \"name\": " + string(name) }
+            if let controller = engine.controller { out += ", \"controller\": " + string(controller) }
+            if let reason = engine.reason { out += ", \"reason\": " + string(reason) }
+            out += "}"
+        }
+        out += "},\n"
         out += "  \"nodes\": ["
         for (index, node) in snapshot.nodes.sorted(by: { $0.id < $1.id }).enumerated() {
             out += index == 0 ? "\n" : ",\n"
@@ -63,7 +75,9 @@ public enum Report {
             out += ", \"load\": " + number(node.load, decimals: 2) + ", \"cpus\": \(node.cpus)"
             out += ", \"cpu_percent\": " + number(node.cpuPercent, decimals: 1)
             out += ", \"memory_used_kib\": \(node.memoryUsedKiB), \"memory_total_kib\": \(node.memoryTotalKiB)"
-            out += ", \"age\": " + number(node.age, decimals: 1) + "}"
+            out += ", \"age\": " + number(node.age, decimals: 1)
+            if let engine = node.engine { out += ", \"engine\": " + string(engine) + ", \"jobs\": \(node.engineJobs)" }
+            out += "}"
         }
         out += snapshot.nodes.isEmpty ? "],\n" : "\n  ],\n"
         out += "  \"drops\": {"

@@ -33,13 +33,16 @@ extension ClusterSnapshot {
             configuration: configuration, id: id, address: address.map { String($0.prefix { $0 != "/" }) },
             network: status?.network, mapLine: status?.map, mode: mode)
         let rows = state.nodes.map { node in
-            NodeRow(
+            var row = NodeRow(
                 id: Int(node.id), address: node.addressText, state: NodeState(rawValue: node.state) ?? .down,
                 load: node.load.loadAverage, cpus: Int(node.load.cpus),
                 cpuPercent: Double(node.load.cpuPercent ?? 0),
                 memoryUsedKiB: UInt64(node.load.memoryUsedMiB) * 1024,
                 memoryTotalKiB: UInt64(node.load.memoryTotalMiB) * 1024,
                 age: Double(node.age) / 1e9 + staleness)
+            row.engine = node.load.engine.name
+            row.engineJobs = Int(node.load.engineJobs)
+            return row
         }
         let drops = state.counters.fields.filter { !$0.0.hasPrefix("accepted") && $0.1 > 0 }
             .map { DropCounter($0.0, UInt64($0.1)) }

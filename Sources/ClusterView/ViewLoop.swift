@@ -73,6 +73,7 @@ public enum ViewLoop {
                 escapeDeadline = nil
             }
 
+            state.jobsRunning = snapshot.engineJobs
             for key in keys {
                 switch key {
                 case .cursorReport(let row, let column) where awaitingSizeReply && row > 1 && column > 1:

@@ -53,6 +53,10 @@ public struct ViewState: Equatable, Sendable {
     public var showsHelp: Bool
     /// The shutdown question is on screen.
     public var confirmsShutdown: Bool
+    /// Job steps running on this node now (set by the loop from the engine's state).
+    public var jobsRunning = 0
+    /// The second question is on screen: jobs run here, shut down anyway?
+    public var confirmsJobs = false
 
     public init(
         role: ViewRole, chosenLayout: Layout? = nil, sortKey: SortKey = .id, scroll: Int = 0,
@@ -84,8 +88,15 @@ public struct ViewState: Equatable, Sendable {
         if confirmsShutdown {
             // Only an explicit yes shuts down; every other key is a no, so a stray key is harmless.
             confirmsShutdown = false
-            if key == .character(UInt8(ascii: "y")) || key == .character(UInt8(ascii: "Y")) { return .shutdown }
-            return .none
+            let yes = key == .character(UInt8(ascii: "y")) || key == .character(UInt8(ascii: "Y"))
+            // Jobs would die with the node: a yes to the first question asks a second one.
+            if yes && jobsRunning > 0 && !confirmsJobs {
+                confirmsJobs = true
+                confirmsShutdown = true
+                return .none
+            }
+            confirmsJobs = false
+            return yes ? .shutdown : .none
         }
         switch key {
         case .up: scroll -= 1

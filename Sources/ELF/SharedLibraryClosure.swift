@@ -78,6 +78,15 @@ public enum SharedLibraryClosure {
         return resolver.entries
     }
 
+    /// The closure of `binary` with `plugins` (shared objects it dlopen()s, like Slurm's) loaded into
+    /// it: the plugins themselves and the libraries they need beyond the binary's. dlopen(3) searches
+    /// a plugin's needs the way ld.so searches the executable's, with the executable as the loader.
+    public static func resolve(binary: String, plugins: [String], root: String = "/") throws -> [Entry] {
+        var resolver = Resolver(fs: RootedFileSystem(root: root))
+        try resolver.resolve(binary: binary, plugins: plugins)
+        return resolver.entries
+    }
+
     /// Expands `$ORIGIN`, `$LIB` and `$PLATFORM` (also in `${...}` form) in one RPATH/RUNPATH
     /// entry, as ld.so does (ld.so(8), "Dynamic string tokens").
     public static func expand(_ entry: String, origin: String) -> String {
@@ -125,7 +134,7 @@ public enum SharedLibraryClosure {
 
         init(fs: RootedFileSystem) { self.fs = fs }
 
-        mutating func resolve(binary: String) throws {
+        mutating func resolve(binary: String, plugins: [String] = []) throws {
             guard let real = try fs.realPath(binary), try FileSystem.kind(fs.host(real)) == .regular else {
                 throw ELFError(.io, "the binary does not exist", file: fs.host(binary), syscall: "open", errno: ENOENT)
             }
@@ -146,8 +155,19 @@ public enum SharedLibraryClosure {
             loaded[Paths.base(of: interpreter)] = -1
             if let soname = interpreterFile.dynamic?.soname { loaded[soname] = -1 }
 
+            var pending = plugins[...]
             var next = 0
-            while next < objects.count {
+            while next < objects.count || !pending.isEmpty {
+                if next == objects.count, let plugin = pending.popFirst() {
+                    let host = try addChain(plugin, binary: binary, needed: plugin)
+                    let file = try ELFFile.read(path: host)
+                    try check(file, against: executable)
+                    objects.append(
+                        LoadedObject(
+                            path: Paths.normalize(plugin), origin: Paths.directory(of: plugin),
+                            dynamic: file.dynamic ?? ELFFile.Dynamic(), loader: 0))
+                    continue
+                }
                 let object = objects[next]
                 for name in object.dynamic.needed where loaded[name] == nil {
                     let (path, hostPath) = try search(

@@ -72,7 +72,7 @@ public enum ClumpBuilder {
 
         var budget = SizeBudget(
             entries: entries, kernelImage: resolved.kernel.image, ramdisk: ramdisk,
-            modulesLoaded: resolved.modules.reduce(0) { $0 + fileSize($1.host) })
+            modulesLoaded: resolved.modules.reduce(0) { $0 + fileSize($1.host) }, enginePaths: resolved.enginePaths)
         if resolved.isoName != nil {
             budget.efiImage = fileSize(staging + "/" + Self.efiImageName)
             budget.secureBoot = resolved.secureBoot

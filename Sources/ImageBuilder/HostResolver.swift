@@ -24,6 +24,8 @@ struct ResolvedBuild {
     var uefi: UEFILoaders
     /// `boot.secure-boot`: the CD/USB boots through shim and Debian's signed GRUB.
     var secureBoot: Bool
+    /// The engine's entries (`engine.slurm`), counted on their own line of the size budget.
+    var enginePaths: Set<String> = []
 }
 
 /// The syslinux pieces, from Debian's isolinux, pxelinux and syslinux-common.
@@ -110,13 +112,15 @@ struct HostResolver {
         var files = try closureEntries(for: busybox, key: "busybox")
         files += try extraFiles()
         let overlay = try overlays()
+        let engine = try engineEntries(overlay: overlay)
+        files += engine
         let epoch = spec.sourceDateEpoch ?? request.environment["SOURCE_DATE_EPOCH"].flatMap(Int.init) ?? ClumpBuilder.fixedEpoch
 
         let menu = BootMenu(spec: spec)
         let info = [
             "version=\(ClumpVersion.string)", "kernel=\(kernel.version)", "built=\(epoch)",
             "modes=\(menu.modes.joined(separator: " "))", "modules=\(modules.count)", "firmware=\(firmware.count)",
-        ].joined(separator: "\n") + "\n"
+        ].joined(separator: "\n") + (spec.engine.isOn ? "\nengine=slurm" : "") + "\n"
         let inputs = InitramfsInputs(
             kernelVersion: kernel.version, agent: agent, busybox: busybox, applets: applets, modules: [],
             moduleIndexFiles: indexFiles, firmware: firmware, files: files, overlay: overlay, clusterKey: [],
@@ -125,7 +129,62 @@ struct HostResolver {
             kernel: kernel, compression: compression, stripModules: spec.drivers.strip, modules: modules, initramfs: inputs,
             keyFile: spec.resolve(spec.cluster.keyFile), previousKeyFile: try previousKeyFile(), epoch: epoch, menu: menu, label: spec.label,
             isoName: spec.outputs.iso, pxeName: spec.outputs.pxe, loaders: try BootLoaders.locate(root: root),
-            uefi: try UEFILoaders.locate(root: root), secureBoot: spec.boot.secureBoot)
+            uefi: try UEFILoaders.locate(root: root), secureBoot: spec.boot.secureBoot,
+            enginePaths: Set(engine.map(\.path)))
+    }
+
+    /// `engine.slurm`: slurmd, munged and what they load, the MUNGE key, the users (see `SlurmImage`).
+    private func engineEntries(overlay: [ImageEntry]) throws -> [ImageEntry] {
+        let slurm = spec.engine.slurm
+        guard spec.engine.isOn else { return [] }
+        let controllerKey = "engine.slurm.controller"
+        var programs: [(path: String, host: String)] = []
+        for (path, package) in SlurmImage.programs {
+            let host = URL(fileURLWithPath: root + String(path.dropFirst())).resolvingSymlinksInPath().path
+            guard FileManager.default.isExecutableFile(atPath: host) else {
+                throw specError(
+                    controllerKey, "the Slurm engine needs \(path), which is not installed on this host",
+                    hint: "apt-get install \(package)")
+            }
+            programs.append((path, host))
+        }
+        for plugin in SlurmImage.plugins where !FileManager.default.fileExists(atPath: root + plugin.dropFirst()) {
+            throw specError(
+                controllerKey, "the Slurm engine needs the plugin \(plugin)", hint: "apt-get install slurmd")
+        }
+        let keyFile = spec.resolve(slurm.mungeKeyFile)
+        guard FileManager.default.isReadableFile(atPath: keyFile) else {
+            throw specError(
+                "engine.slurm.munge-key-file", "\(keyFile): no such file",
+                hint: "name the controller's MUNGE key (apt-get install munge makes /etc/munge/munge.key; "
+                    + "`mungekey --create` writes a new one)")
+        }
+        var libraries: [ImageEntry] = []
+        var seen: Set<String> = []
+        for (index, program) in programs.enumerated() {
+            let plugins = index == 0 ? SlurmImage.plugins : []
+            let needs: [SharedLibraryClosure.Entry]
+            do {
+                needs = try SharedLibraryClosure.resolve(binary: program.path, plugins: plugins, root: request.root)
+            } catch {
+                throw specError(controllerKey, "\(program.path): \(error)", hint: "apt-get install slurmd munge")
+            }
+            for item in needs where seen.insert(item.pathInImage).inserted {
+                let path = String(item.pathInImage.drop { $0 == "/" })
+                libraries.append(
+                    item.symlinkTarget.map { .symlink(path, to: $0) }
+                        ?? .hostFile(path, from: item.hostPath, mode: 0o755))
+            }
+        }
+        func text(_ path: String) -> String {
+            guard case .file(.host(let host))? = overlay.last(where: { $0.path == path })?.content,
+                let data = FileManager.default.contents(atPath: host)
+            else { return "" }
+            return String(decoding: data, as: UTF8.self)
+        }
+        return SlurmImage.entries(
+            settings: slurm, programs: programs, libraries: libraries, keyFile: keyFile,
+            passwd: text("etc/passwd"), group: text("etc/group"))
     }
 
     /// Secure Boot firmware runs only signed code, and the kernel it starts locks itself down

@@ -37,6 +37,8 @@ public struct InitramfsInputs: Sendable {
 /// Which part of the size budget an entry counts towards.
 public enum BudgetCategory: String, CaseIterable, Sendable, Codable {
     case agent, busybox, modules, firmware, other
+    /// `engine.slurm`: slurmd, munged, their plugins and libraries, the key.
+    case engine
 }
 
 /// Builds the RAM disk's entry list from resolved inputs: pure, sorted, no root needed.

@@ -28,14 +28,17 @@ public struct SizeBudget: Sendable, Codable {
     /// What UEFI boot may add to the ISO (our own GRUB; the signed Secure Boot chain is larger).
     public static let efiTarget = 3 << 20
 
-    init(entries: [ImageEntry], kernelImage: String, ramdisk: ArchiveStats, modulesLoaded: Int) {
+    init(
+        entries: [ImageEntry], kernelImage: String, ramdisk: ArchiveStats, modulesLoaded: Int,
+        enginePaths: Set<String> = []
+    ) {
         var lines: [BudgetCategory: Line] = [:]
         for category in BudgetCategory.allCases {
             lines[category] = Line(name: category.rawValue, count: 0, ramdisk: 0, loaded: category == .modules ? 0 : nil)
         }
         for entry in entries {
             guard case .file(let data) = entry.content else { continue }
-            let category = InitramfsPlan.category(of: entry.path)
+            let category = enginePaths.contains(entry.path) ? .engine : InitramfsPlan.category(of: entry.path)
             let size: Int
             switch data {
             case .bytes(let bytes): size = bytes.count
@@ -45,7 +48,7 @@ public struct SizeBudget: Sendable, Codable {
             lines[category]?.ramdisk += size
         }
         lines[.modules]?.loaded = modulesLoaded
-        self.lines = BudgetCategory.allCases.compactMap { lines[$0] }
+        self.lines = BudgetCategory.allCases.compactMap { lines[$0] }.filter { $0.name != "engine" || $0.count > 0 }
         self.kernelImage = fileSize(kernelImage)
         self.kernelLoaded = BzImage.initSize(kernelImage)
         self.initramfsCompressed = ramdisk.writtenBytes
@@ -58,8 +61,17 @@ public struct SizeBudget: Sendable, Codable {
         for line in lines {
             out.append(row(line.name, "\(line.count)", line.ramdisk, line.loaded))
         }
-        let verdict = initramfsUnpacked <= Self.ramdiskTarget ? "within" : "OVER"
-        out.append("initramfs: \(mb(initramfsCompressed)) compressed, \(mb(initramfsUnpacked)) unpacked (\(verdict) the \(mb(Self.ramdiskTarget)) RAM disk target)")
+        // The target is the drone's own; an engine (engine.slurm) is the user's choice, reported apart.
+        let engine = lines.first { $0.name == BudgetCategory.engine.rawValue }?.ramdisk ?? 0
+        let verdict = initramfsUnpacked - engine <= Self.ramdiskTarget ? "within" : "OVER"
+        let base = engine > 0 ? ", \(mb(initramfsUnpacked - engine)) without the engine" : ""
+        out.append(
+            "initramfs: \(mb(initramfsCompressed)) compressed, \(mb(initramfsUnpacked)) unpacked\(base) "
+                + "(\(verdict) the \(mb(Self.ramdiskTarget)) RAM disk target)")
+        if engine > 0 {
+            out.append(
+                "engine: slurmd, munged, their plugins and libraries and the MUNGE key add \(mb(engine)) to the RAM disk")
+        }
         if let efiImage {
             let within = efiImage <= Self.efiTarget ? "within" : "over"
             let note = secureBoot ? "; shim and Debian's signed GRUB for Secure Boot" : ""

@@ -23,6 +23,8 @@ public struct Spec: Sendable {
     public var cluster = Cluster()
     /// Which outputs are written, and their names inside the output directory.
     public var outputs = Outputs()
+    /// The batch system the drones join (off by default).
+    public var engine = Engine()
     /// Path of the static `clumpnode` binary; nil means the one next to `clumpbuild`.
     public var agent: String? = SpecTable.agent.default
     /// Path of the static busybox for expert mode.
@@ -86,7 +88,7 @@ extension Spec: Equatable {
             && lhs.overlays == rhs.overlays && lhs.boot == rhs.boot && lhs.compression == rhs.compression
             && lhs.label == rhs.label && lhs.cluster == rhs.cluster && lhs.outputs == rhs.outputs
             && lhs.agent == rhs.agent && lhs.busybox == rhs.busybox && lhs.sourceDateEpoch == rhs.sourceDateEpoch
-            && lhs.baseDirectory == rhs.baseDirectory
+            && lhs.engine == rhs.engine && lhs.baseDirectory == rhs.baseDirectory
     }
 }
 

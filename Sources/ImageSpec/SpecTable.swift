@@ -156,6 +156,27 @@ enum SpecTable {
         help: "Timestamp of every file in the image, for reproducible builds. "
             + "Empty: $SOURCE_DATE_EPOCH, else a fixed date.")
 
+    static let slurmController = Setting(
+        "engine.slurm.controller", \.engine.slurm.controller, default: nil, .optionalController,
+        help: "The configless slurmctld (Slurm 22.05) the drones join as dynamic nodes, as HOST or HOST:PORT. "
+            + "Set: the image gets slurmd and munged and each drone runs `slurmd -Z --conf-server HOST`. "
+            + "Empty: no engine.")
+    static let slurmMungeKeyFile = Setting(
+        "engine.slurm.munge-key-file", \.engine.slurm.mungeKeyFile, default: "/etc/munge/munge.key", .path,
+        help: "The cluster's MUNGE key, the controller's own; copied into the image (mode 0400, user munge).")
+    static let slurmMungeSocket = Setting(
+        "engine.slurm.munge-socket", \.engine.slurm.mungeSocket, default: "/run/munge/munge.socket.2",
+        .string("a path", check: PathCheck.imagePath),
+        help: "The MUNGE socket the controller's slurm.conf names (AuthInfo=socket=); the drone's munged "
+            + "answers there too.")
+    static let slurmFeatures = Setting(
+        "engine.slurm.features", \.engine.slurm.features, default: [], .slurmFeatures,
+        help: "Features the drones register with, for `sbatch --constraint`.")
+    static let slurmPartition = Setting(
+        "engine.slurm.partition", \.engine.slurm.partition, default: "drones",
+        .string("a partition name", check: SlurmName.check("partition name")),
+        help: "The partition of the drones in the controller's slurm.conf (`clumpbuild generate`).")
+
     /// Section help, printed above each section of the starter spec.
     static let sections: [String: String] = [
         "kernel": "The drone's kernel. Leave a key empty to find it automatically.",
@@ -163,6 +184,7 @@ enum SpecTable {
         "boot": "The boot menu (CD and PXE) and the kernel command line.",
         "cluster": "Cluster membership and the master's network.",
         "outputs": "What clumpbuild writes into the output directory.",
+        "engine": "The batch system the drones join and take jobs from; off unless a controller is set.",
     ]
 
     /// The table, in the order the starter spec shows it.
@@ -176,6 +198,8 @@ enum SpecTable {
         AnySetting(clusterKeyFile), AnySetting(clusterPreviousKeyFile),
         AnySetting(clusterNetwork), AnySetting(clusterDHCPRange), AnySetting(clusterMaster), AnySetting(clusterNodes),
         AnySetting(outputsISO), AnySetting(outputsPXE),
+        AnySetting(slurmController), AnySetting(slurmMungeKeyFile), AnySetting(slurmMungeSocket),
+        AnySetting(slurmFeatures), AnySetting(slurmPartition),
         AnySetting(agent), AnySetting(busybox), AnySetting(sourceDateEpoch),
     ]
 

@@ -7,16 +7,19 @@ public enum StarterSpec {
             "# Every key is shown with its default value, so deleting a line changes nothing.",
             "# Relative paths are relative to the directory of this file; an empty value means automatic.",
         ]
-        var section: String?
+        var section: [String]?
         for setting in SpecTable.all {
             let parts = setting.key.split(separator: ".").map(String.init)
-            let owner = parts.count > 1 ? parts[0] : nil
-            let indent = owner == nil ? "" : "  "
-            if owner != section || owner == nil {
+            let owner = Array(parts.dropLast())
+            let indent = String(repeating: "  ", count: owner.count)
+            if owner != section || owner.isEmpty {
                 lines.append("")
-                if let owner {
-                    lines += comment(SpecTable.sections[owner] ?? "", indent: "")
-                    lines.append("\(owner):")
+                // Nested sections (`engine:` then `  slurm:`): a header for each level not already open.
+                let open = section.map { zip($0, owner).prefix { $0.0 == $0.1 }.count } ?? 0
+                for level in open..<owner.count {
+                    let header = String(repeating: "  ", count: level)
+                    if level == 0 { lines += comment(SpecTable.sections[owner[0]] ?? "", indent: "") }
+                    lines.append("\(header)\(owner[level]):")
                 }
                 section = owner
             }

@@ -77,7 +77,8 @@ public struct Generator {
         }
 
         let plan = try MasterPlan.make(
-            spec: spec, inventory: inventory, generation: generation, directory: dir, version: ClumpVersion.string)
+            spec: spec, inventory: inventory, generation: generation, directory: dir, version: ClumpVersion.string,
+            hostName: Self.shortHostName())
         // Shared files are rendered every time and written when their content changed; a node's own
         // files are rendered only when what they are rendered from (its record's fingerprints) changed.
         var files = MasterFiles.shared(plan)
@@ -218,6 +219,13 @@ public struct Generator {
         } catch {
             throw MasterSideError("cannot create the directory", subject: path, hint: "check permissions")
         }
+    }
+
+    /// This machine's name up to the first dot: what slurmctld compares with SlurmctldHost.
+    static func shortHostName() -> String {
+        var buffer = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buffer, buffer.count - 1) == 0 else { return "master" }
+        return String(String(cString: buffer).prefix { $0 != "." })
     }
 
     static func absolute(_ path: String) -> String {

@@ -16,7 +16,7 @@ public enum MasterFiles {
     /// The files every node shares: boot menus for unknown machines and the DHCP servers' configurations.
     /// The two that list every node are rendered as bytes, which is how they are hashed and written.
     public static func shared(_ plan: MasterPlan) -> [String: [UInt8]] {
-        [
+        var files = [
             "tftp/pxelinux.cfg/default": Array(BootConfigs.pxelinuxDefault(plan).utf8),
             "tftp/\(MasterLayout.ipxeScript)": Array(BootConfigs.ipxeDefault(plan).utf8),
             "tftp/boot.txt": Array(plan.menu.displayText(version: plan.version).utf8),
@@ -26,6 +26,11 @@ public enum MasterFiles {
             MasterLayout.dhcpd: DHCPConfigs.dhcpd(plan),
             MasterLayout.kea: DHCPConfigs.kea(plan),
         ]
+        if let slurm = plan.slurm {
+            files[SlurmConfig.slurmConf] = Array(slurm.slurmConf().utf8)
+            files[SlurmConfig.cgroupConf] = Array(slurm.cgroupConf().utf8)
+        }
+        return files
     }
 
     /// One node's own files: its dnsmasq host file, and a pxelinux config, an iPXE script and a GRUB

@@ -18,6 +18,8 @@ public struct MasterPlan: Sendable {
     public var directory: String
     /// The version shown in the boot menu.
     public var version: String
+    /// The controller's configuration when the spec has `engine.slurm`.
+    public var slurm: SlurmConfig?
 
     public init(
         network: IPv4Network, range: AddressRange, master: IPv4Address, inventory: Inventory, menu: BootMenu,
@@ -35,7 +37,8 @@ public struct MasterPlan: Sendable {
 
     /// The plan for a spec and its inventory, or the spec's error when it lacks a network.
     public static func make(
-        spec: Spec, inventory: Inventory, generation: String, directory: String, version: String
+        spec: Spec, inventory: Inventory, generation: String, directory: String, version: String,
+        hostName: String = "master"
     ) throws -> MasterPlan {
         guard let network = spec.cluster.network, let range = spec.cluster.effectiveDHCPRange,
             let master = spec.cluster.effectiveMaster
@@ -50,9 +53,16 @@ public struct MasterPlan: Sendable {
                 message: "\(node.name): NFS-root nodes are not available in this version",
                 hint: "boot it as a drone for now (`boot: drone`, the default)")
         }
-        return MasterPlan(
+        var plan = MasterPlan(
             network: network, range: range, master: master, inventory: inventory, menu: BootMenu(spec: spec),
             generation: generation, directory: directory, version: version)
+        if spec.engine.isOn {
+            let hosts = network.hosts.map { Int($0.upperBound.value - $0.lowerBound.value) + 1 } ?? 1
+            plan.slurm = SlurmConfig(
+                controllerName: hostName, controllerAddress: master.description, settings: spec.engine.slurm,
+                maxNodeCount: hosts)
+        }
+        return plan
     }
 }
 

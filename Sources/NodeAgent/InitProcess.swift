@@ -48,7 +48,8 @@ public enum InitProcess {
         BootSequence.standard(for: plan.options.mode).run(context)
 
         plan.shellBanner.forEach(say)
-        let shells = ShellSupervisor(commands: plan.shells + AnnounceCommand.children(for: plan.options.mode), say: say)
+        let shells = ShellSupervisor(commands: plan.shells + AnnounceCommand.children(for: plan.options.mode)
+                + SlurmCommand.children(for: plan.options.mode, root: root), say: say)
         shells.startDue(now: monotonicNanoseconds())
 
         while true {
@@ -62,7 +63,9 @@ public enum InitProcess {
             }
             for signal in received {
                 if case .shutdown(let kind) = SignalMap.action(for: signal) {
-                    ShutdownRunner.run(ShutdownPlan.steps(for: kind, mounted: mounted), root: root, output: output)
+                    let drain = EngineDrain.node(root: root)
+                    ShutdownRunner.run(
+                        ShutdownPlan.steps(for: kind, mounted: mounted, drain: drain), root: root, output: output)
                 }
             }
             reapChildren(shells)

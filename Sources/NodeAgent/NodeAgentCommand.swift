@@ -25,6 +25,8 @@ public enum NodeAgentCommand {
         case map(MapCommand)
         /// Announce this node's load and gather the cluster's (`AnnounceCommand`).
         case announce(Announcer.Options)
+        /// Run the engine, munged and slurmd (`SlurmCommand`).
+        case slurm
         /// A usage mistake, with the message.
         case usageError(String)
     }
@@ -55,6 +57,8 @@ public enum NodeAgentCommand {
           announce [--root DIR] [--port N] [--key FILE] [--previous-key FILE] [--interface IFACE]
                             gossip this node's load with the cluster (UDP port 7077) and keep
                             DIR/run/clump/cluster current for clumpview
+          slurm             run munged and slurmd -Z (the image's engine.slurm), say when the
+                            controller has registered this node
           help              print this text
 
         On a drone, /init is this program: run `/init probe` and so on from the shell.
@@ -89,6 +93,7 @@ public enum NodeAgentCommand {
             case .success(let options): return .announce(options)
             case .failure(let error): return .usageError("\(error.description)\n" + AnnounceCommand.usage)
             }
+        case "slurm": return words.count == 1 ? .slurm : .usageError("slurm takes no arguments")
         default: return .usageError("unknown command '\(command)'")
         }
     }
@@ -134,6 +139,8 @@ public enum NodeAgentCommand {
             return command.run { print($0) }
         case .announce(let options):
             return AnnounceCommand.run(options) { printError($0) }
+        case .slurm:
+            return SlurmCommand.run()
         case .usageError(let message):
             printError("clumpnode: \(message)\n\n" + usage)
             return 2

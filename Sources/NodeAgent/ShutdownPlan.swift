@@ -44,6 +44,8 @@ public enum ShutdownStep: Equatable, Sendable, CustomStringConvertible {
     case unmount(String)
     /// The final `reboot(2)`.
     case reboot(ShutdownKind)
+    /// Run a command and wait for it, at most `milliseconds` (the engine leaving its controller).
+    case run([String], milliseconds: Int)
 
     public var description: String {
         switch self {
@@ -54,6 +56,7 @@ public enum ShutdownStep: Equatable, Sendable, CustomStringConvertible {
         case .sync: "sync"
         case .unmount(let target): "umount \(target)"
         case .reboot(let kind): "reboot(\(kind.rawValue))"
+        case .run(let argv, let milliseconds): argv.joined(separator: " ") + " (at most \(milliseconds) ms)"
         }
     }
 }
@@ -68,10 +71,24 @@ public enum ShutdownPlan {
     /// How long to reap after SIGKILL (the kernel needs a moment to tear processes down).
     public static let killGraceMilliseconds = 1000
 
-    /// The steps for `kind`, unmounting `mounted` (as mounted, in mount order) in reverse.
-    public static func steps(for kind: ShutdownKind, mounted: [MountOperation]) -> [ShutdownStep] {
-        var steps: [ShutdownStep] = [
-            .announce(kind.announcement),
+    /// How long each engine command may take: the controller may be gone.
+    public static let engineMilliseconds = 5000
+
+    /// The steps for `kind`, unmounting `mounted` (as mounted, in mount order) in reverse. With the
+    /// engine on (`drain` names this node), the node is drained and removed from the controller first,
+    /// while slurmd and the network still run, so no job is sent to a node that is going away.
+    public static func steps(
+        for kind: ShutdownKind, mounted: [MountOperation], drain: String? = nil
+    ) -> [ShutdownStep] {
+        var steps: [ShutdownStep] = [.announce(kind.announcement)]
+        if let drain {
+            steps += [
+                .announce("clump: slurm: draining \(drain)"),
+                .run(SlurmPlan.drain(name: drain, reason: "clump: \(kind.rawValue)"), milliseconds: engineMilliseconds),
+                .run(SlurmPlan.delete(name: drain), milliseconds: engineMilliseconds),
+            ]
+        }
+        steps += [
             .signalAll(SIGTERM),
             .reap(milliseconds: termGraceMilliseconds),
             .signalAll(SIGKILL),

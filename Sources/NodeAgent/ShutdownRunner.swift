@@ -21,6 +21,8 @@ enum ShutdownRunner {
                 sync()
             case .unmount(let target):
                 unmount(rooted(root, target), say: say)
+            case .run(let argv, let milliseconds):
+                if let problem = EngineDrain.run(argv, milliseconds: milliseconds) { say("clump: \(problem)") }
             case .reboot(let kind):
                 output.drain()
                 do {

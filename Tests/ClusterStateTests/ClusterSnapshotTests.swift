@@ -53,6 +53,16 @@ struct ClusterSnapshotTests {
         #expect(parsed == Self.snapshot)
     }
 
+    @Test func anEngineEndsTheNodeLineAndReadsBack() throws {
+        var snapshot = Self.snapshot
+        snapshot.nodes[2].load.engine = .alloc
+        snapshot.nodes[2].load.engineJobs = 2
+        let text = snapshot.rendered()
+        #expect(text.contains(" mosix=0 engine=alloc jobs=2\n"), "\(text)")
+        #expect(!text.contains("node id=1 ") || !text.split(separator: "\n")[5].contains("engine="))
+        #expect(try ClusterSnapshot(parsing: text) == snapshot)
+    }
+
     @Test func rejectsAnotherFormat() {
         #expect(throws: ClusterStateError.self) { try ClusterSnapshot(parsing: "hello\n") }
         #expect(throws: ClusterStateError.self) { try ClusterSnapshot(parsing: "clump-cluster 1\nnode id=x\n") }

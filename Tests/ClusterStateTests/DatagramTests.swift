@@ -104,6 +104,35 @@ struct DatagramTests {
         #expect(try Datagram.decode(sealed).get().entries.count == Datagram.maxEntries)
     }
 
+    /// A node with an engine makes the datagram version 5: state bit 7, then the engine byte (alloc with
+    /// 3 job steps: 2 | 3 << 3 = 0x1a) before the details; without engines it stays version 4, byte for byte.
+    @Test func anEngineMakesVersionFiveAndTravels() throws {
+        var datagram = Self.sample
+        datagram.entries[0].load.engine = .alloc
+        datagram.entries[0].load.engineJobs = 3
+        let body = datagram.encodedBody()
+        #expect(body[2] == Datagram.engineVersion)
+        #expect(hex(Array(body[22..<31])) == "000f" + "00" + "e1" + "0098" + "25" + "80" + "1a")
+        #expect(datagram.size == Self.golden.count + 1)
+        var authenticator = Authenticator(key: Self.key)
+        let result = authenticator.open(Authenticator(key: Self.key).seal(datagram))
+        let opened = try #require(result)
+        #expect(opened == datagram)
+        #expect(opened.entries[0].load.cpus == 4 && opened.entries[0].load.uptimeMinutes == 61)
+        // 40 job steps saturate at 31; an entry without an engine in the same datagram has no byte.
+        datagram.entries[0].load.engineJobs = 40
+        var plain = NodeLoad()
+        plain.configuration = .configured
+        datagram.entries.append(Datagram.Entry(id: 7, age20: 20, load: plain, detailed: false))
+        let decoded = try Datagram.decode(Authenticator(key: Self.key).seal(datagram)).get()
+        #expect(decoded.entries[0].load.engineJobs == 31 && decoded.entries[1].load.engine == .none)
+        #expect(Self.sample.encodedBody()[2] == Datagram.version)
+        // Engine code 0 behind bit 7 is no engine at all: malformed.
+        var zero = Authenticator(key: Self.key).seal(datagram)
+        zero[30] = 0
+        #expect(Datagram.decode(zero) == .failure(.malformed))
+    }
+
     @Test func frameFailures() {
         let golden = Self.golden
         #expect(Datagram.frame([]) == .failure(.truncated))

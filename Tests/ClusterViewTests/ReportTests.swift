@@ -1,3 +1,4 @@
+import ClusterState
 import Foundation
 import Testing
 
@@ -26,6 +27,29 @@ import Testing
         snapshot.nodes[0].address = "quote\" backslash\\ newline\n bell\u{7}"
         try assertSnapshot(Report.json(snapshot), named: "json")
         try assertSnapshot(Report.json(Clusters.notConfigured(.noCarrier)), named: "json-not-configured")
+    }
+
+    @Test func theEngineIsInTheJSONAndTheHeader() throws {
+        var snapshot = Clusters.small
+        snapshot.engine = EngineState(state: "idle", name: "node15", controller: "10.0.2.1")
+        snapshot.engineJobs = 2
+        let json = Report.json(snapshot)
+        #expect(
+            json.contains(
+                #""engine": {"kind": "slurm", "state": "alloc", "jobs": 2, "name": "node15", "controller": "10.0.2.1"}"#),
+            "\(json)")
+        let object = try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any]
+        #expect((object?["local"] as? [String: Any])?["engine"] != nil)
+        let frame = ClusterRenderer.render(snapshot, width: 100, height: 24, state: ViewState(role: .drone))
+        #expect(frame.text(row: 0).contains("slurm alloc 2 jobs"), "\(frame.lines)")
+        snapshot.nodes[0].engine = "idle"
+        let nodeJSON = Report.json(snapshot)
+        #expect(nodeJSON.contains(#""engine": "idle", "jobs": 0}"#), "\(nodeJSON)")
+        let wide = ClusterRenderer.render(snapshot, width: 120, height: 24, state: ViewState(role: .drone))
+        #expect(wide.lines[2].hasSuffix(" AGE SLURM"), "\(wide.lines)")
+        #expect(wide.lines.contains { $0.hasSuffix(" 0s idle") }, "\(wide.lines)")
+        snapshot.engine?.state = "down"
+        #expect(!Report.json(snapshot).contains("alloc"))
     }
 
     @Test(arguments: [

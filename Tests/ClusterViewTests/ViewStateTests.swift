@@ -16,6 +16,19 @@ import Testing
         #expect(press([.character(UInt8(ascii: "y"))], &state) == [.shutdown])
     }
 
+    @Test func whileJobsRunAYesAsksASecondTime() {
+        var state = ViewState(role: .drone)
+        state.jobsRunning = 2
+        let yes = Key.character(UInt8(ascii: "y"))
+        #expect(press([.escape, yes], &state) == [.none, .none])
+        #expect(state.confirmsShutdown && state.confirmsJobs)
+        #expect(press([yes], &state) == [.shutdown])
+        #expect(!state.confirmsJobs)
+        // A no to the second question cancels both.
+        #expect(press([.escape, yes, .character(UInt8(ascii: "n"))], &state) == [.none, .none, .none])
+        #expect(!state.confirmsShutdown && !state.confirmsJobs)
+    }
+
     @Test(arguments: [Key.character(UInt8(ascii: "n")), .escape, .character(UInt8(ascii: "q")), .enter, .down])
     func anythingButYesCancelsTheShutdown(_ key: Key) {
         var state = ViewState(role: .drone, confirmsShutdown: true)

@@ -112,6 +112,19 @@ final class FixtureRoot {
         #expect(both == one)
     }
 
+    /// A dlopen()ed plugin brings itself and what it needs beyond the binary: Slurm's cgroup_v2.so needs
+    /// libdbus-1, which slurmd does not (Debian's slurmd, which scripts/lib.sh installs).
+    @Test func pluginsBringWhatTheyNeedBeyondTheBinary() throws {
+        let plugin = "/usr/lib/x86_64-linux-gnu/slurm-wlm/cgroup_v2.so"
+        let alone = try SharedLibraryClosure.resolve(binary: "/usr/sbin/slurmd")
+        let loaded = try SharedLibraryClosure.resolve(binary: "/usr/sbin/slurmd", plugins: [plugin])
+        let added = Set(loaded.map(\.pathInImage)).subtracting(alone.map(\.pathInImage))
+        #expect(added.contains(plugin))
+        #expect(added.contains { $0.hasSuffix("/libdbus-1.so.3") }, "\(added.sorted())")
+        #expect(!alone.contains { $0.pathInImage.hasSuffix("/libdbus-1.so.3") })
+        #expect(Set(alone.map(\.pathInImage)).isSubset(of: loaded.map(\.pathInImage)))
+    }
+
     @Test func missingLibraryNamesBinaryAndLibrary() throws {
         let root = try FixtureRoot()
         try root.remove("opt/baz/lib/libbaz.so.3")

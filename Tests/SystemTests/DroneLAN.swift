@@ -12,21 +12,26 @@ final class DroneLAN: @unchecked Sendable {
     private let directory: String
     private var dnsmasq: pid_t?
 
-    init(drones: Int) throws {
-        namespace = "clumplan\(getpid() % 100_000)"
+    /// The first three octets of the LAN's /24.
+    let prefix: String
+
+    /// A LAN named `name`<pid> on `prefix`.0/24 (tests running side by side each take their own).
+    init(drones: Int, name: String = "clumplan", prefix: String = "10.88.0") throws {
+        namespace = "\(name)\(getpid() % 100_000)"
         self.drones = drones
+        self.prefix = prefix
         directory = try Harness.scratch("lan")
         for tool in ["ip", "dnsmasq"] where (try? Spawn.run(["which", tool])) == nil {
             throw HarnessError("the drone LAN needs \(tool): apt-get install \(tool == "ip" ? "iproute2" : tool)")
         }
         do {
-            try Self.makeBridge(in: namespace, address: "10.88.0.1/24", taps: (1...drones).map(tap))
+            try Self.makeBridge(in: namespace, address: "\(prefix).1/24", taps: (1...drones).map(tap))
             let hosts = (1...drones).map { "--dhcp-host=\(mac($0)),\(address($0))" }
             let pid = try Spawn.start(
                 [
                     "ip", "netns", "exec", namespace, "dnsmasq", "--no-daemon", "--conf-file=/dev/null",
                     "--interface=br0", "--bind-interfaces", "--port=0", "--log-dhcp", "--no-ping",
-                    "--dhcp-range=10.88.0.100,10.88.0.150,255.255.255.0,1h",
+                    "--dhcp-range=\(prefix).100,\(prefix).150,255.255.255.0,1h",
                     "--dhcp-leasefile=\(directory)/leases", "--pid-file=\(directory)/dnsmasq.pid",
                 ] + hosts, output: directory + "/dnsmasq.log")
             dnsmasq = pid
@@ -58,7 +63,7 @@ final class DroneLAN: @unchecked Sendable {
     }
 
     func mac(_ drone: Int) -> String { String(format: "52:54:00:00:88:%02d", 10 + drone) }
-    func address(_ drone: Int) -> String { "10.88.0.\(10 + drone)" }
+    func address(_ drone: Int) -> String { "\(prefix).\(10 + drone)" }
 
     /// `clumpbuild boot` arguments that put a drone's card on its tap.
     func nic(_ drone: Int) -> [String] { ["--nic", "e1000,tap=\(tap(drone)),mac=\(mac(drone))"] }

@@ -31,6 +31,13 @@ struct SpecErrorTests {
         Case(
             name: "Secure Boot with stripped modules", yaml: "boot:\n  secure-boot: true\ndrivers:\n  strip: true\n",
             expected: ["clump.yaml:4:10", "drivers.strip", "strip: false"]),
+        Case(
+            name: "a Slurm engine without its MUNGE key",
+            yaml: "engine:\n  slurm:\n    controller: 10.0.2.1\n    munge-key-file: no.key\n",
+            expected: ["clump.yaml:4:21", "engine.slurm.munge-key-file", "no.key: no such file", "mungekey"]),
+        Case(
+            name: "a Slurm controller with a bad port", yaml: "engine:\n  slurm:\n    controller: \"master:0\"\n",
+            expected: ["clump.yaml:3:17", "engine.slurm.controller", "not a port", "HOST:PORT"]),
     ]
 
     @Test(arguments: cases)

@@ -1,0 +1,120 @@
+/// The engine settings the image carries in `/etc/clump/engine` (written by the builder from
+/// `engine.slurm`), as `key=value` lines.
+public struct EngineSettings: Equatable, Sendable {
+    /// Where the image keeps them.
+    public static let path = "/etc/clump/engine"
+    /// `HOST` or `HOST:PORT` of the configless slurmctld.
+    public var controller: String
+    /// Node features (`Feature=`).
+    public var features: [String] = []
+    /// The MUNGE socket named by the controller's `AuthInfo=socket=`.
+    public var mungeSocket = SlurmPlan.defaultMungeSocket
+    /// The munge user's id (munged drops to it).
+    public var mungeUID: UInt32 = 990
+
+    /// Settings for `controller`.
+    public init(controller: String) { self.controller = controller }
+
+    /// Parses the file; nil without `engine=slurm` and a controller.
+    public static func parse(_ text: String) -> EngineSettings? {
+        var values: [String: String] = [:]
+        for line in text.split(separator: "\n") {
+            guard let equals = line.firstIndex(of: "=") else { continue }
+            values[String(line[..<equals])] = String(line[line.index(after: equals)...])
+        }
+        guard values["engine"] == "slurm", let controller = values["controller"], !controller.isEmpty else {
+            return nil
+        }
+        var settings = EngineSettings(controller: controller)
+        settings.features = (values["features"] ?? "").split(separator: ",").map(String.init)
+        if let socket = values["munge-socket"], socket.hasPrefix("/") { settings.mungeSocket = socket }
+        if let uid = values["munge-uid"].flatMap({ UInt32($0) }) { settings.mungeUID = uid }
+        return settings
+    }
+}
+
+/// How a drone runs Slurm's node side, as argv arrays and a reading of slurmd's log (pure).
+///
+/// munged first (slurmd authenticates every message with it), then `slurmd -Z`: a dynamic node
+/// (Slurm 22.05) that fetches slurm.conf from the configless controller (`--conf-server`) and
+/// registers itself under `-N NAME`, with the CPUs and memory it detects and the `--conf` line's
+/// address and features. `-D` keeps it our child; `-vv` makes it log, on stderr, the controller's
+/// answer to the registration (`_handle_node_reg_resp: slurmctld sent back N TRES`), which is how
+/// we know the node is in.
+public enum SlurmPlan {
+    /// munged's default socket: slurmd uses it to fetch the configuration, before it knows AuthInfo.
+    public static let defaultMungeSocket = "/run/munge/munge.socket.2"
+
+    /// munged in the foreground; `socket` is where it listens.
+    public static func munged(socket: String) -> [String] {
+        ["/usr/sbin/munged", "--foreground", "--socket=\(socket)"]
+    }
+
+    /// `slurmd -D -Z --conf-server CONTROLLER -N NAME --conf "NodeAddr=ADDRESS Feature=..."`.
+    public static func slurmd(_ settings: EngineSettings, name: String, address: String) -> [String] {
+        var conf = "NodeAddr=\(address)"
+        if !settings.features.isEmpty { conf += " Feature=" + settings.features.joined(separator: ",") }
+        return [
+            "/usr/sbin/slurmd", "-D", "-vv", "-Z", "--conf-server", settings.controller, "-N", name, "--conf", conf,
+        ]
+    }
+
+    /// `scontrol update` that drains `name`, so the controller gives it no new job.
+    public static func drain(name: String, reason: String) -> [String] {
+        ["/usr/bin/scontrol", "update", "nodename=\(name)", "state=drain", "reason=\(reason)"]
+    }
+
+    /// `scontrol delete`: a dynamic node that leaves is removed rather than left behind as down.
+    public static func delete(name: String) -> [String] {
+        ["/usr/bin/scontrol", "delete", "nodename=\(name)"]
+    }
+
+    /// What a line of slurmd's log tells the operator.
+    public enum Event: Equatable, Sendable {
+        /// The controller accepted the registration.
+        case registered
+        /// Why the node is not in, for the console.
+        case problem(String)
+    }
+
+    /// Reads one line of slurmd's stderr; nil for lines of no interest.
+    public static func event(in line: String) -> Event? {
+        let has = { (words: String) in Self.find(words, in: line) }
+        if has("_handle_node_reg_resp: slurmctld sent back") { return .registered }
+        let rejected = [
+            "Protocol authentication error", "Invalid authentication credential", "Munge decode failed",
+            "Unable to decode credential", "auth_g_verify",
+        ]
+        if rejected.contains(where: has) {
+            return .problem("the controller rejected this node's MUNGE credential: is the munge key the controller's?")
+        }
+        // slurmctld answers a credential it cannot decode by closing the connection, so slurmd's
+        // configuration fetch sees no reply at all (its log says "Munge decode failed").
+        if has("failed to fetch remote configs: Zero Bytes were transmitted or received") {
+            return .problem(
+                "the controller closed the connection unanswered, as it does for a MUNGE credential it cannot "
+                    + "decode: is the munge key the controller's?")
+        }
+        let unreachable = [
+            "Unable to contact slurm controller", "Connection refused", "connect failure", "No route to host",
+        ]
+        if unreachable.contains(where: has) {
+            return .problem("controller unreachable")
+        }
+        if has("Unable to register") || has("fatal:") || has("failed to fetch remote configs") {
+            return .problem(String(line.drop { $0 != ":" }.dropFirst().drop { $0 == " " }))
+        }
+        return nil
+    }
+
+    /// Whether `words` occurs in `line`, by bytes: the agent links without _StringProcessing, where
+    /// `String.contains(String)` lives.
+    static func find(_ words: String, in line: String) -> Bool {
+        let needle = Array(words.utf8)
+        let haystack = Array(line.utf8)
+        guard !needle.isEmpty, haystack.count >= needle.count else { return needle.isEmpty }
+        return (0...(haystack.count - needle.count)).contains { start in
+            haystack[start..<(start + needle.count)].elementsEqual(needle)
+        }
+    }
+}

@@ -1,0 +1,164 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// The engine end to end: a master namespace runs munged and slurmctld on the configuration
+/// `clumpbuild generate` wrote; drones booted from an image with `engine.slurm` register as dynamic
+/// nodes and run jobs; one leaves from its view, drained first. Network 10.69.0.0/24, namespace
+/// clumpslurm<pid>: no other test uses them.
+@Suite(.serialized) struct SlurmTests {
+    static let bootSeconds = 600.0
+    static let prefix = "10.69.0"
+
+    /// A spec with the engine on, for the master `master`, with the MUNGE key `key`.
+    static func spec(key: String, socket: String) -> String {
+        """
+        cluster:
+          network: \(prefix).0/24
+        boot:
+          timeout: 1
+        engine:
+          slurm:
+            controller: \(prefix).1
+            munge-key-file: \(key)
+            munge-socket: \(socket)
+            features: [clump]
+
+        """
+    }
+
+    /// Builds the image (and, with `generate`, the master directory) from `spec` into `work`/out.
+    static func build(_ spec: String, in work: String, generate: Bool) throws -> String {
+        try spec.write(toFile: work + "/clump.yaml", atomically: true, encoding: .utf8)
+        let out = work + "/out"
+        var steps = [["build", "--spec", work + "/clump.yaml", "--out", out]]
+        if generate { steps.append(["generate", "--spec", work + "/clump.yaml", "--out", out]) }
+        for step in steps {
+            let (status, output) = try Harness.run(
+                [try Harness.clumpbuild] + step, cwd: work, environment: ["SOURCE_DATE_EPOCH": "1700000000"])
+            guard status == 0 else { throw HarnessError("clumpbuild \(step[0]) failed (\(status)):\n\(output)") }
+        }
+        return out
+    }
+
+    static func boot(_ lan: DroneLAN, _ drone: Int, iso: String) throws -> Console {
+        try Console(
+            "slurm-drone-\(drone)",
+            bootArguments: [iso, "--mode", "auto"] + lan.nic(drone) + ["--memory", "256", "--timeout", "900"],
+            namespace: lan.namespace)
+    }
+
+    /// `sinfo` per node: `node11 idle`, one line each.
+    static func nodes(_ master: SlurmMaster) throws -> [String: String] {
+        let (status, output) = try master.run(["sinfo", "--noheader", "--Node", "--format=%N %t"])
+        guard status == 0 else { throw HarnessError("sinfo failed: \(output)") }
+        var states: [String: String] = [:]
+        for line in output.split(separator: "\n") {
+            let words = line.split(separator: " ")
+            if words.count == 2 { states[String(words[0])] = String(words[1]) }
+        }
+        return states
+    }
+
+    /// The LAN, the controller on the generated configuration, and the image with the engine.
+    final class Lab {
+        let lan: DroneLAN
+        let work: String
+        let master: SlurmMaster
+        let out: String
+
+        init(drones: Int, name: String) throws {
+            lan = try DroneLAN(drones: drones, name: name, prefix: SlurmTests.prefix)
+            let lan = lan
+            var made: (work: String, master: SlurmMaster)?
+            do {
+                let work = try Harness.scratch(name)
+                let master = try SlurmMaster(namespace: lan.namespace, directory: work + "/master")
+                made = (work, master)
+                self.work = work
+                self.master = master
+                out = try SlurmTests.build(
+                    SlurmTests.spec(key: self.master.keyFile, socket: self.master.socket), in: work, generate: true)
+                try self.master.start(
+                    slurmConf: String(contentsOfFile: out + "/master/slurm/slurm.conf", encoding: .utf8),
+                    cgroupConf: String(contentsOfFile: out + "/master/slurm/cgroup.conf", encoding: .utf8))
+            } catch {
+                made?.master.stop()
+                if let work = made?.work { try? FileManager.default.removeItem(atPath: work) }
+                lan.remove()
+                throw error
+            }
+        }
+
+        func remove() {
+            master.stop()
+            lan.remove()
+            try? FileManager.default.removeItem(atPath: work)
+        }
+    }
+
+    @Test("two drones register with slurmctld, run srun -N2, and one leaves from its view drained, not allocated")
+    func twoDronesTakeJobs() async throws {
+        let lab = try Lab(drones: 2, name: "clumpslurm")
+        defer { lab.remove() }
+        let (lan, master, out) = (lab.lan, lab.master, lab.out)
+
+        let drones = try (1...2).map { try Self.boot(lan, $0, iso: out + "/clump.iso") }
+        for (index, drone) in drones.enumerated() {
+            let name = "node\(11 + index)"
+            try drone.expect(#"clump: node \#(11 + index) network 10\.69\.0\.0/24"#, within: Self.bootSeconds)
+            try drone.expect(#"clump: slurm registered with 10\.69\.0\.1 as \#(name)"#, within: 180)
+        }
+        // The announcements carry the engine (version 5 datagrams): the view's list grows a SLURM column.
+        try drones[1].expect("AGE SLURM", within: 120)
+        try master.waitFor("both drones idle", seconds: 60) {
+            let states = (try? Self.nodes(master)) ?? [:]
+            return states["node11"] == "idle" && states["node12"] == "idle"
+        }
+        let job = try master.run(["srun", "-N2", "--time=1", "--chdir=/tmp", "hostname"], timeout: 180)
+        #expect(job.status == 0, "\(job.output)\n\(master.log)")
+        #expect(job.output.split(separator: "\n").map(String.init).sorted() == ["node11", "node12"], "\(job.output)")
+
+        // ESC and y on node11's console: it drains and leaves before it powers off.
+        drones[0].press("\u{1b}")
+        try drones[0].expect("Shut down this node\\? y/n", within: 60)
+        let asked = drones[0].mark
+        drones[0].press("y")
+        // The job's slurmstepd may still be ending when ESC comes: then the view asks a second time.
+        if try drones[0].expect("clump: slurm: draining node11|job runs here", within: 60, after: asked)
+            != "clump: slurm: draining node11"
+        {
+            drones[0].press("y")
+        }
+        try drones[0].expect("clump: slurm: draining node11", within: 60, after: asked)
+        try drones[0].expect("clump: powering off", within: 60)
+        #expect(try drones[0].waitForExit(within: 120) == 0)
+        let states = try Self.nodes(master)
+        #expect(
+            states["node11"] == nil
+                || ["drain", "down", "drng"].contains(where: { states["node11"]?.hasPrefix($0) == true }),
+            "\(states)")
+        #expect(states["node12"] == "idle", "\(states)")
+        _ = try drones[1].stop()
+    }
+
+    @Test("a drone with another MUNGE key says the controller rejected it, and the controller never lists it")
+    func aWrongKeyIsRejected() async throws {
+        let lab = try Lab(drones: 1, name: "clumpslurmkey")
+        defer { lab.remove() }
+        let (lan, master) = (lab.lan, lab.master)
+        // The same spec with another key: an image for some other cluster.
+        let other = lab.work + "/other"
+        try FileManager.default.createDirectory(atPath: other, withIntermediateDirectories: true)
+        try SlurmMaster.makeKey(at: other + "/munge.key")
+        let otherOut = try Self.build(
+            Self.spec(key: other + "/munge.key", socket: master.socket), in: other, generate: false)
+
+        let drone = try Self.boot(lan, 1, iso: otherOut + "/clump.iso")
+        try drone.expect(#"clump: node 11 network 10\.69\.0\.0/24"#, within: Self.bootSeconds)
+        try drone.expect(#"clump: slurm not registered with 10\.69\.0\.1: [^\r\n]*MUNGE"#, within: 180)
+        #expect(try Self.nodes(master).isEmpty, "\(master.log)")
+        #expect(!drone.transcript.contains("clump: slurm registered"))
+        _ = try drone.stop()
+    }
+}
