@@ -23,6 +23,8 @@ public struct Spec: Sendable {
     public var cluster = Cluster()
     /// Which outputs are written, and their names inside the output directory.
     public var outputs = Outputs()
+    /// The shared root and writable directories of NFS-root nodes.
+    public var nfsroot = NFSRoot()
     /// Path of the static `clumpnode` binary; nil means the one next to `clumpbuild`.
     public var agent: String? = SpecTable.agent.default
     /// Path of the static busybox for expert mode.
@@ -118,7 +120,8 @@ extension Spec {
 
         /// Driver groups `include` understands, with what each expands to (resolved by the builder).
         public static let groups: [String: String] = [
-            "ethernet": "every ethernet driver of the kernel: PCI, USB and virtio, no wireless"
+            "ethernet": "every ethernet driver of the kernel: PCI, USB and virtio, no wireless",
+            "nfsroot": "the NFSv4 client and overlayfs, for nodes that boot `nfsroot`",
         ]
     }
 

@@ -93,13 +93,24 @@ public struct Generator {
         nodes.reserveCapacity(inventory.nodes.count)
         var pending: [(String, [UInt8])] = []
         var nodeFiles = 0
+        var newTrees: [Inventory.Node] = []
+        var staleTrees: [String] = []
         for (position, node) in inventory.nodes.enumerated() {
             let record = Manifest.Node(
-                host: MasterFiles.hostFingerprint(of: node, seed: seeds.host),
-                boot: MasterFiles.bootFingerprint(of: node, seed: seeds.boot), macs: node.macs)
+                host: MasterFiles.hostFingerprint(of: node, seeds: seeds),
+                boot: MasterFiles.bootFingerprint(of: node, seeds: seeds), macs: node.macs)
             let before = last.record(named: node.name, at: position)
             var rendered: [(String, String)] = []
-            if before?.host != record.host { rendered.append((MasterLayout.dnsmasqHost(node), DHCPConfigs.dnsmasqHost(node))) }
+            if before?.host != record.host {
+                rendered.append((MasterLayout.dnsmasqHost(node), DHCPConfigs.dnsmasqHost(node)))
+                rendered += MasterFiles.hostFiles(plan, node)
+                if node.boot == .nfsroot {
+                    newTrees.append(node)
+                } else if before != nil {
+                    // It may have been an NFS-root node: its tree's generated files go, its data stays.
+                    staleTrees.append(node.name)
+                }
+            }
             if before?.boot != record.boot { rendered += MasterFiles.bootFiles(plan, node) }
             for (path, text) in rendered {
                 // A manifest of an older version has a hash per node file (byte by byte): what is the same stays.
@@ -108,6 +119,11 @@ public struct Generator {
             }
             nodes.append((node.name, record))
             nodeFiles += 1 + MasterFiles.filesPerCard * node.macs.count
+            if node.boot == .nfsroot { nodeFiles += NFSRootFiles.filesPerNode }
+        }
+        // A new NFS-root node's writable directories: its data from then on, never removed here.
+        for node in newTrees {
+            for directory in NFSRootFiles.writableDirectories(plan, node) { try makeDirectory(directory) }
         }
 
         // A first generation has no reader yet (nothing serves a directory without a manifest), so its
@@ -122,7 +138,7 @@ public struct Generator {
         try ParallelWrite.write(pending, under: dir, inPlace: fresh)
         var written = pending.map(\.0)
         var removed: [String] = []
-        for path in Self.leftOver(by: manifest, files: next, nodes: nodes) {
+        for path in Self.leftOver(by: manifest, files: next, nodes: nodes) + staleTrees.flatMap(NFSRootFiles.paths) {
             if unlink(dir + "/" + path) == 0 || errno == ENOENT { removed.append(path) }
         }
         let unchanged = next.count + nodeFiles - written.count
@@ -153,7 +169,7 @@ public struct Generator {
         var candidates = last.files.keys.filter { files[$0] == nil }
         for (position, (name, node)) in last.nodes.enumerated() {
             let now = current.record(named: name, at: position)
-            if now == nil { candidates.append(MasterLayout.dnsmasqHost(name: name)) }
+            if now == nil { candidates += [MasterLayout.dnsmasqHost(name: name)] + NFSRootFiles.paths(name: name) }
             for mac in node.macs where !(now?.macs.contains(mac) ?? false) {
                 candidates += [
                     MasterLayout.pxelinuxConfig(mac), MasterLayout.ipxeNodeScript(mac), MasterLayout.grubNodeConfig(mac),
