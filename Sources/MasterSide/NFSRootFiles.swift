@@ -182,6 +182,7 @@ public enum NFSRootFiles {
                 Clients = \(clients.map(\.description).joined(separator: ", "));
                 Access_Type = \(access);
                 Squash = \(squash);
+                Protocols = 4;
             }
         }
 
