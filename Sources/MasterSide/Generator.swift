@@ -139,7 +139,9 @@ public struct Generator {
         var written = pending.map(\.0)
         var removed: [String] = []
         for path in Self.leftOver(by: manifest, files: next, nodes: nodes) + staleTrees.flatMap(NFSRootFiles.paths) {
-            if unlink(dir + "/" + path) == 0 || errno == ENOENT { removed.append(path) }
+            // A gone node's tree files are candidates whatever it booted: only those that were there count.
+            let tree = path.hasPrefix(MasterLayout.nfsrootNodes + "/")
+            if unlink(dir + "/" + path) == 0 || (errno == ENOENT && !tree) { removed.append(path) }
         }
         let unchanged = next.count + nodeFiles - written.count
         manifest.files = next

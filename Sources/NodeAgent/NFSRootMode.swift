@@ -21,11 +21,6 @@ enum NFSRootMode {
 
     /// The boot step.
     static func step(_ context: BootContext) throws {
-        let plan: NFSRootPlan
-        switch NFSRootPlan.parse(options: context.options.options) {
-        case .success(let parsed): plan = parsed
-        case .failure(let problem): throw problem
-        }
         let auto = AutoMode(
             root: context.root, mode: context.options.mode.rawValue, isDrone: getpid() == 1,
             hints: context.options.hints, say: context.say)
@@ -36,6 +31,13 @@ enum NFSRootMode {
                 "no address: an NFS root needs the network", hint: "check the cable and the master's DHCP server")
         }
         let client = lease.address.description
+        let plan: NFSRootPlan
+        switch NFSRootPlan.parse(
+            options: context.options.options, rootPath: lease.rootPath, dhcpServer: lease.serverIdentifier?.description)
+        {
+        case .success(let parsed): plan = parsed
+        case .failure(let problem): throw problem
+        }
         context.say("clump: nfsroot \(plan.root)")
         let probe = try NICProbe(root: context.root)
         try probe.load(modules: NFSRootPlan.modules)

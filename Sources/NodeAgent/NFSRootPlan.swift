@@ -54,12 +54,19 @@ public struct NFSRootPlan: Equatable, Sendable {
         self.node = node
     }
 
-    /// What is wrong with the options, as a sentence, or the plan.
-    public static func parse(options: [String: String]) -> Result<NFSRootPlan, NFSRootProblem> {
+    /// The plan from `clump.root` (and `clump.node`), or else from the lease's root path (RFC 2132
+    /// section 3.19, option 17: `SERVER:PATH`, or a bare path on the DHCP server), or what is wrong.
+    public static func parse(
+        options: [String: String], rootPath: String? = nil, dhcpServer: String? = nil
+    ) -> Result<NFSRootPlan, NFSRootProblem> {
+        var options = options
+        if options["root"] == nil, let rootPath {
+            options["root"] = rootPath.hasPrefix("/") ? dhcpServer.map { "\($0):\(rootPath)" } : rootPath
+        }
         guard let text = options["root"] else {
             return .failure(
                 NFSRootProblem(
-                    "no clump.root=SERVER:PATH on the kernel command line",
+                    "no clump.root=SERVER:PATH on the kernel command line, and no root path in the lease",
                     hint: "boot it from the master's PXE entry for this node (clumpbuild generate writes it)"))
         }
         guard let root = NFSLocation(parsing: text) else {
