@@ -25,8 +25,10 @@ reported() { sed -n 's/.* \([0-9]*\) files\{0,1\} written.* in \([0-9.]*\) s$/\2
 # One image, built once: every size below shares it.
 (cd "$work" && SOURCE_DATE_EPOCH=1700000000 "$clumpbuild" build --out "$work/image" >/dev/null)
 
-inventory() { # N nodes, one card each, addresses derived
-    awk -v n="$1" 'BEGIN { for (i = 0; i < n; i++) printf "- mac: 52:54:00:%02x:%02x:%02x\n", int(i / 65536) % 256, int(i / 256) % 256, i % 256 }'
+inventory() { # N nodes, one card each, addresses derived; a second argument is a line of keys for each
+    awk -v n="$1" -v keys="${2:-}" 'BEGIN { for (i = 0; i < n; i++) {
+        printf "- mac: 52:54:00:%02x:%02x:%02x\n", int(i / 65536) % 256, int(i / 256) % 256, i % 256
+        if (keys != "") print "  " keys } }'
 }
 
 printf '\n%-8s %-26s %12s %12s %14s %12s\n' "nodes" "" "from nothing" "bytes/node" "add one node" "files"
@@ -69,16 +71,13 @@ done
 # tree (host name, hosts, fstab, network, cluster map, writable list) and its share of the exports and
 # the ganesha configuration, which list every node. Target: <= 64 KB per node; adding one node to
 # 10,000 writes a constant number of files.
-nfsinventory() {
-    awk -v n="$1" 'BEGIN { for (i = 0; i < n; i++) printf "- mac: 52:54:00:%02x:%02x:%02x\n  boot: nfsroot\n", int(i / 65536) % 256, int(i / 256) % 256, i % 256 }'
-}
 printf '\n%-8s %-26s %12s %12s %14s %12s\n' "nodes" "" "from nothing" "bytes/node" "add one node" "files"
 for n in 10 1000 10000; do
     dir="$work/nfs$n"
     mkdir -p "$dir/out"
     ln -s "$work/image/tftpboot" "$dir/out/tftpboot"
     printf 'cluster:\n  network: 10.0.0.0/16\nnfsroot:\n  root: /srv/clump/root\n' >"$dir/clump.yaml"
-    nfsinventory "$n" >"$dir/nodes.yaml"
+    inventory "$n" "boot: nfsroot" >"$dir/nodes.yaml"
     t0=$(now); (cd "$dir" && "$clumpbuild" generate >/dev/null); t1=$(now)
     cold=$(echo "$t1 - $t0" | bc)
     tree=$(find "$dir/out/master/nfsroot" "$dir/out/master/nfs" -type f -printf '%s\n' | awk '{s += $1} END {print s}')

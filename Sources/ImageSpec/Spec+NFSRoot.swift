@@ -15,7 +15,7 @@ extension Spec {
 extension PathCheck {
     /// A directory the master exports: absolute, so `/etc/exports` and ganesha name it as it is.
     @Sendable static func exportPath(_ text: String) -> (message: String, hint: String?)? {
-        if !text.hasPrefix("/") || Path.hasParentReference(text) || Path.normalize(text) == "/" {
+        if !isAbsoluteBelowRoot(text) {
             return (
                 "\(text.debugDescription) is not an absolute directory below /",
                 "write the root's full path on the master, e.g. `/srv/clump/root`"

@@ -165,6 +165,54 @@ enum NFSRootMode {
         return false
     }
 
+    /// The file systems an initramfs is unpacked into, as /proc/self/mounts names them.
+    static let ramDiskTypes: Set<Substring> = ["rootfs", "ramfs", "tmpfs"]
+
+    /// The type of the file system mounted first at `/` in a mount table's text.
+    static func rootType(mounts: String) -> Substring? {
+        for line in mounts.split(separator: "\n") {
+            let fields = line.split(separator: " ")
+            if fields.count >= 3 && fields[1] == "/" { return fields[2] }
+        }
+        return nil
+    }
+
+    /// Deletes the RAM disk's files (about 16 MB of RAM otherwise held for the life of the node),
+    /// staying on its file system: the new root and everything mounted are on others. Only when `/`
+    /// is a RAM disk, as switch_root(8) checks too.
+    static func freeRAMDisk() {
+        // /proc has moved into the new root, the current directory.
+        guard let mounts = try? SystemFile.readText("proc/self/mounts"), let type = rootType(mounts: mounts),
+            ramDiskTypes.contains(type)
+        else { return }
+        var rootInfo = stat()
+        guard lstat("/", &rootInfo) == 0 else { return }
+        removeContents(of: "", device: rootInfo.st_dev)
+    }
+
+    private static func removeContents(of directory: String, device: dev_t) {
+        guard let handle = opendir(directory.isEmpty ? "/" : directory) else { return }
+        var names: [String] = []
+        while let entry = readdir(handle) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        closedir(handle)
+        for name in names {
+            let path = "\(directory)/\(name)"
+            var info = stat()
+            guard lstat(path, &info) == 0, info.st_dev == device else { continue }
+            if info.st_mode & S_IFMT == S_IFDIR {
+                removeContents(of: path, device: device)
+                rmdir(path)
+            } else {
+                unlink(path)
+            }
+        }
+    }
+
     /// Copies the files and directories under `source` into `target` (the new root's RAM layer),
     /// replacing what is there.
     static func copyTree(from source: String, to target: String) throws {
@@ -188,8 +236,8 @@ enum NFSRootMode {
         }
     }
 
-    /// Moves the RAM disk's kernel filesystems into the new root, makes it `/` and runs its init as
-    /// PID 1 (what switch_root(8) does; the RAM disk's files stay, a few MB).
+    /// Moves the RAM disk's kernel filesystems into the new root, frees the RAM disk, makes the new
+    /// root `/` and runs its init as PID 1: what switch_root(8) does.
     static func switchRoot(say: (String) -> Void) throws -> Never {
         let root = NFSRootPlan.newRoot
         for path in NFSRootPlan.carried {
@@ -199,6 +247,7 @@ enum NFSRootMode {
             }
         }
         try syscall("chdir", path: root) { chdir(root) }
+        freeRAMDisk()
         try syscall("mount --move", path: root) { Glibc.mount(".", "/", nil, UInt(MS_MOVE), nil) }
         try syscall("chroot", path: root) { chroot(".") }
         try syscall("chdir", path: "/") { chdir("/") }

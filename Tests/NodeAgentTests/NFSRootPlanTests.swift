@@ -67,6 +67,13 @@ import Testing
         #expect(NFSRootPlan.refusal(location, code: code).contains(message))
     }
 
+    @Test func theRAMDiskIsFreedOnlyWhenTheRootIsOne() {
+        let initramfs = "rootfs / rootfs rw 0 0\nclump-root /mnt/clump/root overlay rw 0 0\n"
+        #expect(NFSRootMode.rootType(mounts: initramfs) == "rootfs")
+        #expect(NFSRootMode.rootType(mounts: "/dev/vda / ext4 rw 0 0\ntmpfs /tmp tmpfs rw 0 0\n") == "ext4")
+        #expect(NFSRootMode.rootType(mounts: "") == nil)
+    }
+
     @Test func theInitIsFoundThroughLinksInsideTheRoot() throws {
         let root = try TemporaryTree(files: ["lib/systemd/systemd": "#!/bin/sh\n", "usr/sbin/.keep": "", "lib/systemd/plain": "text"])
         chmod(root.path + "/lib/systemd/systemd", 0o755)
