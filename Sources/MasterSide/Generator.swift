@@ -93,7 +93,6 @@ public struct Generator {
         nodes.reserveCapacity(inventory.nodes.count)
         var pending: [(String, [UInt8])] = []
         var nodeFiles = 0
-        var newTrees: [Inventory.Node] = []
         var staleTrees: [String] = []
         for (position, node) in inventory.nodes.enumerated() {
             let record = Manifest.Node(
@@ -104,9 +103,7 @@ public struct Generator {
             if before?.host != record.host {
                 rendered.append((MasterLayout.dnsmasqHost(node), DHCPConfigs.dnsmasqHost(node)))
                 rendered += MasterFiles.hostFiles(plan, node)
-                if node.boot == .nfsroot {
-                    newTrees.append(node)
-                } else if before != nil {
+                if node.boot != .nfsroot && before != nil {
                     // It may have been an NFS-root node: its tree's generated files go, its data stays.
                     staleTrees.append(node.name)
                 }
@@ -120,10 +117,6 @@ public struct Generator {
             nodes.append((node.name, record))
             nodeFiles += 1 + MasterFiles.filesPerCard * node.macs.count
             if node.boot == .nfsroot { nodeFiles += NFSRootFiles.filesPerNode }
-        }
-        // A new NFS-root node's writable directories: its data from then on, never removed here.
-        for node in newTrees {
-            for directory in NFSRootFiles.writableDirectories(plan, node) { try makeDirectory(directory) }
         }
 
         // A first generation has no reader yet (nothing serves a directory without a manifest), so its

@@ -35,16 +35,22 @@ public enum NFSRootFiles {
     /// The node tree's files, relative to the master directory: what the agent lays over the shared
     /// root (`files/...`) and the list of writable directories it mounts from `writable/`.
     public static func node(_ plan: MasterPlan, _ node: Inventory.Node) -> [(String, String)] {
-        let derived = try? derive(
-            leases: [
-                Lease(
-                    interface: "eth0", mac: node.macs[0].description, address: node.address, prefix: plan.network.prefix,
-                    hostname: node.name)
-            ], hints: PrimaryHints(clusterNetwork: plan.network))
-        let map = derived?.mosixMap ?? ""
-        let hosts =
-            (derived?.hosts ?? "127.0.0.1\tlocalhost\n\(node.address)\t\(node.name)\n")
-            + "\(plan.master)\tmaster\n"
+        // The map as a drone on this network writes it; only the header names the node.
+        let map =
+            plan.clusterMap?.rendered(header: [
+                "cluster map written by clumpbuild generate for \(node.name); format: node-id address range-size|ALIAS "
+                    + "(openMosix HOWTO 5.4.2)",
+                "network \(plan.network): node id = host number in the network; this node is node \(node.number)",
+            ]) ?? ""
+        // Its own name and the master's; the others' names come from the cluster's DNS, so a new node
+        // changes no other node's files.
+        let hosts = """
+            127.0.0.1\tlocalhost
+            ::1\tlocalhost ip6-localhost ip6-loopback
+            \(node.address)\t\(node.name)
+            \(plan.master)\tmaster
+
+            """
         let root = root(plan, node)
         let writable = plan.nfsroot.writable
         let fstab = """
@@ -75,12 +81,6 @@ public enum NFSRootFiles {
 
     /// How many files `node` renders.
     static let filesPerNode = overlayFiles.count + 1
-
-    /// The node's writable directories on the master, made when the node is new: its data, never
-    /// removed by `generate`.
-    public static func writableDirectories(_ plan: MasterPlan, _ node: Inventory.Node) -> [String] {
-        plan.nfsroot.writable.map { "\(tree(plan, node))/writable\($0)" }
-    }
 
     /// The NFS-root nodes, in inventory order.
     static func nodes(_ plan: MasterPlan) -> [Inventory.Node] {

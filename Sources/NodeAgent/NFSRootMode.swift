@@ -110,7 +110,11 @@ enum NFSRootMode {
         try copyTree(from: "\(NFSRootPlan.tree)/files", to: NFSRootPlan.newRoot)
         let list = (try? SystemFile.readText("\(NFSRootPlan.tree)/writable.list")) ?? ""
         let writable = NFSRootPlan.writableMounts(list: list)
-        for operation in writable { try mount(operation) }
+        for operation in writable {
+            // The node makes its writable directories in its tree on first boot: generate writes only files.
+            try SystemFile.makeDirectories(operation.source)
+            try mount(operation)
+        }
         // The binds keep the tree's mount alive; its own mount point is not needed in the new root.
         _ = umount2(NFSRootPlan.tree, Int32(MNT_DETACH))
         let names = writable.map { String($0.target.dropFirst(NFSRootPlan.newRoot.count)) }

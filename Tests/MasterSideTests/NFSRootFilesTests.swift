@@ -35,7 +35,6 @@ import Testing
         #expect(try read("nfsroot/nodes/node3/files/etc/hosts").contains("10.0.0.1\tmaster"))
         #expect(try read("nfsroot/nodes/node3/files/etc/mosix.map").contains("this node is node 3"))
         #expect(try read("nfsroot/nodes/node3/writable.list") == "/var/log\n/home\n")
-        #expect(FileManager.default.fileExists(atPath: master + "/nfsroot/nodes/node3/writable/var/log"))
         #expect(!FileManager.default.fileExists(atPath: master + "/nfsroot/nodes/node2"), "a drone has no tree")
 
         let exports = try read(MasterLayout.exports)
@@ -82,6 +81,9 @@ import Testing
                     ] + NFSRootFiles.overlayFiles.map { tree + "files/" + $0 }))
 
         // Its data stays when the node goes; its generated files go.
+        // (The node makes its writable directories on first boot.)
+        try FileManager.default.createDirectory(
+            atPath: added.directory + "/" + tree + "writable/var/log", withIntermediateDirectories: true)
         try "kept\n".write(toFile: added.directory + "/" + tree + "writable/var/log/syslog", atomically: true, encoding: .utf8)
         try Self.nfsrootInventory(40).write(toFile: fixture.directory + "/nodes.yaml", atomically: true, encoding: .utf8)
         let removed = try fixture.generator().generate()
