@@ -25,6 +25,8 @@ CLUMP_APT_PACKAGES=(
     initramfs-tools
     # clumpview's real-terminal tests: keys in with send-keys, the screen out with capture-pane
     tmux
+    # NFS-root nodes' tests: the user-space NFS server (this kernel may have no nfsd)
+    nfs-ganesha nfs-ganesha-vfs
 )
 
 # Installs only what is missing, so a second run costs one dpkg query.

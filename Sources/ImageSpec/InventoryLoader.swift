@@ -182,7 +182,8 @@ public enum InventoryLoader {
         }
         if let root = entry.root, entry.boot != .nfsroot {
             decoding.error(
-                "\(path).root", at: root.1, "`root` is for NFS-root nodes, and this node boots as a \(entry.boot.rawValue)",
+                "\(path).root", at: root.1,
+                "`root` is for NFS-root nodes, and this node boots as a \(entry.boot.rawValue)",
                 hint: "add `boot: nfsroot`, or remove `root`")
             return nil
         }

@@ -350,6 +350,7 @@ public struct NFSRootSupport: Sendable, Equatable {
     public func render() -> String {
         let first = initramfs ? "yes" : "no"
         let second = kernelOnly ? "yes" : "no, see the nfsroot group"
-        return "  nfsroot ways: agent in the initramfs (\(detail)): \(first); kernel only (ROOT_NFS, no initramfs): \(second)\n"
+        return "  nfsroot ways: agent in the initramfs (\(detail)): \(first); "
+            + "kernel only (ROOT_NFS, no initramfs): \(second)\n"
     }
 }

@@ -53,10 +53,13 @@ public enum NFSRootFiles {
             """
         let root = root(plan, node)
         let writable = plan.nfsroot.writable
+        let writableLines = writable.map {
+            "#   \($0)  \(plan.master):\(tree(plan, node))/writable\($0) (this node's own)"
+        }
         let fstab = """
             # \(node.name): mounted by the clump agent before /sbin/init, nothing for mount -a to do:
             #   /  overlay of \(plan.master):\(root) (read-only, shared) and RAM
-            \(writable.map { "#   \($0)  \(plan.master):\(tree(plan, node))/writable\($0) (this node's own)" }.joined(separator: "\n"))
+            \(writableLines.joined(separator: "\n"))
             proc /proc proc defaults 0 0
 
             """
@@ -171,7 +174,9 @@ public enum NFSRootFiles {
         return out
     }
 
-    private static func export(id: Int, path: String, clients: [IPv4Address], access: String, squash: String) -> String {
+    private static func export(
+        id: Int, path: String, clients: [IPv4Address], access: String, squash: String
+    ) -> String {
         """
         EXPORT {
             Export_Id = \(id);

@@ -53,21 +53,25 @@ enum NFSRootMode {
         for attempt in 1...attempts {
             let code = connect(to: server, port: 2049, timeout: connectMilliseconds)
             if code == 0 { return }
-            let reason = code == ETIMEDOUT ? "no answer in \(connectMilliseconds / 1000) s" : String(cString: strerror(code))
+            let reason =
+                code == ETIMEDOUT ? "no answer in \(connectMilliseconds / 1000) s" : String(cString: strerror(code))
             if attempt == attempts {
                 throw NFSRootProblem(
                     "server \(server) not answering on NFS port 2049 (\(reason)) after \(attempts) attempts",
                     hint: "is the NFS server (nfs-ganesha or the kernel's) running on the master?")
             }
             let pause = pauseSeconds[min(attempt - 1, pauseSeconds.count - 1)]
-            say("clump: nfsroot server \(server) not answering (\(reason)), attempt \(attempt) of \(attempts); again in \(pause) s")
+            say(
+                "clump: nfsroot server \(server) not answering (\(reason)), attempt \(attempt) of \(attempts); "
+                    + "again in \(pause) s")
             sleep(milliseconds: pause * 1000)
         }
     }
 
     /// 0 when a TCP connection to `server:port` opens within `timeout` ms, else the errno.
     static func connect(to server: String, port: UInt16, timeout: Int32) -> Int32 {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        let type = Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue)
+        let fd = socket(AF_INET, type, 0)
         guard fd >= 0 else { return errno }
         defer { close(fd) }
         var address = sockaddr_in()
@@ -125,7 +129,8 @@ enum NFSRootMode {
     static func mountNFS(_ location: NFSLocation, at target: String, client: String, readOnly: Bool) throws {
         var code: Int32 = EPROTONOSUPPORT
         for version in NFSRootPlan.versions {
-            let operation = NFSRootPlan.nfsMount(location, at: target, client: client, version: version, readOnly: readOnly)
+            let operation = NFSRootPlan.nfsMount(
+                location, at: target, client: client, version: version, readOnly: readOnly)
             do {
                 try mount(operation)
                 return
@@ -265,7 +270,9 @@ enum NFSRootMode {
         var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
         execv(NFSRootPlan.initPath, &argv)
         let code = errno
-        say("clump: nfsroot cannot run \(NFSRootPlan.initPath): \(String(cString: strerror(code))); the node stops here")
+        say(
+            "clump: nfsroot cannot run \(NFSRootPlan.initPath): \(String(cString: strerror(code))); "
+                + "the node stops here")
         while true { pause() }
     }
 }

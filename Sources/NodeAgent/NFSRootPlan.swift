@@ -72,7 +72,8 @@ public struct NFSRootPlan: Equatable, Sendable {
         guard let root = NFSLocation(parsing: text) else {
             return .failure(
                 NFSRootProblem(
-                    "clump.root=\(text) is not SERVER:PATH", hint: "write the server's address, e.g. clump.root=10.0.2.1:/srv/clump/root"))
+                    "clump.root=\(text) is not SERVER:PATH",
+                    hint: "write the server's address, e.g. clump.root=10.0.2.1:/srv/clump/root"))
         }
         var node: NFSLocation?
         if let text = options["node"] {
@@ -91,9 +92,9 @@ public struct NFSRootPlan: Equatable, Sendable {
     }
 
     /// The NFS mount of `location` at `target`.
-    public static func nfsMount(_ location: NFSLocation, at target: String, client: String, version: String, readOnly: Bool)
-        -> MountOperation
-    {
+    public static func nfsMount(
+        _ location: NFSLocation, at target: String, client: String, version: String, readOnly: Bool
+    ) -> MountOperation {
         MountOperation(
             source: location.description, target: target, type: "nfs4", flags: readOnly ? UInt(MS_RDONLY) : 0,
             data: options(location, client: client, version: version))
@@ -110,8 +111,10 @@ public struct NFSRootPlan: Equatable, Sendable {
     /// The bind mounts of the node's writable directories (absolute, from its `writable.list`)
     /// over the new root's, in the list's order; lines that are not absolute paths are skipped.
     public static func writableMounts(list: String) -> [MountOperation] {
-        list.split(separator: "\n").map { $0.trimmingSpaces }.filter { $0.hasPrefix("/") && !$0.split(separator: "/").contains("..") }.map {
-            MountOperation(source: "\(tree)/writable\($0)", target: "\(newRoot)\($0)", type: "none", flags: UInt(MS_BIND))
+        let directories = list.split(separator: "\n").map { $0.trimmingSpaces }
+        return directories.filter { $0.hasPrefix("/") && !$0.split(separator: "/").contains("..") }.map {
+            MountOperation(
+                source: "\(tree)/writable\($0)", target: "\(newRoot)\($0)", type: "none", flags: UInt(MS_BIND))
         }
     }
 
