@@ -25,8 +25,10 @@ reported() { sed -n 's/.* \([0-9]*\) files\{0,1\} written.* in \([0-9.]*\) s$/\2
 # One image, built once: every size below shares it.
 (cd "$work" && SOURCE_DATE_EPOCH=1700000000 "$clumpbuild" build --out "$work/image" >/dev/null)
 
-inventory() { # N nodes, one card each, addresses derived
-    awk -v n="$1" 'BEGIN { for (i = 0; i < n; i++) printf "- mac: 52:54:00:%02x:%02x:%02x\n", int(i / 65536) % 256, int(i / 256) % 256, i % 256 }'
+inventory() { # N nodes, one card each, addresses derived; a second argument is a line of keys for each
+    awk -v n="$1" -v keys="${2:-}" 'BEGIN { for (i = 0; i < n; i++) {
+        printf "- mac: 52:54:00:%02x:%02x:%02x\n", int(i / 65536) % 256, int(i / 256) % 256, i % 256
+        if (keys != "") print "  " keys } }'
 }
 
 printf '\n%-8s %-26s %12s %12s %14s %12s\n' "nodes" "" "from nothing" "bytes/node" "add one node" "files"
@@ -64,6 +66,28 @@ for n in 10 1000 10000; do
     printf '%-8s %-26s %10s   %12s %12.3f s %12s\n' "" "rewrite everything (peer)" "" "" \
         "$(printf '%s\n' "${full[@]}" | median)" "$(find "$dir/out/master" -type f ! -path '*/images/*' | wc -l)"
 done
+
+# NFS-root nodes (HOWTO 10.2 copied the master's root per node: 300-500 MB each). Per node here: its
+# tree (host name, hosts, fstab, network, cluster map, writable list) and its share of the exports and
+# the ganesha configuration, which list every node. Target: <= 64 KB per node; adding one node to
+# 10,000 writes a constant number of files.
+printf '\n%-8s %-26s %12s %12s %14s %12s\n' "nodes" "" "from nothing" "bytes/node" "add one node" "files"
+for n in 10 1000 10000; do
+    dir="$work/nfs$n"
+    mkdir -p "$dir/out"
+    ln -s "$work/image/tftpboot" "$dir/out/tftpboot"
+    printf 'cluster:\n  network: 10.0.0.0/16\nnfsroot:\n  root: /srv/clump/root\n' >"$dir/clump.yaml"
+    inventory "$n" "boot: nfsroot" >"$dir/nodes.yaml"
+    t0=$(now); (cd "$dir" && "$clumpbuild" generate >/dev/null); t1=$(now)
+    cold=$(echo "$t1 - $t0" | bc)
+    tree=$(find "$dir/out/master/nfsroot" "$dir/out/master/nfs" -type f -printf '%s\n' | awk '{s += $1} END {print s}')
+    printf -- '- mac: 02:00:00:00:01:01\n  boot: nfsroot\n' >>"$dir/nodes.yaml"
+    t0=$(now); out=$(cd "$dir" && "$clumpbuild" generate); t1=$(now)
+    files=$(echo "$out" | reported | awk '{print $2}')
+    printf '%-8s %-26s %10.3f s %12d %12.3f s %12s\n' "$n" "nfsroot: tree + exports" "$cold" "$((tree / n))" \
+        "$(echo "$t1 - $t0" | bc)" "$files"
+done
+echo "HOWTO 10.2 for scale: a copy of the master's root per node, 300-500 MB (314,572,800-524,288,000 bytes) each."
 echo
 echo "Times are wall-clock, whole command (spec, inventory, render, write), median of $runs runs on $(nproc) cores."
 echo "Published for scale: cobbler sync, minutes to tens of minutes at about 1,200 systems."

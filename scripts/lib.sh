@@ -27,6 +27,8 @@ CLUMP_APT_PACKAGES=(
     tmux
     # engine.slurm: slurmd, munged and scontrol go into the image; the tests run slurmctld
     slurmd slurmctld slurm-client munge
+    # NFS-root nodes' tests: the user-space NFS server (this kernel may have no nfsd)
+    nfs-ganesha nfs-ganesha-vfs
 )
 
 # Installs only what is missing, so a second run costs one dpkg query.

@@ -40,6 +40,7 @@ public struct BootMenu: Sendable, Equatable {
         case "auto": return "find the network card, get DHCP, join the cluster"
         case "expert": return "a shell on the console, configure by hand"
         case "safe": return "no autoconfiguration at all"
+        case "nfsroot": return "the full system from the master's shared NFS root"
         default: return mode
         }
     }

@@ -38,13 +38,15 @@ public struct Inventory: Sendable, Equatable {
         public var boot: BootKind
         /// Extra kernel arguments for this node only, after the spec's.
         public var kernelArgs: [String]
+        /// An NFS-root node's own root on the master; nil uses the spec's `nfsroot.root`.
+        public var root: String?
         /// Where the entry starts in the file (nil for nodes made in code).
         public var location: SourceLocation?
 
         /// A node with every part given.
         public init(
             macs: [MACAddress], address: IPv4Address, number: UInt32, name: String, boot: BootKind = .drone,
-            kernelArgs: [String] = [], location: SourceLocation? = nil
+            kernelArgs: [String] = [], root: String? = nil, location: SourceLocation? = nil
         ) {
             self.macs = macs
             self.address = address
@@ -52,6 +54,7 @@ public struct Inventory: Sendable, Equatable {
             self.name = name
             self.boot = boot
             self.kernelArgs = kernelArgs
+            self.root = root
             self.location = location
         }
     }

@@ -6,7 +6,7 @@ import Yams
 /// inventory file, line:column and key path (`[3].mac`), and nothing is generated from a bad one.
 public enum InventoryLoader {
     /// The keys a node entry may have.
-    static let keys = ["mac", "address", "name", "boot", "kernel-args"]
+    static let keys = ["mac", "address", "name", "boot", "kernel-args", "root"]
 
     /// Reads the inventory the spec names; a missing file is an empty inventory.
     public static func load(for spec: Spec) throws(SpecError) -> Inventory {
@@ -89,6 +89,8 @@ public enum InventoryLoader {
         var name: (String, SourceLocation?)?
         var boot: Inventory.BootKind = .drone
         var kernelArgs: [String] = []
+        /// An NFS-root node's own root directory, when not the spec's `nfsroot.root`; only the full parser reads it.
+        var root: (String, SourceLocation?)?
     }
 
     private static func decodeEntry(_ item: Node, _ index: Int, _ decoding: inout Decoding) -> Entry? {
@@ -158,6 +160,14 @@ public enum InventoryLoader {
                     continue
                 }
                 entry.kernelArgs = args
+            case "root":
+                guard let text = ValueType<String>.string("a directory", check: PathCheck.exportPath)
+                    .decode(field.value, field.path, &decoding)
+                else {
+                    ok = false
+                    continue
+                }
+                entry.root = (text, field.value.location)
             default:
                 SpecLoader.unknownKey(field, among: keys, &decoding)
                 ok = false
@@ -168,6 +178,13 @@ public enum InventoryLoader {
             decoding.error(
                 path, at: item, "a node needs a mac",
                 hint: "add `mac: 52:54:00:12:34:56` (a booting machine's MAC is printed by `clumpbuild serve`)")
+            return nil
+        }
+        if let root = entry.root, entry.boot != .nfsroot {
+            decoding.error(
+                "\(path).root", at: root.1,
+                "`root` is for NFS-root nodes, and this node boots as a \(entry.boot.rawValue)",
+                hint: "add `boot: nfsroot`, or remove `root`")
             return nil
         }
         return entry
@@ -277,7 +294,7 @@ public enum InventoryLoader {
             nodes.append(
                 Inventory.Node(
                     macs: entry.macs.map(\.0), address: address, number: number, name: name, boot: entry.boot,
-                    kernelArgs: entry.kernelArgs, location: entry.location))
+                    kernelArgs: entry.kernelArgs, root: entry.root?.0, location: entry.location))
         }
         return nodes
     }

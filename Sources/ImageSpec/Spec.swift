@@ -25,6 +25,8 @@ public struct Spec: Sendable {
     public var outputs = Outputs()
     /// The batch system the drones join (off by default).
     public var engine = Engine()
+    /// The shared root and writable directories of NFS-root nodes.
+    public var nfsroot = NFSRoot()
     /// Path of the static `clumpnode` binary; nil means the one next to `clumpbuild`.
     public var agent: String? = SpecTable.agent.default
     /// Path of the static busybox for expert mode.
@@ -120,7 +122,8 @@ extension Spec {
 
         /// Driver groups `include` understands, with what each expands to (resolved by the builder).
         public static let groups: [String: String] = [
-            "ethernet": "every ethernet driver of the kernel: PCI, USB and virtio, no wireless"
+            "ethernet": "every ethernet driver of the kernel: PCI, USB and virtio, no wireless",
+            "nfsroot": "the NFSv4 client and overlayfs, for nodes that boot `nfsroot`",
         ]
     }
 

@@ -437,8 +437,13 @@ enum PathCheck {
         return nil
     }
 
+    /// An absolute path below `/` without `..`.
+    static func isAbsoluteBelowRoot(_ text: String) -> Bool {
+        text.hasPrefix("/") && !Path.hasParentReference(text) && Path.normalize(text) != "/"
+    }
+
     @Sendable static func imagePath(_ text: String) -> (message: String, hint: String?)? {
-        if !text.hasPrefix("/") || Path.hasParentReference(text) || Path.normalize(text) == "/" {
+        if !isAbsoluteBelowRoot(text) {
             return (
                 "\(text.debugDescription) is not an absolute path in the image",
                 "write the full path it will have on the drone, e.g. `/usr/local/bin/tool`"

@@ -14,7 +14,11 @@ public enum DriverSelection {
             summary: "wired NIC drivers a PC can probe (PCI, USB, virtio), and the USB and virtio buses they sit on"),
         Group(name: "usb-host", summary: "USB host controllers (xHCI, EHCI, OHCI, UHCI), so USB devices appear"),
         Group(name: "virtio", summary: "the virtio PCI transport, so virtio devices appear in VMs"),
+        Group(name: "nfsroot", summary: "the NFSv4 client and overlayfs, so `boot: nfsroot` nodes mount their root"),
     ]
+    /// What an NFS-root node loads: the NFSv4 client (with sunrpc, lockd and the rest by modules.dep)
+    /// and overlayfs for its RAM layer.
+    static let nfsrootModules = ["nfsv4", "overlay"]
 
     /// Module directories whose drivers are wired NICs. Never drivers/net/wireless: a drone
     /// cannot join a network it has no credentials for.
@@ -82,6 +86,8 @@ public enum DriverSelection {
             return (present(usbHostControllers, in: index), [])
         case "virtio":
             return (present(virtioTransports, in: index), [])
+        case "nfsroot":
+            return (present(nfsrootModules, in: index), nfsrootModules.filter(index.isBuiltin))
         default:
             let normal = ModuleIndex.moduleName(path: name)
             if index.module(named: normal) != nil { return ([normal], []) }

@@ -109,6 +109,8 @@ public enum KernelCheck {
         public let config: String
         public let compression: InitramfsCompression
         public let groups: [GroupReport]
+        /// Which ways of booting an NFS-root node the kernel supports.
+        public var nfsroot = NFSRootSupport(initramfs: false, kernelOnly: false, detail: "")
 
         /// True when every required group is satisfied.
         public var isBootable: Bool { groups.allSatisfy { $0.isOptional || $0.isSatisfied } }
@@ -136,6 +138,7 @@ public enum KernelCheck {
                     text += " [\(finding.source)]\n"
                 }
             }
+            text += nfsroot.render()
             text += isBootable ? "  => a drone can boot this kernel\n" : "  => a drone cannot boot this kernel\n"
             return text
         }
@@ -175,7 +178,10 @@ public enum KernelCheck {
                     name: "initramfs", isOptional: false,
                     findings: [compressionFinding(option, compression, in: config)]), at: 0)
         }
-        return Report(config: config.file, compression: compression, groups: groups)
+        var report = Report(config: config.file, compression: compression, groups: groups)
+        report.nfsroot = NFSRootSupport(
+            config: config, kernelOnlyGroup: groups.first { $0.name == NFSRootSupport.fragment })
+        return report
     }
 
     private static func compressionFinding(
@@ -309,5 +315,42 @@ public enum KernelCheck {
         text +=
             "  => \(differences.count) difference\(differences.count == 1 ? "" : "s") that break process migration\n"
         return text
+    }
+}
+
+
+/// The two ways an NFS-root node can boot: the agent mounts the root from the initramfs with the
+/// NFSv4 client and overlayfs (modules are enough: Debian's stock kernel), or the kernel mounts it
+/// itself (`root=/dev/nfs`, `kernel-config/nfsroot.config`: all built in, no initramfs).
+public struct NFSRootSupport: Sendable, Equatable {
+    /// The fragment that describes the kernel-only way.
+    public static let fragment = "nfsroot"
+    /// Options the initramfs way needs, built in or as modules.
+    public static let initramfsOptions = ["CONFIG_NFS_FS", "CONFIG_NFS_V4", "CONFIG_OVERLAY_FS"]
+
+    public var initramfs: Bool
+    public var kernelOnly: Bool
+    /// The options' values, for the line.
+    public var detail: String
+
+    public init(initramfs: Bool, kernelOnly: Bool, detail: String) {
+        self.initramfs = initramfs
+        self.kernelOnly = kernelOnly
+        self.detail = detail
+    }
+
+    /// From a config and the report of the `nfsroot` fragment (nil when there is no such fragment).
+    public init(config: KernelConfig, kernelOnlyGroup: KernelCheck.GroupReport?) {
+        initramfs = Self.initramfsOptions.allSatisfy { config[$0].isEnabled }
+        kernelOnly = kernelOnlyGroup?.isSatisfied ?? (config["CONFIG_ROOT_NFS"] == .builtin)
+        detail = Self.initramfsOptions.map { "\($0.dropFirst("CONFIG_".count))=\(config[$0])" }.joined(separator: " ")
+    }
+
+    /// `  nfsroot ways: ...`, one line.
+    public func render() -> String {
+        let first = initramfs ? "yes" : "no"
+        let second = kernelOnly ? "yes" : "no, see the nfsroot group"
+        return "  nfsroot ways: agent in the initramfs (\(detail)): \(first); "
+            + "kernel only (ROOT_NFS, no initramfs): \(second)\n"
     }
 }

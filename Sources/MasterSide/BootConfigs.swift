@@ -13,7 +13,7 @@ public enum BootConfigs {
     /// `pxelinux.cfg/01-<mac>`: the node's menu (paths are relative to the TFTP root for pxelinux).
     public static func pxelinuxNode(_ plan: MasterPlan, _ node: Inventory.Node) -> String {
         "# \(node.name) (\(node.address))\n"
-            + plan.menu.adding(kernelArgs: node.kernelArgs).syslinuxConfig(
+            + menu(plan, node).syslinuxConfig(
                 kernel: kernel(plan, from: ""), initrd: initrd(plan, from: ""), display: "boot.txt",
                 bootInterface: true)
     }
@@ -31,7 +31,7 @@ public enum BootConfigs {
 
     /// `nodes/<mac>.ipxe`: the node's menu; iPXE resolves paths against this script's own URI.
     public static func ipxeNode(_ plan: MasterPlan, _ node: Inventory.Node) -> String {
-        let menu = plan.menu.adding(kernelArgs: node.kernelArgs).ipxeScript(
+        let menu = menu(plan, node).ipxeScript(
             kernel: kernel(plan, from: "../"), initrd: initrd(plan, from: "../"), version: plan.version)
         return "#!ipxe\n# \(node.name) (\(node.address))\n" + menu.dropFirst("#!ipxe\n".count)
     }
@@ -47,9 +47,19 @@ public enum BootConfigs {
     /// `grub/nodes/<mac>.cfg`: the node's menu.
     public static func grubNode(_ plan: MasterPlan, _ node: Inventory.Node) -> String {
         "# \(node.name) (\(node.address))\n"
-            + plan.menu.adding(kernelArgs: node.kernelArgs).grubConfig(
+            + menu(plan, node).grubConfig(
                 kernel: kernel(plan, from: "/"), initrd: initrd(plan, from: "/"), version: plan.version,
                 bootInterface: true)
+    }
+
+    /// A node's menu: the spec's with its own kernel arguments; an NFS-root node boots `nfsroot` by
+    /// default, with its root and tree on the command line (the other modes stay in the menu).
+    static func menu(_ plan: MasterPlan, _ node: Inventory.Node) -> BootMenu {
+        guard node.boot == .nfsroot else { return plan.menu.adding(kernelArgs: node.kernelArgs) }
+        var menu = plan.menu.adding(kernelArgs: NFSRootFiles.kernelArgs(plan, node) + node.kernelArgs)
+        menu.modes = ["nfsroot"] + menu.modes.filter { $0 != "nfsroot" }
+        menu.defaultMode = "nfsroot"
+        return menu
     }
 
     private static func kernel(_ plan: MasterPlan, from prefix: String) -> String {

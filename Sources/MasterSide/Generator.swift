@@ -94,13 +94,21 @@ public struct Generator {
         nodes.reserveCapacity(inventory.nodes.count)
         var pending: [(String, [UInt8])] = []
         var nodeFiles = 0
+        var staleTrees: [String] = []
         for (position, node) in inventory.nodes.enumerated() {
             let record = Manifest.Node(
-                host: MasterFiles.hostFingerprint(of: node, seed: seeds.host),
-                boot: MasterFiles.bootFingerprint(of: node, seed: seeds.boot), macs: node.macs)
+                host: MasterFiles.hostFingerprint(of: node, seeds: seeds),
+                boot: MasterFiles.bootFingerprint(of: node, seeds: seeds), macs: node.macs)
             let before = last.record(named: node.name, at: position)
             var rendered: [(String, String)] = []
-            if before?.host != record.host { rendered.append((MasterLayout.dnsmasqHost(node), DHCPConfigs.dnsmasqHost(node))) }
+            if before?.host != record.host {
+                rendered.append((MasterLayout.dnsmasqHost(node), DHCPConfigs.dnsmasqHost(node)))
+                rendered += MasterFiles.hostFiles(plan, node)
+                if node.boot != .nfsroot && before != nil {
+                    // It may have been an NFS-root node: its tree's generated files go, its data stays.
+                    staleTrees.append(node.name)
+                }
+            }
             if before?.boot != record.boot { rendered += MasterFiles.bootFiles(plan, node) }
             for (path, text) in rendered {
                 // A manifest of an older version has a hash per node file (byte by byte): what is the same stays.
@@ -109,6 +117,7 @@ public struct Generator {
             }
             nodes.append((node.name, record))
             nodeFiles += 1 + MasterFiles.filesPerCard * node.macs.count
+            if node.boot == .nfsroot { nodeFiles += NFSRootFiles.filesPerNode }
         }
 
         // A first generation has no reader yet (nothing serves a directory without a manifest), so its
@@ -123,8 +132,10 @@ public struct Generator {
         try ParallelWrite.write(pending, under: dir, inPlace: fresh)
         var written = pending.map(\.0)
         var removed: [String] = []
-        for path in Self.leftOver(by: manifest, files: next, nodes: nodes) {
-            if unlink(dir + "/" + path) == 0 || errno == ENOENT { removed.append(path) }
+        for path in Self.leftOver(by: manifest, files: next, nodes: nodes) + staleTrees.flatMap(NFSRootFiles.paths) {
+            // A gone node's tree files are candidates whatever it booted: only those that were there count.
+            let tree = path.hasPrefix(MasterLayout.nfsrootNodes + "/")
+            if unlink(dir + "/" + path) == 0 || (errno == ENOENT && !tree) { removed.append(path) }
         }
         let unchanged = next.count + nodeFiles - written.count
         manifest.files = next
@@ -154,7 +165,7 @@ public struct Generator {
         var candidates = last.files.keys.filter { files[$0] == nil }
         for (position, (name, node)) in last.nodes.enumerated() {
             let now = current.record(named: name, at: position)
-            if now == nil { candidates.append(MasterLayout.dnsmasqHost(name: name)) }
+            if now == nil { candidates += [MasterLayout.dnsmasqHost(name: name)] + NFSRootFiles.paths(name: name) }
             for mac in node.macs where !(now?.macs.contains(mac) ?? false) {
                 candidates += [
                     MasterLayout.pxelinuxConfig(mac), MasterLayout.ipxeNodeScript(mac), MasterLayout.grubNodeConfig(mac),

@@ -20,6 +20,11 @@ public struct MasterPlan: Sendable {
     public var version: String
     /// The controller's configuration when the spec has `engine.slurm`.
     public var slurm: SlurmConfig?
+    /// The shared root and writable directories of NFS-root nodes.
+    public var nfsroot = Spec.NFSRoot()
+    /// The cluster network's class-C map (the same lines for every node on it), for NFS-root nodes'
+    /// trees; derived once rather than per node (a /16's map and hosts took 9 ms a node).
+    public var clusterMap: ClusterMap?
 
     public init(
         network: IPv4Network, range: AddressRange, master: IPv4Address, inventory: Inventory, menu: BootMenu,
@@ -47,12 +52,6 @@ public struct MasterPlan: Sendable {
                 "cluster.network", "the master's configuration needs the cluster network",
                 hint: "set `network:` under `cluster:`, e.g. `network: 10.0.2.0/24`")
         }
-        if let node = inventory.nodes.first(where: { $0.boot == .nfsroot }) {
-            throw SpecError(
-                file: inventory.file, location: node.location, keyPath: "boot",
-                message: "\(node.name): NFS-root nodes are not available in this version",
-                hint: "boot it as a drone for now (`boot: drone`, the default)")
-        }
         var plan = MasterPlan(
             network: network, range: range, master: master, inventory: inventory, menu: BootMenu(spec: spec),
             generation: generation, directory: directory, version: version)
@@ -61,6 +60,11 @@ public struct MasterPlan: Sendable {
             plan.slurm = SlurmConfig(
                 controllerName: hostName, controllerAddress: master.description, settings: spec.engine.slurm,
                 maxNodeCount: hosts)
+        }
+        plan.nfsroot = spec.nfsroot
+        if inventory.nodes.contains(where: { $0.boot == .nfsroot }) {
+            let template = Lease(interface: "eth0", mac: "02:00:00:00:00:00", address: master, prefix: network.prefix)
+            plan.clusterMap = try? derive(leases: [template], hints: PrimaryHints(clusterNetwork: network)).map
         }
         return plan
     }
@@ -80,6 +84,16 @@ public enum MasterLayout {
     /// ISC dhcpd and Kea configurations.
     public static let dhcpd = "dhcpd/dhcpd.conf"
     public static let kea = "kea/kea-dhcp4.conf"
+    /// The NFS exports of the NFS-root nodes, for the kernel server and for nfs-ganesha.
+    public static let exports = "nfs/exports"
+    public static let ganesha = "nfs/ganesha.conf"
+    /// The NFS-root nodes' own trees, one directory per node name.
+    public static let nfsrootNodes = "nfsroot/nodes"
+    /// The list of a node's writable directories inside its tree.
+    public static let nfsrootWritableList = "writable.list"
+    /// An NFS-root node's tree.
+    public static func nfsrootTree(name: String) -> String { "\(nfsrootNodes)/\(name)" }
+
     /// What the last generation wrote, for incremental updates.
     public static let manifest = ".generated"
 
@@ -118,6 +132,11 @@ public enum MasterLayout {
         if path.hasPrefix(hosts) {
             let name = String(path.dropFirst(hosts.count))
             return dnsmasqHost(name: name) == path && !name.contains("/") ? .name(name) : nil
+        }
+        let trees = nfsrootNodes + "/"
+        if path.hasPrefix(trees) {
+            let name = path.dropFirst(trees.count).prefix { $0 != "/" }
+            return name.isEmpty ? nil : .name(String(name))
         }
         let file = path.split(separator: "/").last.map(String.init) ?? ""
         for text in [

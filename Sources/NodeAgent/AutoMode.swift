@@ -30,6 +30,8 @@ final class AutoMode {
     var leases: [String: DHCPLease] = [:]
     var lastSummary: String?
     var inBackground = false
+    /// Whether a child keeps the DHCP client running after the boot (not when another init takes over).
+    var keepsDHCPRunning = true
 
     init(
         root: String, mode: String, isDrone: Bool, hints: PrimaryHints = .none, say: @escaping (String) -> Void
@@ -120,7 +122,7 @@ final class AutoMode {
         } else {
             configure()
         }
-        if isDrone { keepRunning(client) }
+        if isDrone && keepsDHCPRunning { keepRunning(client) }
     }
 
     /// Forks the child that runs the DHCP client for the life of the node. PID 1 reaps it like

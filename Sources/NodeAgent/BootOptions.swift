@@ -8,6 +8,9 @@ public enum BootMode: String, Sendable, CaseIterable {
     case expert
     /// No autoconfiguration at all (Clump/OS R5.4 and later), a shell is offered.
     case safe
+    /// Auto mode's network steps, then the full system from an NFS root (`clump.root=SERVER:PATH`;
+    /// HOWTO 10.2), whose init takes over.
+    case nfsroot
 }
 
 /// The agent's options from the kernel command line: the boot mode, every `clump.*` key for

@@ -52,6 +52,8 @@ public struct BootSequence {
             BootSequence(steps: [])
         case .safe:
             BootSequence(steps: [BootStep(name: "safe") { $0.say("clump: safe mode: no autoconfiguration") }])
+        case .nfsroot:
+            BootSequence(steps: [BootStep(name: "nfsroot", run: NFSRootMode.step)])
         }
     }
 

@@ -27,6 +27,18 @@ import Testing
         #expect(inventory.nextFreeAddress(in: Self.cluster())?.description == "10.0.2.4")
     }
 
+    @Test func anNFSRootNodeMayHaveItsOwnRoot() throws {
+        let yaml = """
+            - {mac: 52:54:00:12:34:56, boot: nfsroot}
+            - mac: 52:54:00:12:34:57
+              boot: nfsroot
+              root: /srv/roots/bookworm
+            """
+        let inventory = try InventoryLoader.parse(yaml: yaml, file: "nodes.yaml", cluster: Self.cluster())
+        #expect(inventory.nodes.map(\.boot) == [.nfsroot, .nfsroot])
+        #expect(inventory.nodes.map(\.root) == [nil, "/srv/roots/bookworm"])
+    }
+
     @Test func anEmptyOrMissingInventoryHasNoNodes() throws {
         #expect(try InventoryLoader.parse(yaml: "", file: "n", cluster: Self.cluster(nil)).nodes.isEmpty)
         #expect(try InventoryLoader.parse(yaml: "# nothing yet\n", file: "n", cluster: Self.cluster()).nodes.isEmpty)
@@ -82,6 +94,8 @@ import Testing
         Bad(name: "a name that clashes with a default", yaml: "- {mac: 52:54:00:00:00:01, name: node3}\n- {mac: 52:54:00:00:00:02}\n- {mac: 52:54:00:00:00:03}\n", at: "2:9", keyPath: "[1].name", message: "default name"),
         Bad(name: "no mac", yaml: "- {name: a}\n", at: "1:3", keyPath: "[0]", message: "needs a mac"),
         Bad(name: "bad boot kind", yaml: "- {mac: 52:54:00:00:00:01, boot: disk}\n", at: "1:34", keyPath: "[0].boot", message: "disk"),
+        Bad(name: "root on a drone", yaml: "- {mac: 52:54:00:00:00:01, root: /srv/other}\n", at: "1:34", keyPath: "[0].root", message: "`root` is for NFS-root nodes"),
+        Bad(name: "relative root", yaml: "- {mac: 52:54:00:00:00:01, boot: nfsroot, root: srv/other}\n", at: "1:49", keyPath: "[0].root", message: "not an absolute directory"),
         Bad(name: "not a list", yaml: "mac: 52:54:00:00:00:01\n", at: "1:1", keyPath: "", message: "expected a list of nodes"),
     ])
     func badInventoriesNameTheLineAndKey(_ bad: Bad) {

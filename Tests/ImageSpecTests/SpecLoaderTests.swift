@@ -117,6 +117,10 @@ func diagnostics(_ yaml: String) -> [SpecDiagnostic] {
             $0.boot.kernelArgs = ["console=tty0", "nomodeset"]
             $0.boot.quiet = false
         },
+        ValidCase(name: "nfsroot", yaml: "nfsroot:\n  root: /srv/roots/bookworm\n  writable: [/var/log, /srv/data]\n") {
+            $0.nfsroot.root = "/srv/roots/bookworm"
+            $0.nfsroot.writable = ["/var/log", "/srv/data"]
+        },
         ValidCase(name: "CRLF line ends", yaml: "label: LAB\r\nboot:\r\n  timeout: 9\r\n") {
             $0.label = "LAB"
             $0.boot.timeout = 9
@@ -329,6 +333,12 @@ func diagnostics(_ yaml: String) -> [SpecDiagnostic] {
         ErrorCase(
             name: "not a mapping", yaml: "- kernel\n- boot\n",
             expected: [Expected("1:1", "", "expected a mapping of settings, got a list")]),
+        ErrorCase(
+            name: "relative nfsroot", yaml: "nfsroot:\n  root: srv/root\n",
+            expected: [Expected("2:9", "nfsroot.root", "not an absolute directory")]),
+        ErrorCase(
+            name: "nested writable directories", yaml: "nfsroot:\n  writable: [/var, /var/log]\n",
+            expected: [Expected("2:20", "nfsroot.writable[1]", "/var/log overlaps /var")]),
         ErrorCase(
             name: "merge key", yaml: "boot:\n  <<: {timeout: 5}\n",
             expected: [Expected("2:3", "boot.<<", "YAML merge keys are not supported")]),

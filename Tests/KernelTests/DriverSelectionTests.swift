@@ -69,7 +69,7 @@ import Testing
         let error = expectKernelError(.unknownName) { _ = try DriverSelection.select([name], from: fixtureIndex()) }
         #expect(error?.message == message)
         #expect(error?.hint?.hasPrefix(hint) == true, "\(String(describing: error?.hint))")
-        #expect(error?.hint?.hasSuffix("groups: ethernet, usb-host, virtio") == true)
+        #expect(error?.hint?.hasSuffix("groups: ethernet, usb-host, virtio, nfsroot") == true)
         expectKernelError(.unknownName) {
             _ = try DriverSelection.select(["e1000"], excluding: [name], from: fixtureIndex())
         }

@@ -21,6 +21,16 @@ import Testing
         #expect(parsed.aliases.count > 10000)
     }
 
+    @Test func theNFSRootGroupIsTheNFSv4ClientAndOverlayfsInLoadOrder() throws {
+        let index = try ModuleIndex.load(release: try hostRelease())
+        let result = try DriverSelection.select(["nfsroot"], from: index)
+        #expect(result.selected == ["nfsv4", "overlay"])
+        let names = result.modules.map(\.name)
+        #expect(Set(names).isSuperset(of: ["sunrpc", "lockd", "grace", "nfs", "nfsv4", "overlay"]), "\(names)")
+        let position = { (name: String) in names.firstIndex(of: name) ?? -1 }
+        #expect(position("sunrpc") < position("nfs") && position("nfs") < position("nfsv4"), "\(names)")
+    }
+
     @Test func matchesRealDevices() throws {
         let index = try ModuleIndex.load(release: try hostRelease())
         #expect(index.match(modalias: "pci:v00008086d0000100Esv00008086sd0000001Ebc02sc00i00").contains("e1000"))

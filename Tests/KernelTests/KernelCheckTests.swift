@@ -182,3 +182,26 @@ import Testing
         }
     }
 }
+
+@Suite struct NFSRootSupportTests {
+    static let nfsroot = """
+        # clump: optional
+        CONFIG_IP_PNP_DHCP=y
+        CONFIG_ROOT_NFS=y
+        """
+
+    @Test(arguments: [
+        ("CONFIG_NFS_FS=m\nCONFIG_NFS_V4=m\nCONFIG_OVERLAY_FS=m\n", true, false),
+        ("CONFIG_NFS_FS=y\nCONFIG_NFS_V4=y\nCONFIG_OVERLAY_FS=y\nCONFIG_IP_PNP_DHCP=y\nCONFIG_ROOT_NFS=y\n", true, true),
+        ("CONFIG_NFS_FS=m\nCONFIG_OVERLAY_FS=m\n", false, false),
+    ])
+    func checkKernelSaysWhichWayANodeCanBoot(_ text: String, _ initramfs: Bool, _ kernelOnly: Bool) throws {
+        let fragment = try ConfigFragment(name: "nfsroot", text: Self.nfsroot, file: "nfsroot.config")
+        let report = KernelCheck.check(config: try KernelConfig(parsing: text), fragments: [fragment], compression: .none)
+        #expect(report.nfsroot.initramfs == initramfs)
+        #expect(report.nfsroot.kernelOnly == kernelOnly)
+        let line = report.render().split(separator: "\n").first { $0.contains("nfsroot ways") }.map(String.init) ?? ""
+        #expect(line.contains("agent in the initramfs (NFS_FS=") && line.contains(": \(initramfs ? "yes" : "no");"), "\(line)")
+        #expect(line.hasSuffix(kernelOnly ? "yes" : "no, see the nfsroot group"), "\(line)")
+    }
+}

@@ -90,7 +90,7 @@ import Testing
     @Test func warningNamesTheValueAndTheChoice() {
         let options = BootOptions(commandLine: KernelCommandLine(parsing: "clump.mode=bogus"))
         #expect(
-            options.warnings == ["clump: unknown clump.mode=bogus (expected one of auto, expert, safe); booting safe"])
+            options.warnings == ["clump: unknown clump.mode=bogus (expected one of auto, expert, safe, nfsroot); booting safe"])
     }
 }
 

@@ -1,0 +1,196 @@
+import AutoMap
+import ImageSpec
+
+/// What an NFS-root node gets from the master besides its boot files (HOWTO 10.2, done with one
+/// shared root): a tree of its own with only what differs from node to node, and the exports of
+/// the shared root and of that tree. Pure renderers over the plan.
+///
+/// The HOWTO copied the master's root to `/tftpboot/<node-ip>/` for every node (300-500 MB each)
+/// and exported everything `*(rw,no_root_squash)`, so any machine could rewrite any node's root.
+/// Here the root is one read-only tree with root squashed, and a node's tree (a few kilobytes:
+/// its host name, hosts, fstab, network and cluster map, and its writable directories) is
+/// exported to that node's address only.
+public enum NFSRootFiles {
+    /// The files laid over the shared root, under the node tree's `files/`.
+    static let overlayFiles = [
+        "etc/hostname", "etc/hosts", "etc/fstab", "etc/network/interfaces", "etc/mosix.map", "etc/hpc.map",
+    ]
+
+    /// The node's root directory on the master: its own `root:` or the spec's `nfsroot.root`.
+    public static func root(_ plan: MasterPlan, _ node: Inventory.Node) -> String {
+        node.root ?? plan.nfsroot.root
+    }
+
+    /// The node's tree on the master, which it mounts read-write.
+    public static func tree(_ plan: MasterPlan, _ node: Inventory.Node) -> String {
+        "\(plan.directory)/\(MasterLayout.nfsrootTree(name: node.name))"
+    }
+
+    /// The kernel arguments of an NFS-root node's boot entry: where its root and its tree are.
+    /// The agent reads them after DHCP (see `NFSRootMode` in the agent).
+    public static func kernelArgs(_ plan: MasterPlan, _ node: Inventory.Node) -> [String] {
+        ["clump.root=\(plan.master):\(root(plan, node))", "clump.node=\(plan.master):\(tree(plan, node))"]
+    }
+
+    /// The node tree's files, relative to the master directory: what the agent lays over the shared
+    /// root (`files/...`) and the list of writable directories it mounts from `writable/`.
+    public static func node(_ plan: MasterPlan, _ node: Inventory.Node) -> [(String, String)] {
+        // The map as a drone on this network writes it; only the header names the node.
+        let map =
+            plan.clusterMap?.rendered(header: [
+                "cluster map written by clumpbuild generate for \(node.name); format: node-id address range-size|ALIAS "
+                    + "(openMosix HOWTO 5.4.2)",
+                "network \(plan.network): node id = host number in the network; this node is node \(node.number)",
+            ]) ?? ""
+        // Its own name and the master's; the others' names come from the cluster's DNS, so a new node
+        // changes no other node's files.
+        let hosts = """
+            127.0.0.1\tlocalhost
+            ::1\tlocalhost ip6-localhost ip6-loopback
+            \(node.address)\t\(node.name)
+            \(plan.master)\tmaster
+
+            """
+        let root = root(plan, node)
+        let writable = plan.nfsroot.writable
+        let writableLines = writable.map {
+            "#   \($0)  \(plan.master):\(tree(plan, node))/writable\($0) (this node's own)"
+        }
+        let fstab = """
+            # \(node.name): mounted by the clump agent before /sbin/init, nothing for mount -a to do:
+            #   /  overlay of \(plan.master):\(root) (read-only, shared) and RAM
+            \(writableLines.joined(separator: "\n"))
+            proc /proc proc defaults 0 0
+
+            """
+        let interfaces = """
+            # \(node.name) \(node.address)/\(plan.network.prefix): the clump agent configured the card from DHCP
+            # before /sbin/init; its root is on NFS through it, so nothing here takes it down or up again.
+            auto lo
+            iface lo inet loopback
+
+            """
+        let texts = [
+            node.name + "\n", hosts, fstab, interfaces, map, map,
+        ]
+        return Array(zip(paths(name: node.name), texts + [writable.joined(separator: "\n") + "\n"]))
+    }
+
+    /// The generated files of the tree of the node called `name`, in the order `node` renders them.
+    static func paths(name: String) -> [String] {
+        let base = MasterLayout.nfsrootTree(name: name)
+        return overlayFiles.map { "\(base)/files/\($0)" } + ["\(base)/\(MasterLayout.nfsrootWritableList)"]
+    }
+
+    /// How many files `node` renders.
+    static let filesPerNode = overlayFiles.count + 1
+
+    /// The NFS-root nodes, in inventory order.
+    static func nodes(_ plan: MasterPlan) -> [Inventory.Node] {
+        plan.inventory.nodes.filter { $0.boot == .nfsroot }
+    }
+
+    /// Each root in first-use order, with the addresses of the nodes that boot it.
+    static func roots(_ plan: MasterPlan, _ nodes: [Inventory.Node]) -> [(String, [IPv4Address])] {
+        var clients: [String: [IPv4Address]] = [:]
+        var order: [String] = []
+        for node in nodes {
+            let root = root(plan, node)
+            if clients[root] == nil { order.append(root) }
+            clients[root, default: []].append(node.address)
+        }
+        return order.map { ($0, clients[$0] ?? []) }
+    }
+
+    /// `/etc/exports` for the kernel NFS server (exports(5)): each root read-only with root squashed
+    /// to the NFS-root nodes that use it, by address; each node's tree read-write to that node only.
+    /// Never `*`. A node adds one line and one address here.
+    public static func exports(_ plan: MasterPlan) -> String {
+        var out = """
+            # clump: NFS exports for the NFS-root nodes; generated, do not edit. Install with
+            #   cp \(plan.directory)/\(MasterLayout.exports) /etc/exports.d/clump.exports && exportfs -ra
+            # Shared roots: read-only, root squashed, to the nodes that boot them.
+
+            """
+        let nodes = nodes(plan)
+        for (root, clients) in roots(plan, nodes) {
+            out += exportPath(root) + " "
+            out += clients.map { "\($0)(ro,root_squash,no_subtree_check,sec=sys)" }.joined(separator: " ")
+            out += "\n"
+        }
+        out += "# Each node's own tree: read-write to that node's address only.\n"
+        for node in nodes {
+            out += "\(exportPath(tree(plan, node))) \(node.address)(rw,no_root_squash,no_subtree_check,sec=sys)\n"
+        }
+        return out
+    }
+
+    /// exports(5) writes a space in a path as `\040`.
+    static func exportPath(_ path: String) -> String {
+        path.replacing(" ", with: "\\040")
+    }
+
+    /// The nfs-ganesha configuration (the user-space server, for a master whose kernel has no nfsd):
+    /// NFSv4 only, so no rpcbind and no mountd; each root read-only with root squashed to its nodes,
+    /// each node's tree read-write to its address. The pseudo path is the real path, so a node mounts
+    /// `SERVER:PATH` from either server alike. Export ids: 1 and up for roots, 65536 minus a node's
+    /// number for its tree; stable when nodes come and go.
+    public static func ganesha(_ plan: MasterPlan) -> String {
+        var out = """
+            # clump: nfs-ganesha configuration for the NFS-root nodes; generated, do not edit.
+            # Run: ganesha.nfsd -F -f \(plan.directory)/\(MasterLayout.ganesha) -L LOGFILE -p PIDFILE
+            NFS_CORE_PARAM {
+                # NFSv4 only (RFC 7530, RFC 8881): one TCP port, no rpcbind, no mountd, no NLM.
+                Protocols = 4;
+                Enable_NLM = false;
+                Enable_RQUOTA = false;
+            }
+            NFSV4 {
+                # Nodes boot at once after a restart: no 90 s grace period for state they never had.
+                Graceless = true;
+                Only_Numeric_Owners = true;
+            }
+            NFS_KRB5 {
+                Active_krb5 = false;
+            }
+            EXPORT_DEFAULTS {
+                Access_Type = None;
+                Squash = root_squash;
+                SecType = sys;
+                Protocols = 4;
+                Transports = TCP;
+            }
+
+            """
+        let nodes = nodes(plan)
+        for (index, (root, clients)) in roots(plan, nodes).enumerated() {
+            out += export(id: index + 1, path: root, clients: clients, access: "RO", squash: "root_squash")
+        }
+        for node in nodes {
+            out += export(
+                id: 65536 - Int(node.number), path: tree(plan, node), clients: [node.address], access: "RW",
+                squash: "no_root_squash")
+        }
+        return out
+    }
+
+    private static func export(
+        id: Int, path: String, clients: [IPv4Address], access: String, squash: String
+    ) -> String {
+        """
+        EXPORT {
+            Export_Id = \(id);
+            Path = "\(path)";
+            Pseudo = "\(path)";
+            FSAL { Name = VFS; }
+            CLIENT {
+                Clients = \(clients.map(\.description).joined(separator: ", "));
+                Access_Type = \(access);
+                Squash = \(squash);
+                Protocols = 4;
+            }
+        }
+
+        """
+    }
+}

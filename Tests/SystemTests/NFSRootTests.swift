@@ -1,0 +1,265 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// Diskless NFS-root nodes end to end (HOWTO 10.2 with one shared root): `clumpbuild generate` writes
+/// the nodes' trees, exports and nfs-ganesha configuration; ganesha serves them with that very
+/// configuration and `clumpbuild serve` gives DHCP and PXE, both in a master namespace; drones on
+/// taps boot the agent's nfsroot mode into a small busybox root whose /sbin/init checks the node
+/// from the inside and powers off.
+@Suite("NFS-root nodes", .serialized)
+struct NFSRootTests {
+    static let bootSeconds = 400.0
+    static let network = "10.67.0.0/24"
+    static let server = "10.67.0.1"
+    /// node11 and node12 boot the shared root; node13 a root without /sbin/init; node14 is given
+    /// node11's tree on its command line, which the master must refuse to node14's address.
+    static let macs = ["52:54:00:67:00:11", "52:54:00:67:00:12", "52:54:00:67:00:13", "52:54:00:67:00:14"]
+
+    /// The root's /sbin/init: the node's view of itself, printed on the serial console.
+    static let initScript = """
+        #!/bin/sh
+        export PATH=/bin
+        exec >/dev/ttyS0 2>&1
+        hostname -F /etc/hostname
+        echo "clump-test: hostname $(hostname)"
+        echo "written by $(hostname)" > /var/log/clump-test.log && echo "clump-test: wrote /var/log/clump-test.log"
+        echo "in RAM only" > /etc/clump-test-ram
+        for word in $(cat /proc/cmdline); do
+            case "$word" in clump.root=*) root=${word#clump.root=} ;; clump.node=*) node=${word#clump.node=} ;; esac
+        done
+        server=${root%%:*}
+        me=$(ip -4 -o addr show dev eth0 | sed 's/.*inet \\([0-9.]*\\).*/\\1/')
+        mkdir -p /mnt/shared /mnt/other
+        if mount -t nfs4 -o vers=4.1,addr=$server,clientaddr=$me $root /mnt/shared; then
+            if touch /mnt/shared/written-by-$(hostname); then echo "clump-test: shared root write succeeded"
+            else echo "clump-test: shared root write failed"; fi
+        else
+            echo "clump-test: shared root mount failed"
+        fi
+        for other in node11 node12; do
+            [ "$other" = "$(hostname)" ] && continue
+            if mount -t nfs4 -o vers=4.1,addr=$server,clientaddr=$me ${node%/*}/$other /mnt/other; then
+                echo "clump-test: mounted $other's tree"
+            else
+                echo "clump-test: cannot mount $other's tree"
+            fi
+        done
+        echo "clump-test: done"
+        poweroff -f
+
+        """
+
+    /// The master's files: spec, inventory, the two roots, and the built image under out/.
+    struct Master {
+        let directory: String
+        let spec: String
+        let out: String
+        var root: String { directory + "/root" }
+        var noInit: String { directory + "/noinit" }
+        var master: String { out + "/master" }
+        var tftp: String { master + "/tftp" }
+        func tree(_ name: String) -> String { master + "/nfsroot/nodes/" + name }
+
+        init() throws {
+            directory = try Harness.scratch("nfsroot")
+            spec = directory + "/clump.yaml"
+            out = directory + "/out"
+            try """
+                cluster:
+                  network: \(NFSRootTests.network)
+                boot:
+                  timeout: 0
+                drivers:
+                  include: [ethernet, nfsroot]
+                nfsroot:
+                  root: \(directory)/root
+                  writable: [/var/log]
+
+                """.write(toFile: spec, atomically: true, encoding: .utf8)
+            let macs = NFSRootTests.macs
+            try """
+                - {mac: "\(macs[0])", address: 10.67.0.11, boot: nfsroot}
+                - {mac: "\(macs[1])", address: 10.67.0.12, boot: nfsroot}
+                - mac: "\(macs[2])"
+                  address: 10.67.0.13
+                  boot: nfsroot
+                  root: \(directory)/noinit
+                - mac: "\(macs[3])"
+                  address: 10.67.0.14
+                  boot: nfsroot
+                  kernel-args: ["clump.node=\(NFSRootTests.server):\(out)/master/nfsroot/nodes/node11"]
+
+                """.write(toFile: directory + "/nodes.yaml", atomically: true, encoding: .utf8)
+            try Self.makeRoot(root, initScript: NFSRootTests.initScript)
+            try Self.makeRoot(noInit, initScript: nil)
+            let built = try Harness.run(
+                [try Harness.clumpbuild, "build", "--spec", spec, "--out", out], cwd: directory,
+                environment: ["SOURCE_DATE_EPOCH": "1700000000"])
+            guard built.status == 0 else { throw HarnessError("clumpbuild build failed:\n\(built.output)") }
+            let generated = try Harness.run([try Harness.clumpbuild, "generate", "--spec", spec, "--out", out], cwd: directory)
+            guard generated.status == 0 else { throw HarnessError("clumpbuild generate failed:\n\(generated.output)") }
+        }
+
+        /// A busybox root (Debian's busybox-static): the applets the init script uses, an
+        /// /etc/hostname the node's own must replace, and the init when given.
+        static func makeRoot(_ root: String, initScript: String?) throws {
+            let fm = FileManager.default
+            for directory in ["bin", "sbin", "etc", "proc", "sys", "dev", "run", "tmp", "mnt", "var/log"] {
+                try fm.createDirectory(atPath: root + "/" + directory, withIntermediateDirectories: true)
+            }
+            try fm.copyItem(atPath: "/bin/busybox", toPath: root + "/bin/busybox")
+            for applet in ["sh", "mount", "hostname", "cat", "echo", "touch", "poweroff", "mkdir", "sed", "ip"] {
+                try fm.createSymbolicLink(atPath: root + "/bin/" + applet, withDestinationPath: "busybox")
+            }
+            try "sharedroot\n".write(toFile: root + "/etc/hostname", atomically: true, encoding: .utf8)
+            if let initScript {
+                try initScript.write(toFile: root + "/sbin/init", atomically: true, encoding: .utf8)
+                try fm.setAttributes([.posixPermissions: 0o755], ofItemAtPath: root + "/sbin/init")
+            }
+        }
+
+        func boot(_ index: Int, lan: NFSRootLAN) throws -> Console {
+            try Console(
+                "nfsroot-node\(11 + index)",
+                bootArguments: [
+                    tftp, "--nic", "e1000,tap=\(lan.tap(index + 1)),mac=\(NFSRootTests.macs[index])", "--memory", "256",
+                    "--timeout", "\(Int(NFSRootTests.bootSeconds))",
+                ], namespace: lan.namespace)
+        }
+    }
+
+    @Test("nfsroot nodes boot the shared root with their own files; refused, silent and init-less roots fail clearly")
+    func nfsrootNodes() throws {
+        let master = try Master()
+        defer { try? FileManager.default.removeItem(atPath: master.directory) }
+
+        // The exports name hosts, never `*`: the shared root read-only and squashed, each tree to its node.
+        let exports = try String(contentsOfFile: master.master + "/nfs/exports", encoding: .utf8)
+        let lines = exports.split(separator: "\n").filter { !$0.hasPrefix("#") }
+        #expect(!exports.contains("*"), "\(exports)")
+        #expect(lines.contains("\(master.root) " + (11...14).filter { $0 != 13 }.map {
+            "10.67.0.\($0)(ro,root_squash,no_subtree_check,sec=sys)" }.joined(separator: " ")), "\(exports)")
+        #expect(lines.contains("\(master.tree("node11")) 10.67.0.11(rw,no_root_squash,no_subtree_check,sec=sys)"), "\(exports)")
+        #expect(try String(contentsOfFile: master.tree("node11") + "/files/etc/hostname", encoding: .utf8) == "node11\n")
+
+        let lan = try NFSRootLAN(taps: 4)
+        defer { lan.remove() }
+        let serve = try Console(
+            "serve", clumpbuild: ["serve", "--spec", master.spec, "--out", master.out, "--interface", "br0"],
+            namespace: lan.namespace)
+        defer { _ = try? serve.stop() }
+        try serve.expect("clump: serving DHCP and TFTP on br0", within: 60)
+        try lan.startGanesha(config: master.master + "/nfs/ganesha.conf")
+
+        // 1. Two nodes on the shared root.
+        let nodes = try (0..<2).map { try master.boot($0, lan: lan) }
+        for (index, node) in nodes.enumerated() {
+            let name = "node\(11 + index)"
+            let address = "10\\.67\\.0\\.\(11 + index)"
+            try node.expect("clump: lease eth0 \(address)/24", within: Self.bootSeconds)
+            try node.expect("clump: nfsroot 10\\.67\\.0\\.1:\(NSRegularExpression.escapedPattern(for: master.root))\r?\n", within: 60)
+            try node.expect("clump: nfsroot node files .*nodes/\(name), writable /var/log", within: 120)
+            try node.expect("clump: nfsroot switching to /sbin/init", within: 60)
+            try node.expect("clump-test: hostname \(name)\r?\n", within: 60)
+            try node.expect("clump-test: wrote /var/log/clump-test.log", within: 60)
+            try node.expect("clump-test: shared root write failed", within: 120)
+            let other = index == 0 ? "node12" : "node11"
+            try node.expect("clump-test: cannot mount \(other)'s tree", within: 120)
+            try node.expect("clump-test: done", within: 60)
+            #expect(!node.transcript.contains("clump-test: mounted"), "\(node.transcript.suffix(2000))")
+            _ = try node.waitForExit(within: 120)
+        }
+        // Each node's log is in its own tree and nowhere else; nothing reached the shared root.
+        for name in ["node11", "node12"] {
+            let log = try String(contentsOfFile: master.tree(name) + "/writable/var/log/clump-test.log", encoding: .utf8)
+            #expect(log == "written by \(name)\n")
+        }
+        let logs = try FileManager.default.subpathsOfDirectory(atPath: master.master).filter { $0.hasSuffix("clump-test.log") }
+        #expect(
+            Set(logs) == ["nfsroot/nodes/node11/writable/var/log/clump-test.log", "nfsroot/nodes/node12/writable/var/log/clump-test.log"])
+        #expect(!FileManager.default.fileExists(atPath: master.tree("node11") + "/files/etc/clump-test-ram"), "RAM writes stay on the node")
+        let rootFiles = try FileManager.default.subpathsOfDirectory(atPath: master.root)
+        #expect(!rootFiles.contains { $0.contains("clump-test") || $0.contains("written-by") }, "\(rootFiles)")
+        #expect(try String(contentsOfFile: master.root + "/etc/hostname", encoding: .utf8) == "sharedroot\n")
+
+        // 2. A root without /sbin/init.
+        let noInit = try master.boot(2, lan: lan)
+        try noInit.expect("clump: nfsroot failed: no /sbin/init in the root 10\\.67\\.0\\.1:", within: Self.bootSeconds)
+        _ = try noInit.stop()
+
+        // 3. node14 asks for node11's tree: the master refuses it to node14's address.
+        let refused = try master.boot(3, lan: lan)
+        try refused.expect(
+            "clump: nfsroot failed: the server (refused the export|has no export) 10\\.67\\.0\\.1:.*nodes/node11",
+            within: Self.bootSeconds)
+        _ = try refused.stop()
+
+        // 4. The server is down: a line per attempt, then a clear failure, no silent hang.
+        lan.stopGanesha()
+        let down = try master.boot(0, lan: lan)
+        try down.expect(
+            "clump: nfsroot server 10\\.67\\.0\\.1 not answering \\(.*\\), attempt 1 of 5; again in 2 s", within: Self.bootSeconds)
+        try down.expect("attempt 2 of 5", within: 60)
+        try down.expect("clump: nfsroot failed: server 10\\.67\\.0\\.1 not answering on NFS port 2049", within: 120)
+        _ = try down.stop()
+    }
+}
+
+/// The master's LAN for NFS-root nodes, in a namespace of its own: a bridge at 10.67.0.1/24 (a
+/// network no other test uses), a tap per drone, and nfs-ganesha started on demand.
+final class NFSRootLAN: @unchecked Sendable {
+    let namespace: String
+    private let directory: String
+    private var ganesha: pid_t?
+
+    init(taps: Int) throws {
+        namespace = "clumpnfs\(getpid() % 100_000)"
+        directory = try Harness.scratch("nfslan")
+        if (try? Spawn.run(["which", "ganesha.nfsd"])) == nil {
+            throw HarnessError("the NFS-root test needs nfs-ganesha: apt-get install nfs-ganesha nfs-ganesha-vfs")
+        }
+        do {
+            try DroneLAN.makeBridge(in: namespace, address: "10.67.0.1/24", taps: (1...taps).map(tap))
+        } catch {
+            remove()
+            throw error
+        }
+    }
+
+    func tap(_ drone: Int) -> String { "tap\(drone)" }
+
+    /// Starts ganesha in the namespace with `config` and waits until it listens on 2049.
+    func startGanesha(config: String) throws {
+        let pid = try Spawn.start(
+            [
+                "ip", "netns", "exec", namespace, "ganesha.nfsd", "-F", "-f", config, "-L", directory + "/ganesha.log",
+                "-p", directory + "/ganesha.pid",
+            ], output: directory + "/ganesha.out")
+        ganesha = pid
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline {
+            if let status = Spawn.wait(pid, timeout: 0) {
+                ganesha = nil
+                throw HarnessError("ganesha exited (\(status)): \(log)")
+            }
+            let listening = (try? Spawn.run(["ip", "netns", "exec", namespace, "ss", "-Hltn", "sport", "=", ":2049"])) ?? ""
+            if listening.contains("2049") { return }
+            Thread.sleep(forTimeInterval: 0.2)
+        }
+        throw HarnessError("ganesha does not listen on 2049 after 60 s: \(log)")
+    }
+
+    func stopGanesha() {
+        if let ganesha { Spawn.stop(ganesha) }
+        ganesha = nil
+    }
+
+    var log: String { (try? String(contentsOfFile: directory + "/ganesha.log", encoding: .utf8)) ?? "(no log)" }
+
+    func remove() {
+        stopGanesha()
+        _ = try? Spawn.run(["ip", "netns", "del", namespace])
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+}
