@@ -22,6 +22,12 @@ public struct BootMenu: Sendable, Equatable {
     public var kernelArgs: [String]
     public var serial: Serial?
     public var quiet: Bool
+    /// The file name of NFS-root nodes' second RAM disk (`nfsroot.img`), kept beside the image's;
+    /// the `nfsroot` entries load both. Nil when the image itself has what they need.
+    public var nfsrootAddOn: String?
+
+    /// The add-on's name in the PXE tree, the master's image generations and the CD.
+    public static let nfsrootAddOnName = "nfsroot.img"
 
     public init(
         modes: [String], defaultMode: String, timeoutSeconds: Int, kernelArgs: [String], serial: Serial?, quiet: Bool
@@ -94,6 +100,13 @@ public struct BootMenu: Sendable, Equatable {
         return menu
     }
 
+    /// The RAM disks of one entry: the image's, and for `nfsroot` the add-on beside it.
+    func initrds(_ initrd: String, mode: String) -> [String] {
+        guard mode == "nfsroot", let addOn = nfsrootAddOn else { return [initrd] }
+        let directory = initrd.split(separator: "/", omittingEmptySubsequences: false).dropLast()
+        return [initrd, (directory + [Substring(addOn)]).joined(separator: "/")]
+    }
+
     /// `isolinux.cfg` (paths on the CD) or `pxelinux.cfg/default` (paths on the TFTP root).
     ///
     /// `bootInterface` adds pxelinux's `IPAPPEND 2`, which appends `BOOTIF=01-<mac>` of the card
@@ -111,7 +124,8 @@ public struct BootMenu: Sendable, Equatable {
             out.append("")
             out.append("LABEL \(mode)")
             out.append("  KERNEL \(kernel)")
-            out.append("  INITRD \(initrd)")
+            // syslinux loads a comma-separated list one after the other, as the kernel expects them.
+            out.append("  INITRD \(initrds(initrd, mode: mode).joined(separator: ","))")
             out.append("  APPEND \(commandLine(mode: mode))")
             if bootInterface { out.append("  IPAPPEND 2") }
         }
@@ -137,10 +151,11 @@ public struct BootMenu: Sendable, Equatable {
             out.append(":\(mode)")
             // initrd= names the image for EFI kernels; BIOS kernels ignore it. BOOTIF is pxelinux's
             // IPAPPEND 2 form of the card that booted (netX: the one iPXE last opened).
-            let initrdName = initrd.split(separator: "/").last.map(String.init) ?? initrd
+            let images = initrds(initrd, mode: mode)
+            let names = images.map { "initrd=" + (($0.split(separator: "/").last.map(String.init)) ?? $0) }
             out.append(
-                "kernel \(kernel) initrd=\(initrdName) \(commandLine(mode: mode)) BOOTIF=01-${netX/mac:hexhyp}")
-            out.append("initrd \(initrd)")
+                "kernel \(kernel) \(names.joined(separator: " ")) \(commandLine(mode: mode)) BOOTIF=01-${netX/mac:hexhyp}")
+            for image in images { out.append("initrd \(image)") }
             out.append("boot")
         }
         return out.joined(separator: "\n") + "\n"
@@ -191,7 +206,7 @@ public struct BootMenu: Sendable, Equatable {
                 "menuentry '\(key)  \(pad(mode, 8)) \(Self.summary(of: mode))' --id=\(mode) --hotkey=\(key) {")
             let line = commandLine(mode: mode).split(separator: " ").map { Self.grubWord(String($0)) }
             out.append("    linux \(kernel) \(line.joined(separator: " "))\(args)")
-            out.append("    initrd \(initrd)")
+            out.append("    initrd \(initrds(initrd, mode: mode).joined(separator: " "))")
             out.append("}")
         }
         return "# clump \(version) - cluster drone\n" + out.joined(separator: "\n") + "\n"

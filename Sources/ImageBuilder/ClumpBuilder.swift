@@ -55,16 +55,32 @@ public enum ClumpBuilder {
         let initrd = staging + "/initrd.img"
         let ramdisk = try InitramfsWriter.write(entries, to: initrd, compression: resolved.compression, mtime: resolved.epoch)
 
+        var menu = resolved.menu
+        var addOn: (path: String, stats: ArchiveStats, modules: Int)?
+        if let extra = resolved.nfsrootAddOn {
+            let packed = try ModuleCompressor(environment: request.environment, strip: resolved.stripModules)
+                .compress(extra.modules.map(\.host), scratch: staging)
+            let placed = zip(extra.modules, packed).map { module, packed in
+                InitramfsInputs.Placed(path: module.path + ".xz", host: packed, mode: 0o644)
+            }
+            let path = staging + "/" + BootMenu.nfsrootAddOnName
+            let stats = try InitramfsWriter.write(
+                InitramfsPlan.addOnEntries(
+                    kernelVersion: resolved.kernel.version, modules: placed, indexFiles: extra.moduleIndexFiles),
+                to: path, compression: resolved.compression, mtime: resolved.epoch)
+            addOn = (path, stats, placed.count)
+            menu.nfsrootAddOn = BootMenu.nfsrootAddOnName
+        }
+
         var outputs: [(staged: String, final: String)] = []
-        let menu = resolved.menu
         if let isoName = resolved.isoName {
             let iso = staging + "/" + isoName
-            try writeISO(iso, resolved: resolved, initrd: initrd, menu: menu, scratch: staging)
+            try writeISO(iso, resolved: resolved, initrd: initrd, addOn: addOn?.path, menu: menu, scratch: staging)
             outputs.append((iso, isoName))
         }
         if let pxeName = resolved.pxeName {
             let tree = staging + "/" + pxeName
-            try writePXETree(tree, resolved: resolved, initrd: initrd, menu: menu)
+            try writePXETree(tree, resolved: resolved, initrd: initrd, addOn: addOn?.path, menu: menu)
             outputs.append((tree, pxeName))
         }
         try FileManager.default.createDirectory(atPath: request.outDir, withIntermediateDirectories: true)
@@ -73,6 +89,10 @@ public enum ClumpBuilder {
         var budget = SizeBudget(
             entries: entries, kernelImage: resolved.kernel.image, ramdisk: ramdisk,
             modulesLoaded: resolved.modules.reduce(0) { $0 + fileSize($1.host) }, enginePaths: resolved.enginePaths)
+        if let addOn {
+            budget.nfsrootAddOn = SizeBudget.AddOn(
+                count: addOn.modules, compressed: addOn.stats.writtenBytes, unpacked: addOn.stats.unpackedBytes)
+        }
         if resolved.isoName != nil {
             budget.efiImage = fileSize(staging + "/" + Self.efiImageName)
             budget.secureBoot = resolved.secureBoot
@@ -138,7 +158,7 @@ public enum ClumpBuilder {
     static let efiImageName = "efi.img"
 
     private static func writeISO(
-        _ path: String, resolved: ResolvedBuild, initrd: String, menu: BootMenu, scratch: String
+        _ path: String, resolved: ResolvedBuild, initrd: String, addOn: String?, menu: BootMenu, scratch: String
     ) throws {
         let loaders = resolved.loaders
         let esp = scratch + "/" + Self.efiImageName
@@ -151,7 +171,7 @@ public enum ClumpBuilder {
             kernel: "/boot/vmlinuz", initrd: "/boot/initrd.img", version: ClumpVersion.string)
         // GRUB finds the ISO by this file, on a CD or anywhere on a USB stick.
         let diskInfo = "clump \(ClumpVersion.string) \(resolved.label)\n"
-        let files: [(String, ImageEntry.ImageData)] = [
+        var files: [(String, ImageEntry.ImageData)] = [
             (".disk/info", .bytes(Array(diskInfo.utf8))),
             ("boot/grub/efi.img", .host(path: esp)),
             ("boot/grub/grub.cfg", .bytes(Array(grubConfig.utf8))),
@@ -162,6 +182,11 @@ public enum ClumpBuilder {
             ("boot/vmlinuz", .host(path: resolved.kernel.image)),
             ("boot/initrd.img", .host(path: initrd)),
         ]
+        // The CD carries the add-on only when its menu has an nfsroot entry to load it.
+        let addOnFile = addOn.flatMap { path in
+            menu.modes.contains("nfsroot") ? [("boot/" + BootMenu.nfsrootAddOnName, ImageEntry.ImageData.host(path: path))] : nil
+        }
+        files += addOnFile ?? []
         let entries = files.map { ImageEntry(path: $0.0, content: .file($0.1), mode: 0o444) }
         let options = ISOOptions(
             volumeID: resolved.label, hybridMBR: try readFile(loaders.isohybridMBR), mtime: resolved.epoch,
@@ -169,7 +194,9 @@ public enum ClumpBuilder {
         _ = try ISOWriter.write(entries, to: path, options: options)
     }
 
-    private static func writePXETree(_ dir: String, resolved: ResolvedBuild, initrd: String, menu: BootMenu) throws {
+    private static func writePXETree(
+        _ dir: String, resolved: ResolvedBuild, initrd: String, addOn: String?, menu: BootMenu
+    ) throws {
         let loaders = resolved.loaders
         let texts: [(String, String)] = [
             (
@@ -188,7 +215,7 @@ public enum ClumpBuilder {
         let copies: [(String, String)] = [
             ("pxelinux.0", loaders.pxelinux), ("ldlinux.c32", loaders.ldlinux),
             ("vmlinuz", resolved.kernel.image), ("initrd.img", initrd),
-        ] + resolved.uefi.pxeFiles()
+        ] + resolved.uefi.pxeFiles() + (addOn.map { [(BootMenu.nfsrootAddOnName, $0)] } ?? [])
         for (name, text) in texts { try writeAtomically(Array(text.utf8), to: dir + "/" + name) }
         for (name, host) in copies { try writeAtomically(try readFile(host), to: dir + "/" + name) }
     }

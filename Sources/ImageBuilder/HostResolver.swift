@@ -26,6 +26,18 @@ struct ResolvedBuild {
     var secureBoot: Bool
     /// The engine's entries (`engine.slurm`), counted on their own line of the size budget.
     var enginePaths: Set<String> = []
+    /// NFS-root nodes' add-on RAM disk, when the image leaves out modules they need.
+    var nfsrootAddOn: NFSRootAddOn?
+}
+
+/// What only NFS-root nodes load, as a second RAM disk beside the image's (`nfsroot.img`): the NFS
+/// client and overlayfs modules the drone image does not ship, and the module index of both
+/// together, which replaces the image's as the kernel unpacks the second archive over the first.
+/// Drones never load it, so the drone's RAM disk keeps its size target.
+struct NFSRootAddOn {
+    /// Raw modules, as `ResolvedBuild.modules`.
+    var modules: [InitramfsInputs.Placed]
+    var moduleIndexFiles: [String: String]
 }
 
 /// The syslinux pieces, from Debian's isolinux, pxelinux and syslinux-common.
@@ -94,17 +106,8 @@ struct HostResolver {
         } catch {
             throw ImageBuilderError.io("read module firmware list: \(error)", path: kernel.modulesDir, hint: "check the module files")
         }
-        let indexFiles: [String: String]
-        do {
-            indexFiles = [
-                "modules.dep": try index.renderDep(shipping: selected, rename: ModuleIndex.compressedPath),
-                "modules.alias": try index.renderAlias(shipping: selected),
-                "modules.softdep": try index.renderSoftdep(shipping: selected),
-                "modules.builtin": index.renderBuiltin(),
-            ]
-        } catch {
-            throw ImageBuilderError.io("render module index: \(error)", path: kernel.modulesDir, hint: "regenerate it with depmod")
-        }
+        let indexFiles = try moduleIndexFiles(index, shipping: selected, kernel: kernel)
+        let nfsrootAddOn = try nfsrootAddOn(index, shipped: selected, kernel: kernel)
 
         let agent = try staticAgent()
         let busybox = try existingFile(spec.busybox, key: "busybox", hint: "apt-get install busybox-static")
@@ -130,7 +133,45 @@ struct HostResolver {
             keyFile: spec.resolve(spec.cluster.keyFile), previousKeyFile: try previousKeyFile(), epoch: epoch, menu: menu, label: spec.label,
             isoName: spec.outputs.iso, pxeName: spec.outputs.pxe, loaders: try BootLoaders.locate(root: root),
             uefi: try UEFILoaders.locate(root: root), secureBoot: spec.boot.secureBoot,
-            enginePaths: Set(engine.map(\.path)))
+            enginePaths: Set(engine.map(\.path)), nfsrootAddOn: nfsrootAddOn)
+    }
+
+    /// `modules.dep`, `.alias`, `.softdep` and `.builtin` for exactly the modules shipped.
+    private func moduleIndexFiles(
+        _ index: ModuleIndex, shipping modules: [KernelModule], kernel: ResolvedKernel
+    ) throws -> [String: String] {
+        do {
+            return [
+                "modules.dep": try index.renderDep(shipping: modules, rename: ModuleIndex.compressedPath),
+                "modules.alias": try index.renderAlias(shipping: modules),
+                "modules.softdep": try index.renderSoftdep(shipping: modules),
+                "modules.builtin": index.renderBuiltin(),
+            ]
+        } catch {
+            throw ImageBuilderError.io("render module index: \(error)", path: kernel.modulesDir, hint: "regenerate it with depmod")
+        }
+    }
+
+    /// The `nfsroot` driver group's modules that the image does not ship, or nil when it ships them
+    /// all (the spec includes the group), the kernel has them built in, or the spec excludes them
+    /// (then an NFS-root node says at boot which module it lacks).
+    private func nfsrootAddOn(
+        _ index: ModuleIndex, shipped: [KernelModule], kernel: ResolvedKernel
+    ) throws -> NFSRootAddOn? {
+        guard
+            let both = try? DriverSelection.select(
+                spec.drivers.include + ["nfsroot"], excluding: spec.drivers.exclude, from: index
+            ).modules
+        else { return nil }
+        let have = Set(shipped.map(\.name))
+        let extra = both.filter { !have.contains($0.name) }
+        guard !extra.isEmpty else { return nil }
+        let moduleRoot = "lib/modules/\(kernel.version)"
+        return NFSRootAddOn(
+            modules: extra.map {
+                InitramfsInputs.Placed(path: "\(moduleRoot)/\($0.path)", host: kernel.modulesDir + "/" + $0.path, mode: 0o644)
+            },
+            moduleIndexFiles: try moduleIndexFiles(index, shipping: both, kernel: kernel))
     }
 
     /// `engine.slurm`: slurmd, munged and what they load, the MUNGE key, the users (see `SlurmImage`).

@@ -70,13 +70,9 @@ public enum InitramfsPlan {
         for applet in inputs.applets where applet != "bin/busybox" && byPath[applet] == nil {
             put(ImageEntry(path: applet, content: .symlink(target: "/bin/busybox"), mode: 0o777))
         }
-        let moduleRoot = "lib/modules/\(inputs.kernelVersion)"
-        for module in inputs.modules {
-            put(ImageEntry(path: module.path, content: .file(.host(path: module.host)), mode: module.mode))
-        }
-        for (name, text) in inputs.moduleIndexFiles {
-            put(ImageEntry(path: "\(moduleRoot)/\(name)", content: .file(.bytes(Array(text.utf8))), mode: 0o644))
-        }
+        moduleEntries(
+            kernelVersion: inputs.kernelVersion, modules: inputs.modules, indexFiles: inputs.moduleIndexFiles
+        ).forEach(put)
         for blob in inputs.firmware {
             put(ImageEntry(path: blob.path, content: .file(.host(path: blob.host)), mode: blob.mode))
         }
@@ -90,6 +86,25 @@ public enum InitramfsPlan {
         // static Swift program would cost the RAM disk another 7 MB.
         for tool in agentLinks { put(ImageEntry(path: tool, content: .symlink(target: "/init"), mode: 0o777)) }
         return byPath.values.sorted { $0.path < $1.path }
+    }
+
+    /// Compressed modules at their paths, and the module index files beside them.
+    static func moduleEntries(
+        kernelVersion: String, modules: [InitramfsInputs.Placed], indexFiles: [String: String]
+    ) -> [ImageEntry] {
+        let moduleRoot = "lib/modules/\(kernelVersion)"
+        return modules.map { ImageEntry(path: $0.path, content: .file(.host(path: $0.host)), mode: $0.mode) }
+            + indexFiles.map { name, text in
+                ImageEntry(path: "\(moduleRoot)/\(name)", content: .file(.bytes(Array(text.utf8))), mode: 0o644)
+            }
+    }
+
+    /// NFS-root nodes' second RAM disk (`nfsroot.img`): only modules and the index of image and
+    /// add-on together. The kernel unpacks it over the image's, so its index files replace the image's.
+    public static func addOnEntries(
+        kernelVersion: String, modules: [InitramfsInputs.Placed], indexFiles: [String: String]
+    ) -> [ImageEntry] {
+        moduleEntries(kernelVersion: kernelVersion, modules: modules, indexFiles: indexFiles).sorted { $0.path < $1.path }
     }
 
     /// The budget line an image path counts towards.

@@ -22,6 +22,13 @@ public struct SizeBudget: Sendable, Codable {
     public var efiImage: Int?
     /// Whether that image holds the Secure Boot chain (shim and Debian's signed GRUB).
     public var secureBoot = false
+    /// NFS-root nodes' second RAM disk (`nfsroot.img`), which drones never load.
+    public struct AddOn: Sendable, Codable {
+        public var count: Int
+        public var compressed: Int
+        public var unpacked: Int
+    }
+    public var nfsrootAddOn: AddOn?
 
     /// Clump/OS ran from a ~16 MB RAM disk (HOWTO 7.3); we hold ourselves to the same, in MiB.
     public static let ramdiskTarget = 16 << 20
@@ -71,6 +78,11 @@ public struct SizeBudget: Sendable, Codable {
         if engine > 0 {
             out.append(
                 "engine: slurmd, munged, their plugins and libraries and the MUNGE key add \(mb(engine)) to the RAM disk")
+        }
+        if let addOn = nfsrootAddOn {
+            out.append(
+                "nfsroot add-on: \(addOn.count) modules (NFS client, overlayfs), \(mb(addOn.compressed)) compressed, "
+                    + "\(mb(addOn.unpacked)) unpacked, loaded only by NFS-root nodes (\(BootMenu.nfsrootAddOnName))")
         }
         if let efiImage {
             let within = efiImage <= Self.efiTarget ? "within" : "over"

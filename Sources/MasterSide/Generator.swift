@@ -58,10 +58,14 @@ public struct Generator {
 
         let kernel = pxe + "/vmlinuz"
         let initrd = pxe + "/initrd.img"
-        let generation = try manifest.generation(of: [kernel, initrd])
+        // NFS-root nodes' second RAM disk, when the image leaves their modules out: part of the generation.
+        let addOn = pxe + "/" + BootMenu.nfsrootAddOnName
+        let images = [(kernel, "vmlinuz"), (initrd, "initrd.img")]
+            + (fm.fileExists(atPath: addOn) ? [(addOn, BootMenu.nfsrootAddOnName)] : [])
+        let generation = try manifest.generation(of: images.map(\.0))
         let imageDir = "\(dir)/\(MasterLayout.images)/\(generation)"
         let newGeneration = !fm.fileExists(atPath: imageDir)
-        if newGeneration { try installImage(kernel: kernel, initrd: initrd, at: imageDir) }
+        if newGeneration { try installImage(images, at: imageDir) }
 
         var warnings: [String] = []
         var copies: [(String, String)] = [
@@ -76,9 +80,10 @@ public struct Generator {
                     + "rebuild it with `clumpbuild build`")
         }
 
-        let plan = try MasterPlan.make(
+        var plan = try MasterPlan.make(
             spec: spec, inventory: inventory, generation: generation, directory: dir, version: ClumpVersion.string,
             hostName: Self.shortHostName())
+        if images.count > 2 { plan.menu.nfsrootAddOn = BootMenu.nfsrootAddOnName }
         // Shared files are rendered every time and written when their content changed; a node's own
         // files are rendered only when what they are rendered from (its record's fingerprints) changed.
         var files = MasterFiles.shared(plan)
@@ -201,12 +206,12 @@ public struct Generator {
     }
 
     /// A new image generation, complete before its name appears.
-    private func installImage(kernel: String, initrd: String, at target: String) throws {
+    private func installImage(_ files: [(source: String, name: String)], at target: String) throws {
         let staging = target + ".partial-\(getpid())"
         let fm = FileManager.default
         try? fm.removeItem(atPath: staging)
         try makeDirectory(staging)
-        for (source, name) in [(kernel, "vmlinuz"), (initrd, "initrd.img")] {
+        for (source, name) in files {
             // A hard link costs nothing; another filesystem needs a copy.
             if link(source, staging + "/" + name) != 0 {
                 do {

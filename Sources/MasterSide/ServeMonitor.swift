@@ -62,7 +62,7 @@ public struct ServeMonitor: Sendable {
         case "PXE":
             // Proxy mode: the address came from the other server; dnsmasq only said what to boot.
             guard let mac = rest.lazy.compactMap(MACAddress.init(parsing:)).first else { return [] }
-            if let address = rest.first.flatMap({ try? IPv4Address(parsing: $0) }) { macOf[rest[0]] = mac }
+            if rest.first.flatMap({ try? IPv4Address(parsing: $0) }) != nil { macOf[rest[0]] = mac }
             guard asking.insert(mac).inserted else { return [] }
             return [.print("clump: \(who(mac)) asks what to boot (proxy DHCP)")] + unknown(mac, address: nil)
         case "DHCPNAK":

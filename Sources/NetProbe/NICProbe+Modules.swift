@@ -12,7 +12,8 @@ extension NICProbe {
         } catch {
             throw DHCPError(
                 .invalid("cannot find \(names.joined(separator: ", ")) in the image's modules: \(error)"),
-                hint: "build the image with them (drivers.include: [ethernet, nfsroot])")
+                hint: "boot with the image's nfsroot.img beside it (the nfsroot entries of `clumpbuild generate` load it), "
+                    + "or build the image with them (drivers.include: [ethernet, nfsroot])")
         }
         var loaded: [String] = []
         for module in closure where try loader.load(module) == .loaded { loaded.append(module.name) }

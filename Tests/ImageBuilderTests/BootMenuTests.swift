@@ -61,6 +61,25 @@ import Testing
         }
     }
 
+    /// NFS-root entries load the add-on after the image's RAM disk, from beside it, in every loader's
+    /// syntax; the other entries load the image's alone.
+    @Test func nfsrootEntriesLoadTheAddOnBesideTheImage() {
+        var menu = Self.menu
+        menu.modes = ["nfsroot", "auto"]
+        menu.nfsrootAddOn = BootMenu.nfsrootAddOnName
+        let syslinux = menu.syslinuxConfig(kernel: "images/g1/vmlinuz", initrd: "images/g1/initrd.img", display: "b")
+        #expect(syslinux.contains("LABEL nfsroot\n  KERNEL images/g1/vmlinuz\n  INITRD images/g1/initrd.img,images/g1/nfsroot.img\n"))
+        #expect(syslinux.contains("LABEL auto\n  KERNEL images/g1/vmlinuz\n  INITRD images/g1/initrd.img\n"))
+        let ipxe = menu.ipxeScript(kernel: "vmlinuz", initrd: "initrd.img", version: "9.9")
+        #expect(ipxe.contains(":nfsroot\nkernel vmlinuz initrd=initrd.img initrd=nfsroot.img clump.mode=nfsroot "))
+        #expect(ipxe.contains("\ninitrd initrd.img\ninitrd nfsroot.img\nboot\n"))
+        #expect(ipxe.contains(":auto\nkernel vmlinuz initrd=initrd.img clump.mode=auto "))
+        let grub = menu.grubConfig(kernel: "/images/g1/vmlinuz", initrd: "/images/g1/initrd.img", version: "9.9")
+        #expect(grub.contains("    initrd /images/g1/initrd.img /images/g1/nfsroot.img\n}\n\nmenuentry '2  auto"))
+        menu.nfsrootAddOn = nil
+        #expect(!menu.grubConfig(kernel: "/k", initrd: "/i", version: "9.9").contains("nfsroot.img"))
+    }
+
     @Test func displayTextMarksTheDefault() {
         let text = Self.menu.displayText(version: "9.9")
         #expect(text.contains("clump 9.9 - cluster drone"))
