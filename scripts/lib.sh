@@ -25,6 +25,8 @@ CLUMP_APT_PACKAGES=(
     initramfs-tools
     # clumpview's real-terminal tests: keys in with send-keys, the screen out with capture-pane
     tmux
+    # clumpbuild kernel: Debian's kernel source and what building it needs
+    linux-source make gcc bc flex bison libelf-dev libssl-dev patch kmod
 )
 
 # Installs only what is missing, so a second run costs one dpkg query.

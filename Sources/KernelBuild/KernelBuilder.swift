@@ -165,10 +165,13 @@ public enum KernelBuilder {
 
         let cpus = jobs ?? ProcessInfo.processInfo.activeProcessorCount
         var progress = BuildProgress()
-        var lastSaid = Date.distantPast
+        var said = (stage: "", objects: 0)
+        // A line per stage and per 250 objects: enough to see it move, few enough for a CI log.
         let onLine: (String) -> Void = { line in
-            guard progress.take(line), Date().timeIntervalSince(lastSaid) >= 2 else { return }
-            lastSaid = Date()
+            guard progress.take(line), progress.stage != said.stage || progress.objects >= said.objects + 250 else {
+                return
+            }
+            said = (progress.stage, progress.objects)
             say(progress.line)
         }
         say("kernel: compiling with \(cpus) jobs")
@@ -202,7 +205,9 @@ public enum KernelBuilder {
             let lines = dropped.map { request in
                 let unmet = kconfig.unmet(request.name, in: final)
                 let why =
-                    unmet.isEmpty
+                    kconfig.definitions[String(request.name.dropFirst("CONFIG_".count))] == nil
+                    ? "this kernel has no such option"
+                    : unmet.isEmpty
                     ? "Kconfig changed it (a choice, a range, or an option that selects it)"
                     : "it depends on " + unmet.map(\.condition).joined(separator: " && ") + ", and "
                         + unmet.flatMap(\.culprits).joined(separator: ", ")

@@ -82,6 +82,39 @@ struct KernelFromSourceTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: cache) == ["an-older-entry"])
     }
 
+    @Test("Ctrl-C while it compiles stops make and leaves nothing in the cache")
+    func interrupted() throws {
+        let work = try Harness.scratch("kernel-interrupted")
+        defer { try? FileManager.default.removeItem(atPath: work) }
+        let cache = work + "/cache"
+        // Its own inputs (another user name), so no cached entry short-cuts it.
+        let spec = try SharedKernel.writeSpec(in: work, user: "interrupted")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try Harness.clumpbuild)
+        process.arguments = ["kernel", "--spec", spec, "--jobs", "1"]
+        process.environment = ProcessInfo.processInfo.environment.merging(["CLUMP_KERNEL_CACHE": cache]) { $1 }
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        let transcript = Transcript()
+        output.fileHandleForReading.readabilityHandler = { handle in transcript.append(handle.availableData) }
+        try process.run()
+        defer { if process.isRunning { process.terminate() } }
+        let deadline = Date().addingTimeInterval(900)
+        while !transcript.text.contains("kernel: compiling"), process.isRunning, Date() < deadline {
+            Thread.sleep(forTimeInterval: 0.5)
+        }
+        try #require(transcript.text.contains("kernel: compiling"), "\(transcript.text)")
+        Thread.sleep(forTimeInterval: 5)  // make and the compilers are running now
+        kill(process.processIdentifier, SIGINT)
+        let stop = Date().addingTimeInterval(120)
+        while process.isRunning, Date() < stop { Thread.sleep(forTimeInterval: 0.2) }
+        try #require(!process.isRunning, "clumpbuild kernel still runs 120 s after SIGINT")
+        #expect(process.terminationStatus == 130, "\(transcript.text)")
+        #expect(transcript.text.contains("interrupted"), "\(transcript.text)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: cache).isEmpty)
+    }
+
     @Test("a fragment asking for an option whose dependency is off fails before compiling, naming both")
     func droppedOption() throws {
         let work = try Harness.scratch("kernel-dropped")
@@ -147,20 +180,39 @@ actor SharedKernel {
     }
 
     /// A spec building drone-minimal (or `fragments`) with `patches`, kernel messages on the console.
-    static func writeSpec(in work: String, fragments: [String] = ["drone-minimal"], patches: [String] = []) throws
-        -> String
-    {
+    static func writeSpec(
+        in work: String, fragments: [String] = ["drone-minimal"], patches: [String] = [], user: String = "clump"
+    ) throws -> String {
         let list = { (items: [String]) in "[" + items.map { "\"\($0)\"" }.joined(separator: ", ") + "]" }
         let text = """
             kernel:
               build:
                 fragments: \(list(fragments))
                 patches: \(list(patches))
+                user: \(user)
             boot:
               quiet: false
             """
         let path = work + "/clump.yaml"
         try text.write(toFile: path, atomically: true, encoding: .utf8)
         return path
+    }
+}
+
+/// Output collected from a pipe's handler thread.
+final class Transcript: @unchecked Sendable {
+    private let lock = NSLock()
+    private var data = Data()
+
+    func append(_ chunk: Data) {
+        lock.lock()
+        data.append(chunk)
+        lock.unlock()
+    }
+
+    var text: String {
+        lock.lock()
+        defer { lock.unlock() }
+        return String(decoding: data, as: UTF8.self)
     }
 }
