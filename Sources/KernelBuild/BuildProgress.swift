@@ -24,6 +24,8 @@ public struct BuildProgress: Equatable, Sendable {
         case "LD", "AR", "KSYMS", "SORTTAB", "NM", "MODPOST", "LDS":
             if target.hasPrefix("vmlinux") || verb == "MODPOST" { stage = "linking" }
         case "OBJCOPY", "ZSTD22", "ZSTD", "GZIP", "XZKERN", "LZ4", "LZMA", "BUILD", "MKPIGGY", "VOFFSET", "ZOFFSET":
+            // The vDSO is objcopied early too; only arch/x86/boot is the image being packed.
+            guard target.hasPrefix("arch/x86/boot") else { return false }
             stage = "packing the image"
         case "INSTALL", "DEPMOD", "SIGN", "STRIP":
             stage = "installing modules"

@@ -117,6 +117,8 @@ public enum KernelBuilder {
                 }
             }
             throw error
+        } catch let error as KernelError {
+            throw KernelBuildError("config", "\(error)")
         }
     }
 

@@ -99,9 +99,11 @@ final class Interruption: @unchecked Sendable {
         let interruption = Interruption()
         flag = 0
         for signal in [SIGINT, SIGTERM] {
-            interruption.previous[signal] = Glibc.signal(signal) { number in
+            interruption.previous[signal] = Glibc.signal(signal) { _ in
                 Interruption.flag = 1
-                if Interruption.childPID > 0 { kill(Interruption.childPID, number) }
+                // SIGTERM, whatever came: GNU make passes SIGTERM on to the jobs it runs, but on
+                // SIGINT it only waits for them, taking it that the terminal sent it to them too.
+                if Interruption.childPID > 0 { kill(Interruption.childPID, SIGTERM) }
             }
         }
         return interruption

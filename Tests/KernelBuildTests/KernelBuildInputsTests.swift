@@ -83,6 +83,8 @@ import Testing
         ].map { progress.take($0) }
         #expect(moved == [true, true, false])
         #expect(progress.line == "kernel: compiling, 2 objects (arch/x86/entry/entry_64.o)")
+        let vdso = progress.take("  OBJCOPY arch/x86/entry/vdso/vdso64.so")
+        #expect(!vdso && progress.stage == "compiling")
         let linking = progress.take("  LD      vmlinux.o")
         #expect(linking && progress.stage == "linking")
         let packing = progress.take("  BUILD   arch/x86/boot/bzImage")

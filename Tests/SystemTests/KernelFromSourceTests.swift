@@ -119,15 +119,15 @@ struct KernelFromSourceTests {
     func droppedOption() throws {
         let work = try Harness.scratch("kernel-dropped")
         defer { try? FileManager.default.removeItem(atPath: work) }
-        let fragment = work + "/nfs.config"
-        try "# The NFS client, whose menu (NETWORK_FILESYSTEMS) tinyconfig leaves off.\nCONFIG_NFS_FS=y\n"
+        let fragment = work + "/dhcp.config"
+        try "# The kernel's own DHCP client (nfsroot's ip=dhcp), without IP_PNP it depends on.\nCONFIG_IP_PNP_DHCP=y\n"
             .write(toFile: fragment, atomically: true, encoding: .utf8)
         let spec = try SharedKernel.writeSpec(in: work, fragments: ["drone-minimal", fragment])
         let (status, output) = try Harness.run(
             [try Harness.clumpbuild, "kernel", "--spec", spec], environment: ["CLUMP_KERNEL_CACHE": work + "/cache"])
         #expect(status == 1, "\(output)")
-        #expect(output.contains("CONFIG_NFS_FS=y (\(fragment):2) is not set in the merged config"), "\(output)")
-        #expect(output.contains("NETWORK_FILESYSTEMS is not set"), "\(output)")
+        #expect(output.contains("CONFIG_IP_PNP_DHCP=y (\(fragment):2) is not set in the merged config"), "\(output)")
+        #expect(output.contains("it depends on IP_PNP, and IP_PNP is not set"), "\(output)")
         #expect(!output.contains("compiling"), "\(output)")
         #expect(try FileManager.default.contentsOfDirectory(atPath: work + "/cache").isEmpty)
     }
