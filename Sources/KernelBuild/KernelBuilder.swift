@@ -90,7 +90,7 @@ public enum KernelBuilder {
         let interruption = Interruption.install()
         defer {
             interruption.remove()
-            try? FileManager.default.removeItem(atPath: staging)
+            KernelCache.remove(staging)
         }
         let logPath = staging + "/build.log"
         _ = FileManager.default.createFile(atPath: logPath, contents: nil)
@@ -188,12 +188,32 @@ public enum KernelBuilder {
         for link in ["build", "source"] {
             try? FileManager.default.removeItem(atPath: "\(entry)/lib/modules/\(release)/\(link)")
         }
+        try uncompressModules(entry + "/lib/modules/" + release, release: release, entry: entry, runner: runner)
         try FileManager.default.copyItem(atPath: obj + "/arch/x86/boot/bzImage", toPath: entry + "/bzImage")
         try FileManager.default.copyItem(atPath: obj + "/.config", toPath: entry + "/config")
         try inputs.manifest.write(toFile: entry + "/inputs.txt", atomically: false, encoding: .utf8)
         runner.flush()
         try FileManager.default.copyItem(atPath: staging + "/build.log", toPath: entry + "/build.log")
         return entry
+    }
+
+    /// A kernel with MODULE_COMPRESS_* installs `.ko.xz` (or .zst, .gz); the entry keeps plain
+    /// `.ko` files, as Debian's /lib/modules has, because the image builder strips and
+    /// compresses the modules it ships itself. depmod then indexes the new names.
+    static func uncompressModules(_ directory: String, release: String, entry: String, runner: Runner) throws {
+        let tools = [".xz": ["xz", "-d"], ".zst": ["zstd", "-d", "-q", "--rm"], ".gz": ["gzip", "-d"]]
+        var compressed: [String: [String]] = [:]
+        let walker = FileManager.default.enumerator(atPath: directory)
+        while let path = walker?.nextObject() as? String {
+            for suffix in tools.keys where path.hasSuffix(".ko" + suffix) {
+                compressed[suffix, default: []].append(directory + "/" + path)
+            }
+        }
+        guard !compressed.isEmpty else { return }
+        for (suffix, files) in compressed.sorted(by: { $0.key < $1.key }) {
+            try runner.run((tools[suffix] ?? []) + files, step: "compile")
+        }
+        try runner.run(["/sbin/depmod", "-b", entry, release], step: "compile")
     }
 
     /// Refuses, before compiling, options Kconfig dropped (naming what they depend on) and a

@@ -32,12 +32,23 @@ public struct KernelCache: Sendable {
         for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
         where name.hasPrefix(".staging-") {
             if let pid = Int32(name.split(separator: "-").last ?? ""), pid != getpid(), kill(pid, 0) == 0 { continue }
-            try? FileManager.default.removeItem(atPath: directory + "/" + name)
+            Self.remove(directory + "/" + name)
         }
         let path = "\(directory)/.staging-\(key)-\(getpid())"
-        try? FileManager.default.removeItem(atPath: path)
+        Self.remove(path)
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         return path
+    }
+
+    /// Removes a staging directory: an unpacked source and its objects, some 70,000 files, which
+    /// rm(1) deletes several times faster than FileManager.
+    static func remove(_ path: String) {
+        guard FileManager.default.fileExists(atPath: path) else { return }
+        let rm = Process()
+        rm.executableURL = URL(fileURLWithPath: "/bin/rm")
+        rm.arguments = ["-rf", "--one-file-system", path]
+        if (try? rm.run()) != nil { rm.waitUntilExit() }
+        try? FileManager.default.removeItem(atPath: path)
     }
 
     /// Publishes a finished entry directory under `key` by rename(2).

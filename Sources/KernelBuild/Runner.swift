@@ -98,6 +98,12 @@ final class Interruption: @unchecked Sendable {
     static func install() -> Interruption {
         let interruption = Interruption()
         flag = 0
+        // A parent may hand the signals down blocked (a test runner's Process does): unblock them here.
+        var signals = sigset_t()
+        sigemptyset(&signals)
+        sigaddset(&signals, SIGINT)
+        sigaddset(&signals, SIGTERM)
+        pthread_sigmask(SIG_UNBLOCK, &signals, nil)
         for signal in [SIGINT, SIGTERM] {
             interruption.previous[signal] = Glibc.signal(signal) { _ in
                 Interruption.flag = 1

@@ -107,9 +107,10 @@ struct KernelFromSourceTests {
         try #require(transcript.text.contains("kernel: compiling"), "\(transcript.text)")
         Thread.sleep(forTimeInterval: 5)  // make and the compilers are running now
         kill(process.processIdentifier, SIGINT)
-        let stop = Date().addingTimeInterval(120)
+        // A limit, not a target: removing the unpacked tree takes a while on a busy disk.
+        let stop = Date().addingTimeInterval(600)
         while process.isRunning, Date() < stop { Thread.sleep(forTimeInterval: 0.2) }
-        try #require(!process.isRunning, "clumpbuild kernel still runs 120 s after SIGINT")
+        try #require(!process.isRunning, "clumpbuild kernel still runs 600 s after SIGINT")
         #expect(process.terminationStatus == 130, "\(transcript.text)")
         #expect(transcript.text.contains("interrupted"), "\(transcript.text)")
         #expect(try FileManager.default.contentsOfDirectory(atPath: cache).isEmpty)
