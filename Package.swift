@@ -32,8 +32,11 @@ let package = Package(
         .target(name: "ImageSpec", dependencies: ["Yams", "AutoMap"]),
         .target(
             name: "ImageBuilder",
-            dependencies: ["ImageSpec", "ELF", "Kernel", "XZ", "CArchive", "CBlkid", "CLzma", "ClumpVersion"]
+            dependencies: [
+                "ImageSpec", "ELF", "Kernel", "XZ", "CArchive", "CBlkid", "CLzma", "ClumpVersion", "KernelBuild",
+            ]
         ),
+        .target(name: "KernelBuild", dependencies: ["ImageSpec", "Kernel", "ClusterState"]),
         .target(name: "MasterSide", dependencies: ["ImageSpec", "ImageBuilder", "AutoMap", "NetProbe", "ClumpVersion"]),
         .target(name: "NetProbe", dependencies: ["Kernel", "XZ", "CSyscall", "AgentSupport"]),
         .target(name: "AutoMap"),
@@ -44,7 +47,7 @@ let package = Package(
         .executableTarget(
             name: "clumpbuild",
             dependencies: [
-                "ImageSpec", "ImageBuilder", "MasterSide", "ClumpVersion",
+                "ImageSpec", "ImageBuilder", "MasterSide", "ClumpVersion", "KernelBuild",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -66,7 +69,8 @@ let package = Package(
         .testTarget(name: "AutoMapTests", dependencies: ["AutoMap"]),
         .testTarget(name: "ClusterViewTests", dependencies: ["ClusterView"], exclude: ["Snapshots"]),
         .testTarget(name: "ClusterStateTests", dependencies: ["ClusterState", "TestSupport"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "SystemTests", dependencies: ["ImageBuilder", "TestSupport"]),
+        .testTarget(name: "KernelBuildTests", dependencies: ["KernelBuild", "Kernel"]),
+        .testTarget(name: "SystemTests", dependencies: ["ImageBuilder", "TestSupport"], exclude: ["Fixtures"]),
     ],
     swiftLanguageModes: [.v5]
 )

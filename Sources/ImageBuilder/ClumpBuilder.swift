@@ -35,7 +35,9 @@ public enum ClumpBuilder {
     public static func build(_ request: BuildRequest, log: (String) -> Void) throws -> BuildReport {
         let started = Date()
         let resources = try Resources.locate(environment: request.environment)
-        let spec = try loadSpec(request.specPath)
+        let spec = try withoutActuallyEscaping(log) { log in
+            try withBuiltKernel(loadSpec(request.specPath), environment: request.environment, log: log)
+        }
         let resolved = try HostResolver(spec: spec, request: request, resources: resources).resolve()
         log("clump: kernel \(resolved.kernel.version), \(resolved.modules.count) modules, compression \(resolved.compression.rawValue)")
 

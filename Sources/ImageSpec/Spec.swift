@@ -103,6 +103,8 @@ extension Spec {
         public var modules: String? = SpecTable.kernelModules.default
         /// Path of the kernel's `.config`.
         public var config: String? = SpecTable.kernelConfig.default
+        /// Build the kernel from source instead (`kernel.build:`); nil: take image/modules/config.
+        public var build: KernelBuild? = SpecTable.kernelBuild.default
 
         /// All parts automatic.
         public init() {}

@@ -53,6 +53,11 @@ enum SpecTable {
     static let kernelConfig = Setting(
         "kernel.config", \.kernel.config, default: nil, .optionalPath,
         help: "The kernel's .config, to check the kernel and pick the compression. Empty: /boot/config-<version>.")
+    static let kernelBuild = Setting(
+        "kernel.build", \.kernel.build, default: nil, .kernelBuild,
+        help: "Build the kernel from source with `clumpbuild kernel` (cached) instead of image/modules/config: "
+            + "{source, base, fragments, patches, builtin, timestamp, user, host}. Empty: no build. "
+            + "E.g. {fragments: [drone-minimal], patches: [patches/banner.patch]}.")
 
     static let driversInclude = Setting(
         "drivers.include", \.drivers.include, default: ["ethernet"], .driverNames,
@@ -200,7 +205,7 @@ enum SpecTable {
 
     /// The table, in the order the starter spec shows it.
     static let all: [AnySetting] = [
-        AnySetting(kernelImage), AnySetting(kernelModules), AnySetting(kernelConfig),
+        AnySetting(kernelImage), AnySetting(kernelModules), AnySetting(kernelConfig), AnySetting(kernelBuild),
         AnySetting(driversInclude), AnySetting(driversExclude), AnySetting(driversStrip),
         AnySetting(files), AnySetting(overlays),
         AnySetting(bootModes), AnySetting(bootDefault), AnySetting(bootTimeout), AnySetting(bootKernelArgs),

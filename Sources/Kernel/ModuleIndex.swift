@@ -38,6 +38,9 @@ public struct ModuleIndex: Sendable {
     public let root: String?
     /// The kernel release (`lib/modules/<release>`), nil if built from memory.
     public let release: String?
+    /// The modules directory the index was read from, when it is not `<root>/lib/modules/<release>`
+    /// (a kernel built into the cache); module files are looked up there.
+    public let modulesDirectory: String?
     /// Every loadable module, in modules.dep order.
     public let modules: [KernelModule]
     /// Paths of the modules built into the kernel (modules.builtin), in file order.
@@ -97,6 +100,7 @@ public struct ModuleIndex: Sendable {
     ) throws {
         self.root = root
         self.release = release
+        self.modulesDirectory = root == nil && !directory.isEmpty ? directory : nil
         let prefix = directory.isEmpty ? "" : directory + "/"
 
         // modules.dep: "kernel/path/name.ko: kernel/path/dep.ko kernel/path/other.ko"
@@ -287,6 +291,7 @@ public struct ModuleIndex: Sendable {
     /// The host path of `module`'s file.
     public func hostPath(of module: KernelModule) -> String {
         if module.path.hasPrefix("/") { return Files.join(root ?? "/", module.path) }
+        if let modulesDirectory { return modulesDirectory + "/" + module.path }
         return Files.join(root ?? "/", "lib/modules/\(release ?? "unknown")/\(module.path)")
     }
 

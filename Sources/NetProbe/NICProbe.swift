@@ -172,6 +172,13 @@ public final class NICProbe {
     /// Setting an interface up again later is a no-op.
     public func openReady(_ interfaces: [NetworkInterface], opened: Set<String>, netlink: NetlinkRoute?, say: Say) -> [String] {
         let now = DHCPClock.now()
+        // A built-in driver probed its card before /init ran, perhaps only just (a small kernel
+        // boots in well under a second): its PHY gets the same wait, from the first look here.
+        for interface in interfaces {
+            if let driver = interface.driver, Self.settleAfterProbe[driver] != nil, loadedAt[driver] == nil {
+                loadedAt[driver] = now
+            }
+        }
         return interfaces.filter { interface in
             guard !opened.contains(interface.name) else { return false }
             if let openAt = Self.openAt([interface], loadedAt: loadedAt), openAt > now, phyLink(interface.name) != true {

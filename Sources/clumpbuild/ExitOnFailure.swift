@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import ImageBuilder
 import ImageSpec
+import KernelBuild
 import MasterSide
 
 /// Prints our errors the way a person would write them and maps them to exit codes:
@@ -15,6 +16,9 @@ func exitOnFailure(_ body: () throws -> Void) throws {
     } catch let error as ImageBuilderError {
         FileHandle.standardError.write(Data("clumpbuild: \(error)\n".utf8))
         throw ExitCode(1)
+    } catch let error as KernelBuildError {
+        FileHandle.standardError.write(Data("clumpbuild: \(error)\n".utf8))
+        throw ExitCode(error.step == "interrupted" ? 130 : 1)
     } catch let error as MasterSideError {
         FileHandle.standardError.write(Data("clumpbuild: \(error)\n".utf8))
         throw ExitCode(1)

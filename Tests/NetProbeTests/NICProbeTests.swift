@@ -245,6 +245,20 @@ let virtioNetAlias = "virtio:d00000001v00001AF4"
         #expect(probe.openReady([e1000, virtio, usb], opened: ["usb0", "eth1"], netlink: nil, say: say) == ["eth0"])
     }
 
+    /// A built-in e1000 (drone-minimal) was probed before /init: its PHY gets the same wait,
+    /// counted from the first look, instead of being opened at once and missing the link.
+    @Test func builtInE1000WaitsForItsPHYToo() throws {
+        let tree = try SysfsTree()
+        let probe = try NICProbe(root: tree.root, release: SysfsTree.release)
+        let e1000 = NetworkInterface(name: "eth0", index: 2, mac: "52:54:00:12:34:56", driver: "e1000")
+        let say: NICProbe.Say = { Issue.record("unexpected: \($0)") }
+        probe.phyLink = { _ in false }
+        #expect(probe.openReady([e1000], opened: [], netlink: nil, say: say) == [])
+        #expect(probe.loadedAt["e1000"] != nil)
+        probe.phyLink = { _ in true }
+        #expect(probe.openReady([e1000], opened: [], netlink: nil, say: say) == ["eth0"])
+    }
+
     @Test func carrierWaitEndsWhenEveryCardHasIt() throws {
         let tree = try SysfsTree()
         try tree.interface("eth0", devicePath: "pci0000:00/0000:00:03.0", driver: "e1000", mac: "52:54:00:12:34:56", index: 2, carrier: "0")
