@@ -45,14 +45,17 @@ public enum ClumpBuilder {
         defer { try? FileManager.default.removeItem(atPath: staging) }
 
         let key = try ClusterKey.loadOrCreate(at: resolved.keyFile, log: log)
-        let compressed = try ModuleCompressor(environment: request.environment, strip: resolved.stripModules)
-            .compress(resolved.modules.map(\.host), scratch: staging)
+        let compressor = ModuleCompressor(environment: request.environment, strip: resolved.stripModules)
+        // Raw modules in, their compressed copies at `<path>.xz` out.
+        func compressed(_ modules: [InitramfsInputs.Placed]) throws -> [InitramfsInputs.Placed] {
+            zip(modules, try compressor.compress(modules.map(\.host), scratch: staging)).map { module, packed in
+                InitramfsInputs.Placed(path: module.path + ".xz", host: packed, mode: 0o644)
+            }
+        }
         var inputs = resolved.initramfs
         inputs.clusterKey = key
         inputs.previousClusterKey = try resolved.previousKeyFile.map { try ClusterKey.load(at: $0) }
-        inputs.modules = zip(resolved.modules, compressed).map { module, packed in
-            InitramfsInputs.Placed(path: module.path + ".xz", host: packed, mode: 0o644)
-        }
+        inputs.modules = try compressed(resolved.modules)
         let entries = InitramfsPlan.entries(inputs)
         let initrd = staging + "/initrd.img"
         let ramdisk = try InitramfsWriter.write(entries, to: initrd, compression: resolved.compression, mtime: resolved.epoch)
@@ -60,11 +63,7 @@ public enum ClumpBuilder {
         var menu = resolved.menu
         var addOn: (path: String, stats: ArchiveStats, modules: Int)?
         if let extra = resolved.nfsrootAddOn {
-            let packed = try ModuleCompressor(environment: request.environment, strip: resolved.stripModules)
-                .compress(extra.modules.map(\.host), scratch: staging)
-            let placed = zip(extra.modules, packed).map { module, packed in
-                InitramfsInputs.Placed(path: module.path + ".xz", host: packed, mode: 0o644)
-            }
+            let placed = try compressed(extra.modules)
             let path = staging + "/" + BootMenu.nfsrootAddOnName
             let stats = try InitramfsWriter.write(
                 InitramfsPlan.addOnEntries(
@@ -185,10 +184,9 @@ public enum ClumpBuilder {
             ("boot/initrd.img", .host(path: initrd)),
         ]
         // The CD carries the add-on only when its menu has an nfsroot entry to load it.
-        let addOnFile = addOn.flatMap { path in
-            menu.modes.contains("nfsroot") ? [("boot/" + BootMenu.nfsrootAddOnName, ImageEntry.ImageData.host(path: path))] : nil
+        if let addOn, menu.modes.contains("nfsroot") {
+            files.append(("boot/" + BootMenu.nfsrootAddOnName, .host(path: addOn)))
         }
-        files += addOnFile ?? []
         let entries = files.map { ImageEntry(path: $0.0, content: .file($0.1), mode: 0o444) }
         let options = ISOOptions(
             volumeID: resolved.label, hybridMBR: try readFile(loaders.isohybridMBR), mtime: resolved.epoch,

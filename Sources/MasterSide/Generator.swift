@@ -60,8 +60,9 @@ public struct Generator {
         let initrd = pxe + "/initrd.img"
         // NFS-root nodes' second RAM disk, when the image leaves their modules out: part of the generation.
         let addOn = pxe + "/" + BootMenu.nfsrootAddOnName
+        let hasAddOn = fm.fileExists(atPath: addOn)
         let images = [(kernel, "vmlinuz"), (initrd, "initrd.img")]
-            + (fm.fileExists(atPath: addOn) ? [(addOn, BootMenu.nfsrootAddOnName)] : [])
+            + (hasAddOn ? [(addOn, BootMenu.nfsrootAddOnName)] : [])
         let generation = try manifest.generation(of: images.map(\.0))
         let imageDir = "\(dir)/\(MasterLayout.images)/\(generation)"
         let newGeneration = !fm.fileExists(atPath: imageDir)
@@ -83,7 +84,7 @@ public struct Generator {
         var plan = try MasterPlan.make(
             spec: spec, inventory: inventory, generation: generation, directory: dir, version: ClumpVersion.string,
             hostName: Self.shortHostName())
-        if images.count > 2 { plan.menu.nfsrootAddOn = BootMenu.nfsrootAddOnName }
+        if hasAddOn { plan.menu.nfsrootAddOn = BootMenu.nfsrootAddOnName }
         // Shared files are rendered every time and written when their content changed; a node's own
         // files are rendered only when what they are rendered from (its record's fingerprints) changed.
         var files = MasterFiles.shared(plan)
