@@ -3,7 +3,7 @@ import Glibc
 
 /// The engine's state on this node (`/run/clump/engine`, written by `clumpnode slurm`), as the
 /// announcer carries it and the view shows it: `state=idle|alloc|drain|down|starting`, the node's
-/// Slurm name, the controller, and why it is down.
+/// Slurm name, the controller, why it is down, and `registered=yes` once the controller had it.
 public struct EngineState: Equatable, Sendable {
     /// Where the agent keeps it.
     public static let path = "/run/clump/engine"
@@ -15,13 +15,19 @@ public struct EngineState: Equatable, Sendable {
     public var controller: String?
     /// Why the node is down, when it is.
     public var reason: String?
+    /// Whether the controller accepted the node in this boot (it keeps it until it is deleted).
+    public var registered: Bool
 
     /// A state with nothing known.
-    public init(state: String? = nil, name: String? = nil, controller: String? = nil, reason: String? = nil) {
+    public init(
+        state: String? = nil, name: String? = nil, controller: String? = nil, reason: String? = nil,
+        registered: Bool = false
+    ) {
         self.state = state
         self.name = name
         self.controller = controller
         self.reason = reason
+        self.registered = registered
     }
 
     /// Reads `key=value` lines; unknown keys are ignored.
@@ -35,6 +41,7 @@ public struct EngineState: Equatable, Sendable {
             case "name": result.name = value
             case "controller": result.controller = value
             case "reason": result.reason = value
+            case "registered": result.registered = value == "yes"
             default: continue
             }
         }
@@ -64,7 +71,10 @@ public struct EngineState: Equatable, Sendable {
 
     /// The file's text.
     public var text: String {
-        [("state", state), ("name", name), ("controller", controller), ("reason", reason)]
-            .compactMap { key, value in value.map { "\(key)=\($0)\n" } }.joined()
+        [
+            ("state", state), ("name", name), ("controller", controller), ("reason", reason),
+            ("registered", registered ? "yes" : nil),
+        ]
+        .compactMap { key, value in value.map { "\(key)=\($0)\n" } }.joined()
     }
 }

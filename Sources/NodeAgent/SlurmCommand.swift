@@ -29,8 +29,13 @@ public enum SlurmCommand {
             return 1
         }
         let (name, address) = waitForNode(root: root)
+        // Once the controller had the node it keeps it, down or not, until the node is deleted: a
+        // shutdown drains it even when this slurmd is restarting or lost the controller.
+        var registered = EngineState.read(root: root)?.registered == true
         let state = { (value: String, reason: String?) in
-            let text = EngineState(state: value, name: name, controller: settings.controller, reason: reason).text
+            let text = EngineState(
+                state: value, name: name, controller: settings.controller, reason: reason, registered: registered
+            ).text
             try? SystemFile.writeAtomically(Array(text.utf8), to: rooted(root, EngineState.path))
         }
         do {
@@ -59,8 +64,7 @@ public enum SlurmCommand {
             state("down", "\(error)")
             return 1
         }
-        var registered = false
-        var lastProblem: String?
+        var progress = SlurmPlan.Progress(controller: settings.controller, name: name)
         var lastError: String?
         // Everything slurmd says, for the operator (the console gets only what matters).
         let logFile = rooted(root, "/var/log/slurm/slurmd.log")
@@ -70,23 +74,11 @@ public enum SlurmCommand {
         while let line = reader.next() {
             if saved >= 0 { _ = try? SystemFile.writeAll(saved, line + "\n") }
             if SlurmPlan.find("error:", in: line) || SlurmPlan.find("fatal:", in: line) { lastError = line }
-            switch SlurmPlan.event(in: line) {
-            case .registered?:
-                if !registered {
-                    say("clump: slurm registered with \(settings.controller) as \(name)")
-                    state("idle", nil)
-                }
-                registered = true
-            case .problem(let reason)?:
-                // slurmd retries on its own; say each new reason once.
-                if reason != lastProblem {
-                    say("clump: slurm not registered with \(settings.controller): \(reason)")
-                    state("down", reason)
-                }
-                lastProblem = reason
-            case nil:
-                break
-            }
+            guard let event = SlurmPlan.event(in: line) else { continue }
+            let step = progress.apply(event)
+            registered = registered || progress.registered
+            if let said = step.line { say(said) }
+            if let value = step.state { state(value, step.reason) }
         }
         // slurmd closed its stderr: it ended. Stop munged too, so PID 1 restarts them together.
         kill(munged, SIGTERM)
@@ -208,11 +200,9 @@ enum EngineDrain {
     /// `scontrol` on the drone reads it, as the drone has no /etc/slurm.
     static let configuration = "/var/spool/slurmd/conf-cache/slurm.conf"
 
-    /// This node's Slurm name when the engine registered it, else nil (nothing to drain).
+    /// This node's Slurm name when the controller had it in this boot, else nil (nothing to drain).
     static func node(root: String) -> String? {
-        guard let text = SystemFile.text(rooted(root, EngineState.path)) else { return nil }
-        let values = EngineState.parse(text)
-        guard let state = values.state, ["idle", "alloc", "mixed"].contains(state) else { return nil }
+        guard let values = EngineState.read(root: root), values.registered else { return nil }
         return values.name
     }
 

@@ -77,6 +77,46 @@ public enum SlurmPlan {
         case problem(String)
     }
 
+    /// What one event changes: the console line to print and the state to record, each nil for none.
+    public struct Step: Equatable, Sendable {
+        public var line: String?
+        public var state: String?
+        public var reason: String?
+    }
+
+    /// Follows slurmd's events for the console and the state file. Before the controller has the
+    /// node, a problem means it is not in (`down`). After, the controller has it until it says
+    /// otherwise: slurmd logs a failed message to the controller (an epilog completion on a busy
+    /// master, say) and retries it, so the problem is said once but the node stays what it was.
+    public struct Progress: Equatable, Sendable {
+        public let controller: String
+        public let name: String
+        public private(set) var registered = false
+        private var lastProblem: String?
+
+        public init(controller: String, name: String) {
+            self.controller = controller
+            self.name = name
+        }
+
+        public mutating func apply(_ event: Event) -> Step {
+            switch event {
+            case .registered:
+                defer { registered = true; lastProblem = nil }
+                if registered { return Step() }
+                return Step(line: "clump: slurm registered with \(controller) as \(name)", state: "idle")
+            case .problem(let reason):
+                // slurmd retries on its own; say each new reason once.
+                guard reason != lastProblem else { return Step() }
+                lastProblem = reason
+                if registered {
+                    return Step(line: "clump: slurm: \(reason) (registered as \(name); slurmd retries)")
+                }
+                return Step(line: "clump: slurm not registered with \(controller): \(reason)", state: "down", reason: reason)
+            }
+        }
+    }
+
     /// Reads one line of slurmd's stderr; nil for lines of no interest.
     public static func event(in line: String) -> Event? {
         let has = { (words: String) in Self.find(words, in: line) }

@@ -85,16 +85,48 @@ import Testing
     @Test func onlyARegisteredNodeIsDrained() throws {
         let tree = try TemporaryTree()
         #expect(EngineDrain.node(root: tree.path) == nil)
-        try tree.write(EngineState.path, EngineState(state: "idle", name: "node11", controller: "m").text)
+        try tree.write(EngineState.path, EngineState(state: "starting", name: "node11", controller: "m").text)
+        #expect(EngineDrain.node(root: tree.path) == nil)
+        try tree.write(
+            EngineState.path, EngineState(state: "idle", name: "node11", controller: "m", registered: true).text)
+        #expect(EngineDrain.node(root: tree.path) == "node11")
+        // slurmd restarting, or down after the controller had it: the controller still lists the node.
+        try tree.write(
+            EngineState.path,
+            EngineState(state: "down", name: "node11", reason: "slurmd ended", registered: true).text)
         #expect(EngineDrain.node(root: tree.path) == "node11")
         try tree.write(
             EngineState.path, EngineState(state: "down", name: "node11", reason: "controller unreachable").text)
         #expect(EngineDrain.node(root: tree.path) == nil)
     }
 
+    @Test func aProblemBeforeRegisteringIsDownAfterItOnlySaid() {
+        var progress = SlurmPlan.Progress(controller: "10.69.0.1", name: "node11")
+        let unreachable = SlurmPlan.Event.problem("controller unreachable")
+        #expect(
+            progress.apply(unreachable)
+                == .init(
+                    line: "clump: slurm not registered with 10.69.0.1: controller unreachable", state: "down",
+                    reason: "controller unreachable"))
+        #expect(progress.apply(unreachable) == .init(), "a reason is said once")
+        #expect(
+            progress.apply(.registered)
+                == .init(line: "clump: slurm registered with 10.69.0.1 as node11", state: "idle"))
+        #expect(progress.registered)
+        #expect(progress.apply(.registered) == .init())
+        // A message slurmd could not deliver (and retries) does not make a registered node down.
+        #expect(
+            progress.apply(unreachable)
+                == .init(line: "clump: slurm: controller unreachable (registered as node11; slurmd retries)"))
+        #expect(progress.apply(unreachable) == .init())
+    }
+
     @Test func theEngineStateFileRoundTrips() {
         let state = EngineState(state: "alloc", name: "node12", controller: "10.69.0.1", reason: nil)
         #expect(EngineState.parse(state.text) == state)
         #expect(state.text == "state=alloc\nname=node12\ncontroller=10.69.0.1\n")
+        let registered = EngineState(state: "down", name: "node12", reason: "slurmd ended", registered: true)
+        #expect(EngineState.parse(registered.text) == registered)
+        #expect(registered.text.hasSuffix("registered=yes\n"))
     }
 }

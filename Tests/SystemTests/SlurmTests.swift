@@ -124,8 +124,9 @@ import Testing
         try drones[0].expect("Shut down this node\\? y/n", within: 60)
         let asked = drones[0].mark
         drones[0].press("y")
-        // The job's slurmstepd may still be ending when ESC comes: then the view asks a second time.
-        if try drones[0].expect("clump: slurm: draining node11|job runs here", within: 60, after: asked)
+        // The job's slurmstepd may still be ending when ESC comes: then the view asks a second time
+        // ("1 job runs here" or "2 jobs run here").
+        if try drones[0].expect("clump: slurm: draining node11|jobs? runs? here", within: 60, after: asked)
             != "clump: slurm: draining node11"
         {
             drones[0].press("y")
