@@ -112,7 +112,8 @@ public enum SlurmPlan {
                 if registered {
                     return Step(line: "clump: slurm: \(reason) (registered as \(name); slurmd retries)")
                 }
-                return Step(line: "clump: slurm not registered with \(controller): \(reason)", state: "down", reason: reason)
+                return Step(
+                    line: "clump: slurm not registered with \(controller): \(reason)", state: "down", reason: reason)
             }
         }
     }
