@@ -29,12 +29,14 @@ public enum SlurmCommand {
             return 1
         }
         let (name, address) = waitForNode(root: root)
+        var progress = SlurmPlan.Progress(controller: settings.controller, name: name)
         // Once the controller had the node it keeps it, down or not, until the node is deleted: a
         // shutdown drains it even when this slurmd is restarting or lost the controller.
-        var registered = EngineState.read(root: root)?.registered == true
+        let earlier = EngineState.read(root: root)?.registered == true
         let state = { (value: String, reason: String?) in
             let text = EngineState(
-                state: value, name: name, controller: settings.controller, reason: reason, registered: registered
+                state: value, name: name, controller: settings.controller, reason: reason,
+                registered: earlier || progress.registered
             ).text
             try? SystemFile.writeAtomically(Array(text.utf8), to: rooted(root, EngineState.path))
         }
@@ -64,7 +66,6 @@ public enum SlurmCommand {
             state("down", "\(error)")
             return 1
         }
-        var progress = SlurmPlan.Progress(controller: settings.controller, name: name)
         var lastError: String?
         // Everything slurmd says, for the operator (the console gets only what matters).
         let logFile = rooted(root, "/var/log/slurm/slurmd.log")
@@ -76,7 +77,6 @@ public enum SlurmCommand {
             if SlurmPlan.find("error:", in: line) || SlurmPlan.find("fatal:", in: line) { lastError = line }
             guard let event = SlurmPlan.event(in: line) else { continue }
             let step = progress.apply(event)
-            registered = registered || progress.registered
             if let said = step.line { say(said) }
             if let value = step.state { state(value, step.reason) }
         }
