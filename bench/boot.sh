@@ -149,7 +149,9 @@ slurm_bench() {
         | grep -E '^(  engine|initramfs:|engine:)')
     (cd "$dir" && "$OLDPWD/.build/release/clumpbuild" generate --spec "$dir/clump.yaml" --out "$dir/out" >/dev/null)
     cp "$dir/out/master/slurm/cgroup.conf" "$dir/etc/"
-    { cat "$dir/out/master/slurm/slurm.conf"
+    # The bench's own state and log directories replace the generated ones (slurmctld warns
+    # about a key given twice).
+    { grep -vE '^(StateSaveLocation|SlurmctldLogFile|SlurmctldPidFile)=' "$dir/out/master/slurm/slurm.conf"
       printf 'StateSaveLocation=%s/state\nSlurmctldLogFile=%s/log/slurmctld.log\nSlurmctldPidFile=%s/state/pid\n' \
           "$dir" "$dir" "$dir"; } > "$dir/etc/slurm.conf"
     ip netns add "$ns"
