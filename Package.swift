@@ -3,7 +3,7 @@ import PackageDescription
 
 // The drone agent (`clumpnode`) runs as /init: it is linked fully static (see
 // scripts/lib.sh) and must not pull in Foundation, so every module it imports
-// is Foundation-free: ClumpVersion, AgentSupport, ELF, Kernel, XZ, NetProbe, AutoMap,
+// is Foundation-free: ClumpVersion, DroneProtocol (the master<->drone contract), AgentSupport, ELF, Kernel, XZ, NetProbe, AutoMap,
 // ClusterState, ClusterView, NodeAgent. Host-side modules (ImageSpec, ImageBuilder) may use it.
 let package = Package(
     name: "clump",
@@ -23,13 +23,14 @@ let package = Package(
         .systemLibrary(name: "CLzma", pkgConfig: "liblzma", providers: [.apt(["liblzma-dev"])]),
 
         .target(name: "ClumpVersion"),
+        .target(name: "DroneProtocol"),
         .target(name: "CStartup"),
         .target(name: "CSyscall"),
         .target(name: "AgentSupport"),
         .target(name: "ELF"),
         .target(name: "XZ", dependencies: ["CLzma"]),
         .target(name: "Kernel", dependencies: ["ELF", "XZ"]),
-        .target(name: "ImageSpec", dependencies: ["Yams", "AutoMap"]),
+        .target(name: "ImageSpec", dependencies: ["Yams", "AutoMap", "DroneProtocol"]),
         .target(
             name: "ImageBuilder",
             dependencies: [
@@ -37,12 +38,18 @@ let package = Package(
             ]
         ),
         .target(name: "KernelBuild", dependencies: ["ImageSpec", "Kernel", "ClusterState"]),
-        .target(name: "MasterSide", dependencies: ["ImageSpec", "ImageBuilder", "AutoMap", "NetProbe", "ClumpVersion"]),
+        .target(
+            name: "MasterSide",
+            dependencies: ["ImageSpec", "ImageBuilder", "AutoMap", "NetProbe", "ClumpVersion", "AgentSupport", "DroneProtocol"]
+        ),
         .target(name: "NetProbe", dependencies: ["Kernel", "XZ", "CSyscall", "AgentSupport"]),
         .target(name: "AutoMap"),
         .target(name: "ClusterState", dependencies: ["AutoMap", "AgentSupport"]),
         .target(name: "ClusterView", dependencies: ["ClusterState", "AutoMap", "AgentSupport"]),
-        .target(name: "NodeAgent", dependencies: ["NetProbe", "AutoMap", "ClusterState", "ClusterView", "ClumpVersion", "AgentSupport"]),
+        .target(
+            name: "NodeAgent",
+            dependencies: ["NetProbe", "AutoMap", "ClusterState", "ClusterView", "ClumpVersion", "AgentSupport", "DroneProtocol"]
+        ),
 
         .executableTarget(
             name: "clumpbuild",
@@ -64,7 +71,7 @@ let package = Package(
         .testTarget(name: "ImageSpecTests", dependencies: ["ImageSpec"], resources: [.copy("Fixtures")]),
         .testTarget(name: "MasterSideTests", dependencies: ["MasterSide", "ImageSpec", "AutoMap", "NetProbe", "TestSupport"]),
         .testTarget(name: "ImageBuilderTests", dependencies: ["ImageBuilder"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "NodeAgentTests", dependencies: ["NodeAgent", "XZ", "AutoMap", "NetProbe"]),
+        .testTarget(name: "NodeAgentTests", dependencies: ["NodeAgent", "XZ", "AutoMap", "NetProbe", "AgentSupport"]),
         .testTarget(name: "NetProbeTests", dependencies: ["NetProbe", "Kernel", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "AutoMapTests", dependencies: ["AutoMap"]),
         .testTarget(name: "ClusterViewTests", dependencies: ["ClusterView"], exclude: ["Snapshots"]),

@@ -29,6 +29,8 @@ CLUMP_APT_PACKAGES=(
     slurmd slurmctld slurm-client munge
     # NFS-root nodes' tests: the user-space NFS server (this kernel may have no nfsd)
     nfs-ganesha nfs-ganesha-vfs
+    # ... and a user-space NFS client for its attacks (the host kernel may have none)
+    libnfs-utils
     # clumpbuild kernel: Debian's kernel source and what building it needs
     linux-source make gcc bc flex bison libelf-dev libssl-dev patch kmod
 )

@@ -223,9 +223,13 @@ struct HostResolver {
             else { return "" }
             return String(decoding: data, as: UTF8.self)
         }
+        func host(_ path: String) -> String {
+            FileManager.default.contents(atPath: request.root + "/" + path).map { String(decoding: $0, as: UTF8.self) } ?? ""
+        }
+        let accounts = SlurmImage.jobAccounts(passwd: host("etc/passwd"), group: host("etc/group"))
         return SlurmImage.entries(
             settings: slurm, programs: programs, libraries: libraries, keyFile: keyFile,
-            passwd: text("etc/passwd"), group: text("etc/group"))
+            passwd: text("etc/passwd"), group: text("etc/group"), accounts: accounts)
     }
 
     /// Secure Boot firmware runs only signed code, and the kernel it starts locks itself down

@@ -59,7 +59,7 @@ public enum SlurmImage {
     /// the key's host path, and the image's passwd and group text to extend.
     public static func entries(
         settings: Spec.Slurm, programs: [(path: String, host: String)], libraries: [ImageEntry], keyFile: String,
-        passwd: String, group: String
+        passwd: String, group: String, accounts: (passwd: [String], group: [String]) = ([], [])
     ) -> [ImageEntry] {
         let munge = mungeUser.id
         var entries = programs.map { ImageEntry.hostFile(String($0.path.dropFirst()), from: $0.host, mode: 0o755) }
@@ -70,8 +70,8 @@ public enum SlurmImage {
             ImageEntry(path: "var/lib/munge", content: .directory, mode: 0o700, uid: munge, gid: munge),
             ImageEntry(path: "var/log/munge", content: .directory, mode: 0o700, uid: munge, gid: munge),
             .directory("var/spool"), .directory("var/spool/slurmd"), .directory("var/log/slurm"),
-            .file("etc/passwd", text: extend(passwd, with: [mungeUser.passwdLine, slurmUser.passwdLine])),
-            .file("etc/group", text: extend(group, with: [mungeUser.groupLine, slurmUser.groupLine])),
+            .file("etc/passwd", text: extend(passwd, with: [mungeUser.passwdLine, slurmUser.passwdLine] + accounts.passwd)),
+            .file("etc/group", text: extend(group, with: [mungeUser.groupLine, slurmUser.groupLine] + accounts.group)),
             .file(settingsPath, text: settingsText(settings)),
         ]
         return entries
@@ -81,11 +81,43 @@ public enum SlurmImage {
     public static func settingsText(_ settings: Spec.Slurm) -> String {
         var lines = ["engine=slurm"]
         if let controller = settings.controller { lines.append("controller=\(controller)") }
-        lines.append("features=" + settings.features.joined(separator: ","))
+        lines.append("features=" + features(settings).joined(separator: ","))
         lines.append("partition=\(settings.partition)")
         lines.append("munge-socket=\(settings.mungeSocket)")
         lines.append("munge-uid=\(mungeUser.id)")
         return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// Every drone registers with this feature: the controller's partition takes the nodes that have
+    /// it (a NodeSet by feature, where `Nodes=ALL` would take any node that registers).
+    public static let droneFeature = "clump"
+
+    /// The features a drone registers with: `droneFeature` first, then the spec's.
+    public static func features(_ settings: Spec.Slurm) -> [String] {
+        [droneFeature] + settings.features.filter { $0 != droneFeature }
+    }
+
+    /// The accounts jobs run as, from the master's passwd and group (the controller has
+    /// `DisableRootJobs=YES`, and slurmd refuses a job whose user it cannot look up): the regular
+    /// users (Debian's adduser range, 1000-59999) and `nobody`, with their primary groups, without
+    /// passwords (no shadow file goes into the image) and with /bin/sh, the image's shell.
+    public static func jobAccounts(passwd: String, group: String) -> (passwd: [String], group: [String]) {
+        var users: [String] = []
+        var groups: Set<Substring> = []
+        for line in passwd.split(separator: "\n") {
+            let fields = line.split(separator: ":", omittingEmptySubsequences: false)
+            guard fields.count >= 7, let uid = UInt32(fields[2]), (1000..<60000).contains(uid) || uid == 65534,
+                !fields[0].isEmpty, !fields[0].hasPrefix("+"), !fields[0].hasPrefix("-")
+            else { continue }
+            users.append("\(fields[0]):x:\(uid):\(fields[3]):\(fields[4]):\(fields[5]):/bin/sh")
+            groups.insert(fields[3])
+        }
+        let groupLines = group.split(separator: "\n").compactMap { line -> String? in
+            let fields = line.split(separator: ":", omittingEmptySubsequences: false)
+            guard fields.count >= 3, groups.contains(fields[2]) else { return nil }
+            return "\(fields[0]):x:\(fields[2]):"
+        }
+        return (users, groupLines)
     }
 
     /// `text` with each line of `lines` whose name (first field) is not there yet.

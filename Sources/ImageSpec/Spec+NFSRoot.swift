@@ -1,3 +1,5 @@
+import DroneProtocol
+
 extension Spec {
     /// `nfsroot:` in the spec: what every `boot: nfsroot` node of the inventory shares (HOWTO 10.2,
     /// with one read-only root instead of a copy per node).
@@ -35,6 +37,13 @@ extension ValueType where Value == [String] {
                     return (
                         "\(text.debugDescription) is not an absolute directory on the node",
                         "write the directory's full path on the node, without commas or spaces, e.g. `/var/log`"
+                    )
+                }
+                if let refusal = NodeTree.refusal(writable: text) {
+                    return (
+                        refusal,
+                        "keep data there (e.g. `/var/log`, `/home`, `/scratch`); programs and configuration come from "
+                            + "the shared root"
                     )
                 }
                 return nil

@@ -87,12 +87,14 @@ public enum MasterLayout {
     /// The NFS exports of the NFS-root nodes, for the kernel server and for nfs-ganesha.
     public static let exports = "nfs/exports"
     public static let ganesha = "nfs/ganesha.conf"
-    /// The NFS-root nodes' own trees, one directory per node name.
+    /// The NFS-root nodes' descriptions (`NodeTree`), one directory per node name.
     public static let nfsrootNodes = "nfsroot/nodes"
-    /// The list of a node's writable directories inside its tree.
-    public static let nfsrootWritableList = "writable.list"
-    /// An NFS-root node's tree.
+    /// The NFS-root nodes' data: their writable directories, one directory per node name.
+    public static let nfsrootDataTrees = "nfsroot/data"
+    /// An NFS-root node's description.
     public static func nfsrootTree(name: String) -> String { "\(nfsrootNodes)/\(name)" }
+    /// An NFS-root node's data.
+    public static func nfsrootData(name: String) -> String { "\(nfsrootDataTrees)/\(name)" }
 
     /// What the last generation wrote, for incremental updates.
     public static let manifest = ".generated"

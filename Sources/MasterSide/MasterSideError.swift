@@ -1,3 +1,6 @@
+import AgentSupport
+import Glibc
+
 /// What went wrong on the master's side, with the file or interface it concerns and how to fix it.
 public struct MasterSideError: Error, Sendable, CustomStringConvertible {
     /// What failed.
@@ -19,5 +22,12 @@ public struct MasterSideError: Error, Sendable, CustomStringConvertible {
         var text = "\(subject): \(message)"
         if let hint { text += "\n  hint: \(hint)" }
         return text
+    }
+
+    /// A failed call of the OS edge, about its path.
+    public init(_ error: OperationError) {
+        var message = error.operation
+        if let code = error.code { message += ": " + String(cString: strerror(code)) }
+        self.init(message, subject: error.path ?? "?", hint: error.hint)
     }
 }

@@ -1,4 +1,5 @@
 import AutoMap
+import DroneProtocol
 import ImageSpec
 
 /// What an NFS-root node gets from the master besides its boot files (HOWTO 10.2, done with one
@@ -7,9 +8,11 @@ import ImageSpec
 ///
 /// The HOWTO copied the master's root to `/tftpboot/<node-ip>/` for every node (300-500 MB each)
 /// and exported everything `*(rw,no_root_squash)`, so any machine could rewrite any node's root.
-/// Here the root is one read-only tree with root squashed, and a node's tree (a few kilobytes:
-/// its host name, hosts, fstab, network and cluster map, and its writable directories) is
-/// exported to that node's address only.
+/// Here the root is one read-only tree with root squashed, and a node has two trees of its own,
+/// each exported to that node's address only and with root squashed: its description (a few
+/// kilobytes: host name, hosts, fstab, network and cluster map, the list of its writable
+/// directories) read-only, and its data (the writable directories) read-write. Whoever takes a
+/// node's address while it is off can write the data as any user but root, and nothing else.
 public enum NFSRootFiles {
     /// The files laid over the shared root, under the node tree's `files/`.
     static let overlayFiles = [
@@ -21,15 +24,24 @@ public enum NFSRootFiles {
         node.root ?? plan.nfsroot.root
     }
 
-    /// The node's tree on the master, which it mounts read-write.
+    /// The node's description on the master, which it mounts read-only.
     public static func tree(_ plan: MasterPlan, _ node: Inventory.Node) -> String {
         "\(plan.directory)/\(MasterLayout.nfsrootTree(name: node.name))"
     }
 
-    /// The kernel arguments of an NFS-root node's boot entry: where its root and its tree are.
+    /// The node's data on the master (its writable directories), which it mounts read-write.
+    public static func data(_ plan: MasterPlan, _ node: Inventory.Node) -> String {
+        "\(plan.directory)/\(MasterLayout.nfsrootData(name: node.name))"
+    }
+
+    /// The kernel arguments of an NFS-root node's boot entry: where its root and its trees are.
     /// The agent reads them after DHCP (see `NFSRootMode` in the agent).
     public static func kernelArgs(_ plan: MasterPlan, _ node: Inventory.Node) -> [String] {
-        ["clump.root=\(plan.master):\(root(plan, node))", "clump.node=\(plan.master):\(tree(plan, node))"]
+        [
+            "\(NodeTree.rootArgument)=\(plan.master):\(root(plan, node))",
+            "\(NodeTree.descriptionArgument)=\(plan.master):\(tree(plan, node))",
+            "\(NodeTree.dataArgument)=\(plan.master):\(data(plan, node))",
+        ]
     }
 
     /// The node tree's files, relative to the master directory: what the agent lays over the shared
@@ -54,7 +66,7 @@ public enum NFSRootFiles {
         let root = root(plan, node)
         let writable = plan.nfsroot.writable
         let writableLines = writable.map {
-            "#   \($0)  \(plan.master):\(tree(plan, node))/writable\($0) (this node's own)"
+            "#   \($0)  \(plan.master):\(data(plan, node))\($0) (this node's own, nosuid,nodev)"
         }
         let fstab = """
             # \(node.name): mounted by the clump agent before /sbin/init, nothing for mount -a to do:
@@ -79,7 +91,7 @@ public enum NFSRootFiles {
     /// The generated files of the tree of the node called `name`, in the order `node` renders them.
     static func paths(name: String) -> [String] {
         let base = MasterLayout.nfsrootTree(name: name)
-        return overlayFiles.map { "\(base)/files/\($0)" } + ["\(base)/\(MasterLayout.nfsrootWritableList)"]
+        return overlayFiles.map { "\(base)/\(NodeTree.files)/\($0)" } + ["\(base)/\(NodeTree.writableList)"]
     }
 
     /// How many files `node` renders.
@@ -118,9 +130,11 @@ public enum NFSRootFiles {
             out += clients.map { "\($0)(ro,root_squash,no_subtree_check,sec=sys)" }.joined(separator: " ")
             out += "\n"
         }
-        out += "# Each node's own tree: read-write to that node's address only.\n"
+        out += "# Each node's own trees, to that node's address only, root squashed: its description read-only,\n"
+        out += "# its data (writable directories) read-write.\n"
         for node in nodes {
-            out += "\(exportPath(tree(plan, node))) \(node.address)(rw,no_root_squash,no_subtree_check,sec=sys)\n"
+            out += "\(exportPath(tree(plan, node))) \(node.address)(ro,root_squash,no_subtree_check,sec=sys)\n"
+            out += "\(exportPath(data(plan, node))) \(node.address)(rw,root_squash,no_subtree_check,sec=sys)\n"
         }
         return out
     }
@@ -132,9 +146,10 @@ public enum NFSRootFiles {
 
     /// The nfs-ganesha configuration (the user-space server, for a master whose kernel has no nfsd):
     /// NFSv4 only, so no rpcbind and no mountd; each root read-only with root squashed to its nodes,
-    /// each node's tree read-write to its address. The pseudo path is the real path, so a node mounts
-    /// `SERVER:PATH` from either server alike. Export ids: 1 and up for roots, 65536 minus a node's
-    /// number for its tree; stable when nodes come and go.
+    /// each node's description read-only and its data read-write to its address, root squashed. The
+    /// pseudo path is the real path, so a node mounts `SERVER:PATH` from either server alike. Export
+    /// ids: 1 and up for roots, 65536 minus twice a node's number for its description and one less for
+    /// its data; stable when nodes come and go.
     public static func ganesha(_ plan: MasterPlan) -> String {
         var out = """
             # clump: nfs-ganesha configuration for the NFS-root nodes; generated, do not edit.
@@ -156,6 +171,10 @@ public enum NFSRootFiles {
             EXPORT_DEFAULTS {
                 Access_Type = None;
                 Squash = root_squash;
+                # Squashed root is nobody, as with the kernel server (whose writable directories
+                # generate makes owned by it).
+                Anonymous_Uid = \(NodeTree.anonymousID);
+                Anonymous_Gid = \(NodeTree.anonymousID);
                 SecType = sys;
                 Protocols = 4;
                 Transports = TCP;
@@ -168,8 +187,11 @@ public enum NFSRootFiles {
         }
         for node in nodes {
             out += export(
-                id: 65536 - Int(node.number), path: tree(plan, node), clients: [node.address], access: "RW",
-                squash: "no_root_squash")
+                id: 65536 - 2 * Int(node.number), path: tree(plan, node), clients: [node.address], access: "RO",
+                squash: "root_squash")
+            out += export(
+                id: 65535 - 2 * Int(node.number), path: data(plan, node), clients: [node.address], access: "RW",
+                squash: "root_squash")
         }
         return out
     }

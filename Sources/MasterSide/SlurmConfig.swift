@@ -65,8 +65,13 @@ public struct SlurmConfig: Sendable, Equatable {
             MailProg=/bin/true
             # A drone that comes back after a reboot is usable again at once.
             ReturnToService=2
-            # The drones: Nodes=ALL is what takes dynamic nodes into a partition as they register.
-            PartitionName=\(settings.partition) Nodes=ALL Default=YES MaxTime=INFINITE State=UP
+            # Anyone who holds the MUNGE key can submit jobs as any user; root's at least are refused
+            # (jobs run as the master's regular users, which the image carries).
+            DisableRootJobs=YES
+            # The drones: dynamic nodes join the partition as they register, by the feature every
+            # drone has (a NodeSet by feature, 22.05), not any node that registers (Nodes=ALL).
+            NodeSet=clumpdrones Feature=\(SlurmImage.droneFeature)
+            PartitionName=\(settings.partition) Nodes=clumpdrones Default=YES MaxTime=INFINITE State=UP
 
             """
     }

@@ -1,4 +1,5 @@
 import AgentSupport
+import DroneProtocol
 import Glibc
 import NetProbe
 
@@ -98,7 +99,7 @@ enum NFSRootMode {
     /// Mounts the root, the layer, the overlay and the node's tree; checks the init; lays the
     /// node's files; binds its writable directories.
     static func assemble(_ plan: NFSRootPlan, client: String, say: (String) -> Void) throws {
-        try mountNFS(plan.root, at: NFSRootPlan.lower, client: client, readOnly: true)
+        try mountNFS(plan.root, at: NFSRootPlan.lower, client: client, flags: UInt(MS_RDONLY))
         try mount(NFSRootPlan.layerMounts[0])
         for directory in ["upper", "work"] {
             try SystemFile.makeDirectories("\(NFSRootPlan.layer)/\(directory)")
@@ -110,27 +111,51 @@ enum NFSRootMode {
                 hint: "the root must be a whole system: debootstrap one, or give the node another `root:`")
         }
         guard let node = plan.node else { return }
-        try mountNFS(node, at: NFSRootPlan.tree, client: client, readOnly: false)
-        try copyTree(from: "\(NFSRootPlan.tree)/files", to: NFSRootPlan.newRoot)
-        let list = (try? SystemFile.readText("\(NFSRootPlan.tree)/writable.list")) ?? ""
-        let writable = NFSRootPlan.writableMounts(list: list)
-        for operation in writable {
-            // The node makes its writable directories in its tree on first boot: generate writes only files.
-            try SystemFile.makeDirectories(operation.source)
-            try mount(operation)
-        }
-        // The binds keep the tree's mount alive; its own mount point is not needed in the new root.
+        try mountNFS(node, at: NFSRootPlan.tree, client: client, flags: NFSRootPlan.descriptionFlags)
+        var ignored: [(String, String)] = []
+        try copyTree(from: "\(NFSRootPlan.tree)/\(NodeTree.files)", to: NFSRootPlan.newRoot, relative: NodeTree.files, ignored: &ignored)
+        let list = (try? SystemFile.readText("\(NFSRootPlan.tree)/\(NodeTree.writableList)", limit: 64 << 10)) ?? ""
         _ = umount2(NFSRootPlan.tree, Int32(MNT_DETACH))
-        let names = writable.map { String($0.target.dropFirst(NFSRootPlan.newRoot.count)) }
+        // Bounded: the tree is the master's, but a console flooded by it would hide everything else.
+        for (path, reason) in ignored.prefix(10) {
+            say("clump: nfsroot ignored \(NFSRootPlan.printable(path)): \(reason)")
+        }
+        if ignored.count > 10 { say("clump: nfsroot ignored \(ignored.count - 10) more entries of \(NodeTree.files)/") }
+        let (writable, refused) = NFSRootPlan.writableMounts(list: list)
+        for reason in refused.prefix(10) {
+            say("clump: nfsroot ignored a writable directory: \(reason)")
+        }
+        var names: [String] = []
+        if !writable.isEmpty {
+            if let data = plan.data {
+                try mountNFS(data, at: NFSRootPlan.dataTree, client: client, flags: NFSRootPlan.dataFlags)
+                for index in stride(from: 0, to: writable.count, by: 2) {
+                    let bind = writable[index]
+                    let name = String(bind.target.dropFirst(NFSRootPlan.newRoot.count))
+                    // The master makes each directory; a missing one (or anything but a directory) stays in RAM.
+                    var info = stat()
+                    guard lstat(bind.source, &info) == 0, info.st_mode & S_IFMT == S_IFDIR else {
+                        say("clump: nfsroot ignored writable \(name): no such directory in \(data) (run clumpbuild generate)")
+                        continue
+                    }
+                    try mount(bind)
+                    try mount(writable[index + 1])
+                    names.append(name)
+                }
+            } else {
+                say("clump: nfsroot no \(NodeTree.dataArgument)=SERVER:PATH on the command line: writable directories stay in RAM")
+            }
+        }
         say("clump: nfsroot node files \(node)" + (names.isEmpty ? "" : ", writable " + names.joined(separator: " ")))
     }
 
     /// Mounts an export, the newest NFSv4 minor version the server has first.
-    static func mountNFS(_ location: NFSLocation, at target: String, client: String, readOnly: Bool) throws {
+    static func mountNFS(_ location: NFSLocation, at target: String, client: String, flags: UInt) throws {
         var code: Int32 = EPROTONOSUPPORT
         for version in NFSRootPlan.versions {
-            let operation = NFSRootPlan.nfsMount(
-                location, at: target, client: client, version: version, readOnly: readOnly)
+            var operation = NFSRootPlan.nfsMount(
+                location, at: target, client: client, version: version, readOnly: flags & UInt(MS_RDONLY) != 0)
+            operation.flags |= flags
             do {
                 try mount(operation)
                 return
@@ -222,9 +247,10 @@ enum NFSRootMode {
         }
     }
 
-    /// Copies the files and directories under `source` into `target` (the new root's RAM layer),
-    /// replacing what is there.
-    static func copyTree(from source: String, to target: String) throws {
+    /// Copies the directories and regular files under `source` into `target` (the new root's RAM
+    /// layer), replacing what is there, as plain files (`NFSRootPlan.layable`); what is not laid,
+    /// or laid without its special bits, is added to `ignored` with the reason.
+    static func copyTree(from source: String, to target: String, relative: String, ignored: inout [(String, String)]) throws {
         guard let directory = opendir(source) else { return }
         defer { closedir(directory) }
         while let entry = readdir(directory) {
@@ -236,11 +262,14 @@ enum NFSRootMode {
             let to = "\(target)/\(name)"
             var info = stat()
             guard lstat(from, &info) == 0 else { continue }
+            let (mode, reason) = NFSRootPlan.layable(mode: info.st_mode)
+            if let reason { ignored.append(("\(relative)/\(name)", reason)) }
+            guard let mode else { continue }
             if info.st_mode & S_IFMT == S_IFDIR {
-                try SystemFile.makeDirectories(to)
-                try copyTree(from: from, to: to)
-            } else if info.st_mode & S_IFMT == S_IFREG {
-                try SystemFile.writeAtomically(try SystemFile.read(from), to: to, mode: info.st_mode & 0o7777)
+                try SystemFile.makeDirectories(to, mode: mode)
+                try copyTree(from: from, to: to, relative: "\(relative)/\(name)", ignored: &ignored)
+            } else {
+                try SystemFile.writeAtomically(try SystemFile.read(from, limit: 16 << 20), to: to, mode: mode)
             }
         }
     }

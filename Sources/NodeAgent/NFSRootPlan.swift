@@ -1,3 +1,4 @@
+import DroneProtocol
 import Glibc
 
 /// An NFS export as the command line names it: `SERVER:PATH`, the server by address (there is no
@@ -27,18 +28,24 @@ public struct NFSLocation: Equatable, Sendable, CustomStringConvertible {
 /// performs it.
 ///
 /// The shared root is mounted read-only; a tmpfs upper layer under overlayfs takes every write
-/// (lost at reboot); the node's own tree on the master gives the files that differ per node, laid
-/// into that layer, and its writable directories, bind-mounted over the root's.
+/// (lost at reboot); the node's description on the master (`NodeTree`, read-only) gives the files
+/// that differ per node, laid into that layer as plain files, and the list of its writable
+/// directories, bind-mounted `nosuid,nodev` from its data tree over the root's. Whoever takes the
+/// node's address while it is off can write the data tree (as any user but root), so nothing there
+/// decides what runs, and a list naming `/sbin` is refused here as in the spec.
 public struct NFSRootPlan: Equatable, Sendable {
-    /// The shared root, and the node's own tree (nil: no per-node files, no writable directories).
+    /// The shared root, the node's description (nil: no per-node files) and its data (nil: no
+    /// writable directories).
     public var root: NFSLocation
     public var node: NFSLocation?
+    public var data: NFSLocation?
 
     /// Where the pieces are mounted in the RAM disk while the root is assembled.
     public static let lower = "/mnt/clump/lower"
     public static let layer = "/mnt/clump/layer"
     public static let newRoot = "/mnt/clump/root"
     public static let tree = "/mnt/clump/node"
+    public static let dataTree = "/mnt/clump/data"
     /// The init the root must have.
     public static let initPath = "/sbin/init"
     /// The mounts of the RAM disk that move into the new root before it takes over.
@@ -48,10 +55,11 @@ public struct NFSRootPlan: Equatable, Sendable {
     /// NFS minor versions, newest first: a server that lacks one answers EPROTONOSUPPORT.
     public static let versions = ["4.2", "4.1", "4.0"]
 
-    /// A plan from the `clump.root` and `clump.node` options.
-    public init(root: NFSLocation, node: NFSLocation?) {
+    /// A plan from the `clump.root`, `clump.node` and `clump.data` options.
+    public init(root: NFSLocation, node: NFSLocation?, data: NFSLocation? = nil) {
         self.root = root
         self.node = node
+        self.data = data
     }
 
     /// The plan from `clump.root` (and `clump.node`), or else from the lease's root path (RFC 2132
@@ -75,14 +83,19 @@ public struct NFSRootPlan: Equatable, Sendable {
                     "clump.root=\(text) is not SERVER:PATH",
                     hint: "write the server's address, e.g. clump.root=10.0.2.1:/srv/clump/root"))
         }
-        var node: NFSLocation?
-        if let text = options["node"] {
-            guard let location = NFSLocation(parsing: text) else {
-                return .failure(NFSRootProblem("clump.node=\(text) is not SERVER:PATH", hint: nil))
+        var trees: [NFSLocation?] = []
+        for argument in [NodeTree.descriptionArgument, NodeTree.dataArgument] {
+            let key = String(argument.dropFirst("clump.".count))
+            guard let text = options[key] else {
+                trees.append(nil)
+                continue
             }
-            node = location
+            guard let location = NFSLocation(parsing: text) else {
+                return .failure(NFSRootProblem("\(argument)=\(text) is not SERVER:PATH", hint: nil))
+            }
+            trees.append(location)
         }
-        return .success(NFSRootPlan(root: root, node: node))
+        return .success(NFSRootPlan(root: root, node: trees[0], data: trees[1]))
     }
 
     /// The text options of an NFSv4 mount (nfs(5)); with them the kernel needs no mount.nfs.
@@ -108,14 +121,56 @@ public struct NFSRootPlan: Equatable, Sendable {
             data: "lowerdir=\(lower),upperdir=\(layer)/upper,workdir=\(layer)/work"),
     ]
 
-    /// The bind mounts of the node's writable directories (absolute, from its `writable.list`)
-    /// over the new root's, in the list's order; lines that are not absolute paths are skipped.
-    public static func writableMounts(list: String) -> [MountOperation] {
-        let directories = list.split(separator: "\n").map { $0.trimmingSpaces }
-        return directories.filter { $0.hasPrefix("/") && !$0.split(separator: "/").contains("..") }.map {
-            MountOperation(
-                source: "\(tree)/writable\($0)", target: "\(newRoot)\($0)", type: "none", flags: UInt(MS_BIND))
+    /// The node's writable directories from its `writable.list`: each one allowed by
+    /// `NodeTree.refusal(writable:)` becomes a bind mount from the data tree over the new root's,
+    /// then a remount of it `nosuid,nodev` (a bind takes no other flags when it is made); the
+    /// others are ignored with the reason, for the console.
+    public static func writableMounts(list: String) -> (mounts: [MountOperation], ignored: [String]) {
+        var mounts: [MountOperation] = []
+        var ignored: [String] = []
+        for line in list.split(separator: "\n").map({ $0.trimmingSpaces }) where !line.isEmpty {
+            if let refusal = NodeTree.refusal(writable: line) {
+                ignored.append(printable(refusal))
+                continue
+            }
+            mounts.append(
+                MountOperation(source: "\(dataTree)\(line)", target: "\(newRoot)\(line)", type: "none", flags: UInt(MS_BIND)))
+            mounts.append(
+                MountOperation(
+                    source: "\(dataTree)\(line)", target: "\(newRoot)\(line)", type: "none",
+                    flags: UInt(MS_REMOUNT | MS_BIND | MS_NOSUID | MS_NODEV)))
         }
+        return (mounts, ignored)
+    }
+
+    /// The flags of the node's own NFS mounts: its description read-only and never run from, its data
+    /// never trusted for setuid programs or device nodes.
+    public static let descriptionFlags = UInt(MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC)
+    public static let dataFlags = UInt(MS_NOSUID | MS_NODEV)
+
+    /// What of the description's `files/` entry is laid over the root, by its `lstat` mode: a
+    /// directory or a regular file without setuid, setgid and sticky bits (`mode`), or nothing,
+    /// with the reason (`ignored`). Links, device nodes, pipes and sockets are never laid.
+    public static func layable(mode: mode_t) -> (mode: mode_t?, ignored: String?) {
+        switch mode & S_IFMT {
+        case S_IFDIR: return (mode & 0o777, nil)
+        case S_IFREG:
+            let special = mode & 0o7000
+            return (mode & 0o777, special == 0 ? nil : "its setuid, setgid or sticky bits were dropped")
+        case S_IFLNK: return (nil, "a symbolic link, not laid")
+        case S_IFCHR, S_IFBLK: return (nil, "a device node, not laid")
+        default: return (nil, "not a regular file, not laid")
+        }
+    }
+
+    /// Text from the network or another host's tree, as the console may show it: printable ASCII only,
+    /// at most `limit` characters.
+    public static func printable(_ text: String, limit: Int = 200) -> String {
+        var out = ""
+        for scalar in text.unicodeScalars.prefix(limit) {
+            out.unicodeScalars.append(scalar.value >= 0x20 && scalar.value < 0x7F ? scalar : "?")
+        }
+        return text.unicodeScalars.count > limit ? out + "..." : out
     }
 
     /// Why a mount(2) of an export failed, in words, by errno (nfs(5), and what the Linux client

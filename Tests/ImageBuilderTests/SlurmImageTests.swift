@@ -51,4 +51,31 @@ import Testing
         #expect(Self.entries().contains { $0.path == "var/spool/slurmd" && $0.content == .directory })
         #expect(SlurmImage.plugins.allSatisfy { $0.hasPrefix(SlurmImage.pluginDirectory + "/") && $0.hasSuffix(".so") })
     }
+
+    @Test func jobsRunAsTheMastersRegularUsersAndNobodyWithoutTheirPasswords() {
+        let passwd = """
+            root:x:0:0:root:/root:/bin/bash
+            daemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin
+            alice:$6$hash:1000:1000:Alice,,,:/home/alice:/bin/bash
+            +netgroup::::::
+            broken:x:1001
+            nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin
+            svc:x:60001:60001::/:/bin/false
+
+            """
+        let group = "root:x:0:\nalice:x:1000:\nstaff:x:50:alice\nnogroup:x:65534:\n"
+        let accounts = SlurmImage.jobAccounts(passwd: passwd, group: group)
+        #expect(
+            accounts.passwd == [
+                "alice:x:1000:1000:Alice,,,:/home/alice:/bin/sh", "nobody:x:65534:65534:nobody:/nonexistent:/bin/sh",
+            ])
+        #expect(accounts.group == ["alice:x:1000:", "nogroup:x:65534:"])
+    }
+
+    @Test func everyDroneRegistersWithTheFeatureThePartitionTakes() {
+        var settings = Spec.Slurm()
+        #expect(SlurmImage.features(settings) == ["clump"])
+        settings.features = ["gpu", "clump"]
+        #expect(SlurmImage.features(settings) == ["clump", "gpu"])
+    }
 }

@@ -337,8 +337,15 @@ func diagnostics(_ yaml: String) -> [SpecDiagnostic] {
             name: "relative nfsroot", yaml: "nfsroot:\n  root: srv/root\n",
             expected: [Expected("2:9", "nfsroot.root", "not an absolute directory")]),
         ErrorCase(
-            name: "nested writable directories", yaml: "nfsroot:\n  writable: [/var, /var/log]\n",
-            expected: [Expected("2:20", "nfsroot.writable[1]", "/var/log overlaps /var")]),
+            name: "nested writable directories", yaml: "nfsroot:\n  writable: [/home, /home/alice]\n",
+            expected: [Expected("2:21", "nfsroot.writable[1]", "/home/alice overlaps /home")]),
+        ErrorCase(
+            name: "a writable directory the node runs programs from",
+            yaml: "nfsroot:\n  writable: [/var/log, /sbin]\n",
+            expected: [Expected("2:24", "nfsroot.writable[1]", "/sbin is outside the data areas")]),
+        ErrorCase(
+            name: "the whole root writable", yaml: "nfsroot:\n  writable: [/]\n",
+            expected: [Expected("2:14", "nfsroot.writable[0]", "\"/\" is not an absolute directory on the node")]),
         ErrorCase(
             name: "merge key", yaml: "boot:\n  <<: {timeout: 5}\n",
             expected: [Expected("2:3", "boot.<<", "YAML merge keys are not supported")]),

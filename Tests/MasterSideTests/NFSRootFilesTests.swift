@@ -40,25 +40,44 @@ import Testing
         let exports = try read(MasterLayout.exports)
         #expect(!exports.contains("*"))
         let lines = exports.split(separator: "\n").filter { !$0.hasPrefix("#") }.map(String.init)
-        #expect(
-            lines == [
-                "/srv/clump/root 10.0.0.3(ro,root_squash,no_subtree_check,sec=sys) "
-                    + "10.0.0.7(ro,root_squash,no_subtree_check,sec=sys)",
-                "/srv/roots/other 10.0.0.5(ro,root_squash,no_subtree_check,sec=sys) "
-                    + "10.0.0.9(ro,root_squash,no_subtree_check,sec=sys)",
-            ] + [3, 5, 7, 9].map { "\(master)/nfsroot/nodes/node\($0) 10.0.0.\($0)(rw,no_root_squash,no_subtree_check,sec=sys)" })
+        let roots: [String] = [
+            "/srv/clump/root 10.0.0.3(ro,root_squash,no_subtree_check,sec=sys) "
+                + "10.0.0.7(ro,root_squash,no_subtree_check,sec=sys)",
+            "/srv/roots/other 10.0.0.5(ro,root_squash,no_subtree_check,sec=sys) "
+                + "10.0.0.9(ro,root_squash,no_subtree_check,sec=sys)",
+        ]
+        var trees: [String] = []
+        for node in [3, 5, 7, 9] {
+            trees.append("\(master)/nfsroot/nodes/node\(node) 10.0.0.\(node)(ro,root_squash,no_subtree_check,sec=sys)")
+            trees.append("\(master)/nfsroot/data/node\(node) 10.0.0.\(node)(rw,root_squash,no_subtree_check,sec=sys)")
+        }
+        #expect(lines == roots + trees)
+        #expect(!exports.contains("no_root_squash"))
+
+        // The writable directories are made by the master, owned by the user a squashed root becomes.
+        var info = stat()
+        #expect(lstat(master + "/nfsroot/data/node3/var/log", &info) == 0)
+        #expect(info.st_mode & S_IFMT == S_IFDIR && info.st_mode & 0o7777 == 0o755)
+        if geteuid() == 0 { #expect(info.st_uid == 65534 && info.st_gid == 65534) }
+        #expect(lstat(master + "/nfsroot/data/node3/var", &info) == 0 && info.st_uid == geteuid())
 
         let ganesha = try read(MasterLayout.ganesha)
         #expect(ganesha.contains("Protocols = 4;"))
         #expect(ganesha.contains("Path = \"\(master)/nfsroot/nodes/node5\";\n    Pseudo = \"\(master)/nfsroot/nodes/node5\";"))
-        #expect(ganesha.contains("Export_Id = 65531;"), "node 5's tree")
+        #expect(ganesha.contains("Export_Id = 65526;\n    Path = \"\(master)/nfsroot/nodes/node5\";"), "node 5's tree")
+        #expect(ganesha.contains("Export_Id = 65525;\n    Path = \"\(master)/nfsroot/data/node5\";"), "node 5's data")
         #expect(ganesha.contains("Clients = 10.0.0.3, 10.0.0.7;\n        Access_Type = RO;\n        Squash = root_squash;"))
+        #expect(ganesha.contains("Clients = 10.0.0.5;\n        Access_Type = RW;\n        Squash = root_squash;"))
+        #expect(!ganesha.contains("no_root_squash"))
         #expect(!ganesha.contains("*"))
 
         let ipxe = try read("tftp/nodes/\(MasterFixture.mac(3).replacingOccurrences(of: ":", with: "-")).ipxe")
         #expect(ipxe.contains("set mode nfsroot"))
         #expect(ipxe.contains("clump.mode=nfsroot"))
-        #expect(ipxe.contains("clump.root=10.0.0.1:/srv/roots/other clump.node=10.0.0.1:\(master)/nfsroot/nodes/node5"))
+        #expect(
+            ipxe.contains(
+                "clump.root=10.0.0.1:/srv/roots/other clump.node=10.0.0.1:\(master)/nfsroot/nodes/node5 "
+                    + "clump.data=10.0.0.1:\(master)/nfsroot/data/node5"))
     }
 
     @Test func addingAnNFSRootNodeWritesItsFilesAndTheExportsOnly() throws {
@@ -81,29 +100,60 @@ import Testing
                     ] + NFSRootFiles.overlayFiles.map { tree + "files/" + $0 }))
 
         // Its data stays when the node goes; its generated files go.
-        // (The node makes its writable directories on first boot.)
-        try FileManager.default.createDirectory(
-            atPath: added.directory + "/" + tree + "writable/var/log", withIntermediateDirectories: true)
-        try "kept\n".write(toFile: added.directory + "/" + tree + "writable/var/log/syslog", atomically: true, encoding: .utf8)
+        let data = added.directory + "/nfsroot/data/node42/"
+        try "kept\n".write(toFile: data + "var/log/syslog", atomically: true, encoding: .utf8)
         try Self.nfsrootInventory(40).write(toFile: fixture.directory + "/nodes.yaml", atomically: true, encoding: .utf8)
         let removed = try fixture.generator().generate()
         #expect(removed.removed.contains(tree + "files/etc/hostname"))
         #expect(!FileManager.default.fileExists(atPath: added.directory + "/" + tree + "files/etc/hostname"))
-        #expect(FileManager.default.fileExists(atPath: added.directory + "/" + tree + "writable/var/log/syslog"))
+        #expect(FileManager.default.fileExists(atPath: data + "var/log/syslog"))
     }
 
-    @Test func aNodeThatBecomesADroneLosesItsTreeFiles() throws {
+    /// What a node, or anyone with its address, could do through an export that was writable: put a
+    /// link where generate writes as root. Generate fails naming it and writes nothing through it,
+    /// both when it rewrites the node's files beside a manifest and when it writes a first generation.
+    @Test(arguments: [
+        ("nfsroot/nodes/node3/files/etc", false), ("nfsroot/nodes/node3/files/etc/hostname", false),
+        ("nfsroot/nodes/node3", false), ("nfsroot/nodes/node3/files/etc", true), ("nfsroot/nodes/node3/writable.list", true),
+    ])
+    func aPlantedSymbolicLinkStopsGenerateAndItsTargetIsUntouched(_ planted: String, _ firstGeneration: Bool) throws {
         let fixture = try Self.fixture(4)
         defer { fixture.remove() }
-        let first = try fixture.generator().generate()
-        #expect(FileManager.default.fileExists(atPath: first.directory + "/nfsroot/nodes/node3/files/etc/hostname"))
-        let text = Self.nfsrootInventory(4).replacingOccurrences(of: ", boot: nfsroot}", with: "}")
-        try text.write(toFile: fixture.directory + "/nodes.yaml", atomically: true, encoding: .utf8)
-        let report = try fixture.generator().generate()
-        #expect(report.removed.contains("nfsroot/nodes/node3/files/etc/hostname"))
-        let ipxe = try String(
-            contentsOfFile: first.directory + "/tftp/nodes/\(MasterFixture.mac(1).replacingOccurrences(of: ":", with: "-")).ipxe",
-            encoding: .utf8)
-        #expect(!ipxe.contains("nfsroot"))
+        let master = try fixture.generator().generate().directory
+        let victim = fixture.directory + "/victim"
+        try FileManager.default.createDirectory(atPath: victim + "/etc", withIntermediateDirectories: true)
+        for file in ["hostname", "writable.list", "etc/hostname"] {
+            try "the master's own file\n".write(toFile: victim + "/" + file, atomically: true, encoding: .utf8)
+        }
+        func snapshot() throws -> [String: Data] {
+            var files: [String: Data] = [:]
+            for path in try FileManager.default.subpathsOfDirectory(atPath: victim) {
+                var isDirectory: ObjCBool = false
+                if FileManager.default.fileExists(atPath: victim + "/" + path, isDirectory: &isDirectory), !isDirectory.boolValue {
+                    files[path] = try Data(contentsOf: URL(fileURLWithPath: victim + "/" + path))
+                }
+            }
+            return files
+        }
+        let before = try snapshot()
+        try FileManager.default.removeItem(atPath: master + "/" + planted)
+        let target = planted.hasSuffix("/hostname") || planted.hasSuffix(".list") ? victim + "/hostname" : victim
+        try FileManager.default.createSymbolicLink(atPath: master + "/" + planted, withDestinationPath: target)
+        // Node 3's files are written again: with no manifest at all, or without its record in it.
+        let manifest = master + "/" + MasterLayout.manifest
+        if firstGeneration {
+            try FileManager.default.removeItem(atPath: manifest)
+        } else {
+            let lines = try String(contentsOfFile: manifest, encoding: .utf8).split(separator: "\n")
+            try lines.filter { !($0.hasPrefix("N ") && $0.contains(" node3 ")) }.joined(separator: "\n")
+                .write(toFile: manifest, atomically: true, encoding: .utf8)
+        }
+        #expect {
+            try fixture.generator().generate()
+        } throws: { error in
+            "\(error)".hasPrefix("\(master)/\(planted): refusing the symbolic link\n  hint: something that can write")
+        }
+        #expect(try snapshot() == before, "the link's target changed")
+        #expect(Set(try FileManager.default.subpathsOfDirectory(atPath: victim)) == ["etc", "etc/hostname", "hostname", "writable.list"])
     }
 }

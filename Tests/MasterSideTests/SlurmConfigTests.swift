@@ -19,7 +19,8 @@ import Testing
         let text = Self.config().slurmConf()
         for line in [
             "SlurmctldHost=master(10.69.0.1)", "SlurmctldParameters=enable_configless", "MaxNodeCount=254",
-            "PartitionName=drones Nodes=ALL Default=YES MaxTime=INFINITE State=UP",
+            "NodeSet=clumpdrones Feature=clump", "DisableRootJobs=YES",
+            "PartitionName=drones Nodes=clumpdrones Default=YES MaxTime=INFINITE State=UP",
             "AuthInfo=socket=/run/munge/munge.socket.2", "SlurmdSpoolDir=/var/spool/slurmd",
         ] {
             #expect(text.split(separator: "\n").contains(Substring(line)), "\(line) in\n\(text)")
@@ -36,6 +37,9 @@ import Testing
         let show = try harness.run(["scontrol", "show", "config"])
         #expect(show.output.contains("enable_configless"), "\(show.output)")
         #expect(show.output.contains("MaxNodeCount            = 254"), "\(show.output)")
+        #expect(show.output.contains("DisableRootJobs         = Yes"), "\(show.output)")
+        let partition = try harness.run(["scontrol", "show", "partition", "drones"])
+        #expect(partition.output.contains("NodeSets=clumpdrones"), "\(partition.output)")
     }
 }
 

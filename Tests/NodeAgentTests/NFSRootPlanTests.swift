@@ -51,11 +51,54 @@ import Testing
             ])
     }
 
-    @Test func writableDirectoriesAreBindMountsFromTheNodeTree() {
-        let mounts = NFSRootPlan.writableMounts(list: "/var/log\n  /home \n\nrelative\n/../etc\n")
-        #expect(mounts.map(\.source) == ["/mnt/clump/node/writable/var/log", "/mnt/clump/node/writable/home"])
-        #expect(mounts.map(\.target) == ["/mnt/clump/root/var/log", "/mnt/clump/root/home"])
-        #expect(mounts.allSatisfy { $0.flags == UInt(MS_BIND) })
+    @Test func writableDirectoriesAreBindsFromTheDataTreeRemountedNosuidNodev() {
+        let (mounts, ignored) = NFSRootPlan.writableMounts(list: "/var/log\n  /home \n\n/scratch/jobs\n")
+        #expect(ignored.isEmpty)
+        #expect(
+            mounts.map(\.source) == [
+                "/mnt/clump/data/var/log", "/mnt/clump/data/var/log", "/mnt/clump/data/home", "/mnt/clump/data/home",
+                "/mnt/clump/data/scratch/jobs", "/mnt/clump/data/scratch/jobs",
+            ])
+        #expect(mounts.map(\.target).enumerated().allSatisfy { $0.element == mounts[$0.offset / 2 * 2].target })
+        #expect(mounts.enumerated().allSatisfy { index, mount in
+            mount.flags == (index % 2 == 0 ? UInt(MS_BIND) : UInt(MS_REMOUNT | MS_BIND | MS_NOSUID | MS_NODEV))
+        })
+    }
+
+    /// A list the agent could be handed by someone who wrote the node's tree: nothing outside the
+    /// data areas is bound over the root.
+    @Test(arguments: ["/", "/sbin", "/etc", "/usr/bin", "/lib", "/lib64", "/root", "/var", "/var/lib/dpkg", "relative",
+        "/var/log/../../sbin", "/home//x", "/var/log/./x", "/bin\u{1b}[2J"])
+    func writableDirectoriesOutsideTheDataAreasAreIgnored(_ directory: String) {
+        let (mounts, ignored) = NFSRootPlan.writableMounts(list: directory + "\n/var/log\n")
+        #expect(mounts.map(\.target) == ["/mnt/clump/root/var/log", "/mnt/clump/root/var/log"])
+        #expect(ignored.count == 1, "\(ignored)")
+        // What reaches the console is printable.
+        #expect(ignored.allSatisfy { $0.unicodeScalars.allSatisfy { $0.value >= 0x20 && $0.value < 0x7F } })
+    }
+
+    @Test func theNodesFilesAreLaidAsPlainFilesOnly() {
+        #expect(NFSRootPlan.layable(mode: S_IFREG | 0o644) == (0o644, nil))
+        #expect(NFSRootPlan.layable(mode: S_IFDIR | 0o755) == (0o755, nil))
+        let setuid = NFSRootPlan.layable(mode: S_IFREG | 0o4755)
+        #expect(setuid.mode == 0o755 && setuid.ignored?.contains("setuid") == true)
+        #expect(NFSRootPlan.layable(mode: S_IFREG | 0o2755).mode == 0o755)
+        for kind in [S_IFLNK, S_IFCHR, S_IFBLK, S_IFIFO, S_IFSOCK] {
+            let result = NFSRootPlan.layable(mode: kind | 0o777)
+            #expect(result.mode == nil && result.ignored != nil, "\(kind)")
+        }
+    }
+
+    @Test func theDataTreeComesFromItsOwnArgument() throws {
+        let plan = try NFSRootPlan.parse(options: [
+            "root": "10.0.2.1:/r", "node": "10.0.2.1:/m/nfsroot/nodes/node11", "data": "10.0.2.1:/m/nfsroot/data/node11",
+        ]).get()
+        #expect(plan.data?.path == "/m/nfsroot/data/node11")
+        guard case .failure(let problem) = NFSRootPlan.parse(options: ["root": "10.0.2.1:/r", "data": "x"]) else {
+            Issue.record("a bad clump.data was accepted")
+            return
+        }
+        #expect(problem.message.contains("clump.data=x is not SERVER:PATH"))
     }
 
     @Test(arguments: [

@@ -25,6 +25,11 @@ struct NFSRootTests {
         echo "clump-test: hostname $(hostname)"
         echo "written by $(hostname)" > /var/log/clump-test.log && echo "clump-test: wrote /var/log/clump-test.log"
         echo "in RAM only" > /etc/clump-test-ram
+        # What a tampered tree must not have given the node: setuid bits, device nodes, binds outside the data.
+        [ -e /bin/planted ] && echo "clump-test: planted mode $(stat -c %a /bin/planted)"
+        if [ -e /etc/planted-device ]; then echo "clump-test: device node laid"; else echo "clump-test: no device node"; fi
+        if grep -q " /sbin " /proc/mounts; then echo "clump-test: /sbin bound"; else echo "clump-test: /sbin not bound"; fi
+        echo "clump-test: var/log mount $(grep " /var/log " /proc/mounts | cut -d" " -f4)"
         for word in $(cat /proc/cmdline); do
             case "$word" in clump.root=*) root=${word#clump.root=} ;; clump.node=*) node=${word#clump.node=} ;; esac
         done
@@ -60,6 +65,7 @@ struct NFSRootTests {
         var master: String { out + "/master" }
         var tftp: String { master + "/tftp" }
         func tree(_ name: String) -> String { master + "/nfsroot/nodes/" + name }
+        func data(_ name: String) -> String { master + "/nfsroot/data/" + name }
 
         init() throws {
             directory = try Harness.scratch("nfsroot")
@@ -111,7 +117,7 @@ struct NFSRootTests {
                 try fm.createDirectory(atPath: root + "/" + directory, withIntermediateDirectories: true)
             }
             try fm.copyItem(atPath: "/bin/busybox", toPath: root + "/bin/busybox")
-            for applet in ["sh", "mount", "hostname", "cat", "echo", "touch", "poweroff", "mkdir", "sed", "ip"] {
+            for applet in ["sh", "mount", "hostname", "cat", "echo", "touch", "poweroff", "mkdir", "sed", "ip", "stat", "grep", "cut"] {
                 try fm.createSymbolicLink(atPath: root + "/bin/" + applet, withDestinationPath: "busybox")
             }
             try "sharedroot\n".write(toFile: root + "/etc/hostname", atomically: true, encoding: .utf8)
@@ -142,8 +148,19 @@ struct NFSRootTests {
         #expect(!exports.contains("*"), "\(exports)")
         #expect(lines.contains("\(master.root) " + (11...14).filter { $0 != 13 }.map {
             "10.67.0.\($0)(ro,root_squash,no_subtree_check,sec=sys)" }.joined(separator: " ")), "\(exports)")
-        #expect(lines.contains("\(master.tree("node11")) 10.67.0.11(rw,no_root_squash,no_subtree_check,sec=sys)"), "\(exports)")
+        #expect(lines.contains("\(master.tree("node11")) 10.67.0.11(ro,root_squash,no_subtree_check,sec=sys)"), "\(exports)")
+        #expect(lines.contains("\(master.data("node11")) 10.67.0.11(rw,root_squash,no_subtree_check,sec=sys)"), "\(exports)")
+        #expect(!exports.contains("no_root_squash"), "\(exports)")
         #expect(try String(contentsOfFile: master.tree("node11") + "/files/etc/hostname", encoding: .utf8) == "node11\n")
+
+        // node12's description as if someone had written it: a setuid program, a device node, and
+        // writable directories naming the whole root and /sbin. None of it may reach the node.
+        let tampered = master.tree("node12")
+        try FileManager.default.createDirectory(atPath: tampered + "/files/bin", withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: "/bin/busybox", toPath: tampered + "/files/bin/planted")
+        chmod(tampered + "/files/bin/planted", 0o4755)
+        #expect(mknod(tampered + "/files/etc/planted-device", S_IFCHR | 0o666, makedev(1, 3)) == 0)
+        try "/var/log\n/\n/sbin\n".write(toFile: tampered + "/writable.list", atomically: true, encoding: .utf8)
 
         let lan = try NFSRootLAN(taps: 4)
         defer { lan.remove() }
@@ -161,10 +178,20 @@ struct NFSRootTests {
             let address = "10\\.67\\.0\\.\(11 + index)"
             try node.expect("clump: lease eth0 \(address)/24", within: Self.bootSeconds)
             try node.expect("clump: nfsroot 10\\.67\\.0\\.1:\(NSRegularExpression.escapedPattern(for: master.root))\r?\n", within: 60)
-            try node.expect("clump: nfsroot node files .*nodes/\(name), writable /var/log", within: 120)
+            if index == 1 {
+                try node.expect("clump: nfsroot ignored files/bin/planted: its setuid, setgid or sticky bits were dropped", within: 120)
+                try node.expect("clump: nfsroot ignored files/etc/planted-device: a device node, not laid", within: 60)
+                try node.expect("clump: nfsroot ignored a writable directory: / is not a plain absolute directory", within: 60)
+                try node.expect("clump: nfsroot ignored a writable directory: /sbin is outside the data areas", within: 60)
+            }
+            try node.expect("clump: nfsroot node files .*nodes/\(name), writable /var/log\r?\n", within: 120)
             try node.expect("clump: nfsroot switching to /sbin/init", within: 60)
             try node.expect("clump-test: hostname \(name)\r?\n", within: 60)
             try node.expect("clump-test: wrote /var/log/clump-test.log", within: 60)
+            if index == 1 { try node.expect("clump-test: planted mode 755\r?\n", within: 60) }
+            try node.expect("clump-test: no device node", within: 60)
+            try node.expect("clump-test: /sbin not bound", within: 60)
+            try node.expect("clump-test: var/log mount rw,nosuid,nodev", within: 60)
             try node.expect("clump-test: shared root write failed", within: 120)
             let other = index == 0 ? "node12" : "node11"
             try node.expect("clump-test: cannot mount \(other)'s tree", within: 120)
@@ -173,31 +200,54 @@ struct NFSRootTests {
             _ = try node.waitForExit(within: 120)
         }
         // Each node's log is in its own tree and nowhere else; nothing reached the shared root.
+        // Root's writes there are squashed: the file is nobody's.
         for name in ["node11", "node12"] {
-            let log = try String(contentsOfFile: master.tree(name) + "/writable/var/log/clump-test.log", encoding: .utf8)
+            let log = try String(contentsOfFile: master.data(name) + "/var/log/clump-test.log", encoding: .utf8)
             #expect(log == "written by \(name)\n")
+            var info = stat()
+            #expect(stat(master.data(name) + "/var/log/clump-test.log", &info) == 0 && info.st_uid == 65534)
         }
         let logs = try FileManager.default.subpathsOfDirectory(atPath: master.master).filter { $0.hasSuffix("clump-test.log") }
-        #expect(
-            Set(logs) == ["nfsroot/nodes/node11/writable/var/log/clump-test.log", "nfsroot/nodes/node12/writable/var/log/clump-test.log"])
+        #expect(Set(logs) == ["nfsroot/data/node11/var/log/clump-test.log", "nfsroot/data/node12/var/log/clump-test.log"])
         #expect(!FileManager.default.fileExists(atPath: master.tree("node11") + "/files/etc/clump-test-ram"), "RAM writes stay on the node")
         let rootFiles = try FileManager.default.subpathsOfDirectory(atPath: master.root)
         #expect(!rootFiles.contains { $0.contains("clump-test") || $0.contains("written-by") }, "\(rootFiles)")
         #expect(try String(contentsOfFile: master.root + "/etc/hostname", encoding: .utf8) == "sharedroot\n")
 
-        // 2. A root without /sbin/init.
+        // 2. Someone takes node11's address while it is off, as root on their own PC, with a user-space
+        // NFS client claiming uid 0: the description stays as the master wrote it, and what they can
+        // write into the data is nobody's, never a setuid root program.
+        let attacker = try lan.addHost(address: "10.67.0.11/24")
+        let planted = master.directory + "/planted"
+        try FileManager.default.copyItem(atPath: "/bin/busybox", toPath: planted)
+        chmod(planted, 0o4755)
+        let description = [master.tree("node11") + "/writable.list", master.tree("node11") + "/files/etc/hostname"]
+        let before = description.map { FileManager.default.contents(atPath: $0) }
+        for target in description {
+            let copy = try Harness.run(["ip", "netns", "exec", attacker, "nfs-cp", planted, NFSRootLAN.url(target)])
+            #expect(copy.status != 0, "the attacker wrote \(target): \(copy.output)")
+        }
+        #expect(description.map { FileManager.default.contents(atPath: $0) } == before, "the description changed")
+        let dropped = master.data("node11") + "/var/log/planted"
+        let copy = try Harness.run(["ip", "netns", "exec", attacker, "nfs-cp", planted, NFSRootLAN.url(dropped)])
+        #expect(copy.status == 0, "the data export should take the write (as nobody): \(copy.output)\n\(lan.log.suffix(2000))")
+        var info = stat()
+        #expect(stat(dropped, &info) == 0 && info.st_uid == 65534, "owner \(info.st_uid)")
+        lan.removeHost(attacker)
+
+        // 3. A root without /sbin/init.
         let noInit = try master.boot(2, lan: lan)
         try noInit.expect("clump: nfsroot failed: no /sbin/init in the root 10\\.67\\.0\\.1:", within: Self.bootSeconds)
         _ = try noInit.stop()
 
-        // 3. node14 asks for node11's tree: the master refuses it to node14's address.
+        // 4. node14 asks for node11's tree: the master refuses it to node14's address.
         let refused = try master.boot(3, lan: lan)
         try refused.expect(
             "clump: nfsroot failed: the server (refused the export|has no export) 10\\.67\\.0\\.1:.*nodes/node11",
             within: Self.bootSeconds)
         _ = try refused.stop()
 
-        // 4. The server is down: a line per attempt, then a clear failure, no silent hang.
+        // 5. The server is down: a line per attempt, then a clear failure, no silent hang.
         lan.stopGanesha()
         let down = try master.boot(0, lan: lan)
         try down.expect(
@@ -218,8 +268,9 @@ final class NFSRootLAN: @unchecked Sendable {
     init(taps: Int) throws {
         namespace = "clumpnfs\(getpid() % 100_000)"
         directory = try Harness.scratch("nfslan")
-        if (try? Spawn.run(["which", "ganesha.nfsd"])) == nil {
-            throw HarnessError("the NFS-root test needs nfs-ganesha: apt-get install nfs-ganesha nfs-ganesha-vfs")
+        if (try? Spawn.run(["which", "ganesha.nfsd"])) == nil || (try? Spawn.run(["which", "nfs-cp"])) == nil {
+            throw HarnessError(
+                "the NFS-root test needs nfs-ganesha and libnfs' tools: apt-get install nfs-ganesha nfs-ganesha-vfs libnfs-utils")
         }
         do {
             try DroneLAN.makeBridge(in: namespace, address: "10.67.0.1/24", taps: (1...taps).map(tap))
@@ -252,6 +303,28 @@ final class NFSRootLAN: @unchecked Sendable {
         throw HarnessError("ganesha does not listen on 2049 after 60 s: \(log)")
     }
 
+    /// A PC of someone else's on the LAN: a namespace of its own with `address`, on the bridge.
+    func addHost(address: String) throws -> String {
+        let host = namespace + "x"
+        try Spawn.run(["ip", "netns", "add", host])
+        try Spawn.run(["ip", "-n", host, "link", "add", "eth0", "type", "veth", "peer", "name", "attacker", "netns", namespace])
+        try Spawn.run(["ip", "-n", namespace, "link", "set", "attacker", "master", "br0", "up"])
+        try Spawn.run(["ip", "-n", host, "addr", "add", address, "dev", "eth0"])
+        try Spawn.run(["ip", "-n", host, "link", "set", "eth0", "up"])
+        try Spawn.run(["ip", "-n", host, "link", "set", "lo", "up"])
+        return host
+    }
+
+    func removeHost(_ host: String) {
+        _ = try? Spawn.run(["ip", "netns", "del", host])
+    }
+
+    /// A libnfs URL (libnfs-utils: the host kernel may have no NFS client) for `path` on the master,
+    /// NFSv4 as ganesha serves it, claiming root as any PC can with `sec=sys`.
+    static func url(_ path: String) -> String {
+        "nfs://\(NFSRootTests.server)\(path)?version=4&uid=0&gid=0"
+    }
+
     func stopGanesha() {
         if let ganesha { Spawn.stop(ganesha) }
         ganesha = nil
@@ -261,6 +334,7 @@ final class NFSRootLAN: @unchecked Sendable {
 
     func remove() {
         stopGanesha()
+        removeHost(namespace + "x")
         _ = try? Spawn.run(["ip", "netns", "del", namespace])
         try? FileManager.default.removeItem(atPath: directory)
     }
