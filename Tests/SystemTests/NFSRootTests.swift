@@ -159,7 +159,7 @@ struct NFSRootTests {
         try FileManager.default.createDirectory(atPath: tampered + "/files/bin", withIntermediateDirectories: true)
         try FileManager.default.copyItem(atPath: "/bin/busybox", toPath: tampered + "/files/bin/planted")
         chmod(tampered + "/files/bin/planted", 0o4755)
-        #expect(mknod(tampered + "/files/etc/planted-device", S_IFCHR | 0o666, makedev(1, 3)) == 0)
+        #expect(mknod(tampered + "/files/etc/planted-device", S_IFCHR | 0o666, dev_t(1 << 8 | 3)) == 0, "mknod: the null device's numbers, 1:3")
         try "/var/log\n/\n/sbin\n".write(toFile: tampered + "/writable.list", atomically: true, encoding: .utf8)
 
         let lan = try NFSRootLAN(taps: 4)
