@@ -8,6 +8,8 @@ extension Spec {
         public var root: String = SpecTable.nfsrootRoot.default
         /// Absolute directories on the node that live in its own tree on the master.
         public var writable: [String] = SpecTable.nfsrootWritable.default
+        /// Whether a root whose secrets any client can read is exported anyway.
+        public var allowReadableSecrets: Bool = SpecTable.nfsrootReadableSecrets.default
 
         /// The defaults.
         public init() {}

@@ -159,6 +159,11 @@ enum SpecTable {
         "nfsroot.writable", \.nfsroot.writable, default: ["/var/log", "/home"], .writableDirectories,
         help: "Directories each NFS-root node keeps on the master, in its own tree (the HOWTO mounts /var/log "
             + "from the master); everything else it writes stays in RAM until it reboots.")
+    static let nfsrootReadableSecrets = Setting(
+        "nfsroot.allow-readable-secrets", \.nfsroot.allowReadableSecrets, default: false, .bool,
+        help: "Export a root even when it holds password hashes or private keys a client can read: with sec=sys "
+            + "any PC that takes a node's address can claim any user or group but root. Off: generate refuses "
+            + "such a root and names the files.")
 
     static let agent = Setting(
         "agent", \.agent, default: nil, .optionalPath,
@@ -216,7 +221,7 @@ enum SpecTable {
         AnySetting(outputsISO), AnySetting(outputsPXE),
         AnySetting(slurmController), AnySetting(slurmMungeKeyFile), AnySetting(slurmMungeSocket),
         AnySetting(slurmFeatures), AnySetting(slurmPartition),
-        AnySetting(nfsrootRoot), AnySetting(nfsrootWritable),
+        AnySetting(nfsrootRoot), AnySetting(nfsrootWritable), AnySetting(nfsrootReadableSecrets),
         AnySetting(agent), AnySetting(busybox), AnySetting(sourceDateEpoch),
     ]
 

@@ -87,6 +87,7 @@ public struct Generator {
             spec: spec, inventory: inventory, generation: generation, directory: dir, version: ClumpVersion.string,
             hostName: Self.shortHostName())
         if hasAddOn { plan.menu.nfsrootAddOn = BootMenu.nfsrootAddOnName }
+        if !spec.nfsroot.allowReadableSecrets { try checkSharedRoots(plan) }
         // Shared files are rendered every time and written when their content changed; a node's own
         // files are rendered only when what they are rendered from (its record's fingerprints) changed.
         var files = MasterFiles.shared(plan)
@@ -238,6 +239,23 @@ public struct Generator {
             let reason = String(cString: strerror(errno))
             try? fm.removeItem(atPath: staging)
             throw MasterSideError("cannot move the image generation into place: \(reason)", subject: target)
+        }
+    }
+
+    /// Refuses to export a root whose password hashes or private keys a client can read (`SharedRootCheck`).
+    private func checkSharedRoots(_ plan: MasterPlan) throws {
+        for (root, _) in NFSRootFiles.roots(plan, NFSRootFiles.nodes(plan)) {
+            let findings = SharedRootCheck.findings(root: root)
+            guard !findings.isEmpty else { continue }
+            throw spec.error(
+                "nfsroot.root",
+                "the shared root \(root) would let any PC that takes a node's address read "
+                    + findings.map(\.description).joined(separator: ", ")
+                    + " (its export is sec=sys: the server believes the user and groups a client claims, and squashes "
+                    + "only root)",
+                hint: "make each readable by root only (`chown root:root FILE && chmod 0600 FILE`) or remove it from the "
+                    + "shared root (a node's own secrets do not belong in a shared root); or export with Kerberos "
+                    + "(sec=krb5p) and set `nfsroot: {allow-readable-secrets: true}`")
         }
     }
 

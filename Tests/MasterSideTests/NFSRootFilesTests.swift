@@ -157,3 +157,42 @@ import Testing
         #expect(Set(try FileManager.default.subpathsOfDirectory(atPath: victim)) == ["etc", "etc/hostname", "hostname", "writable.list"])
     }
 }
+
+@Suite struct SharedRootCheckTests {
+    typealias P = SharedRootCheck.Permissions
+    static let directory = S_IFDIR | 0o755
+    static let file = S_IFREG
+
+    /// Root squashed, every other user and group claimable: who can read the last object.
+    @Test(arguments: [
+        // Debian's /etc/shadow: root:shadow 0640, below root-owned 0755 directories.
+        ([P(mode: directory, uid: 0, gid: 0), P(mode: directory, uid: 0, gid: 0), P(mode: file | 0o640, uid: 0, gid: 42)], true),
+        // root:root 0600 or 0640: root is squashed, and gid 0 too.
+        ([P(mode: directory, uid: 0, gid: 0), P(mode: file | 0o600, uid: 0, gid: 0)], false),
+        ([P(mode: directory, uid: 0, gid: 0), P(mode: file | 0o640, uid: 0, gid: 0)], false),
+        // World-readable.
+        ([P(mode: directory, uid: 0, gid: 0), P(mode: file | 0o644, uid: 0, gid: 0)], true),
+        // A service user's key: the client claims that user.
+        ([P(mode: directory, uid: 0, gid: 0), P(mode: file | 0o400, uid: 990, gid: 990)], true),
+        // Behind a directory only root can search: unreachable.
+        ([P(mode: S_IFDIR | 0o700, uid: 0, gid: 0), P(mode: file | 0o644, uid: 0, gid: 0)], false),
+        // /etc/ssl/private: root:ssl-cert 0710, key root:ssl-cert 0640: the group reaches both.
+        ([P(mode: S_IFDIR | 0o710, uid: 0, gid: 110), P(mode: file | 0o640, uid: 0, gid: 110)], true),
+        // One claimed user for the whole path: a directory of user 1000 (0700) and a file of user 1001 (0600).
+        ([P(mode: S_IFDIR | 0o700, uid: 1000, gid: 1000), P(mode: file | 0o600, uid: 1001, gid: 1001)], false),
+        ([P(mode: S_IFDIR | 0o700, uid: 1000, gid: 1000), P(mode: file | 0o600, uid: 1000, gid: 1000)], true),
+        // A link is not read through.
+        ([P(mode: directory, uid: 0, gid: 0), P(mode: S_IFLNK | 0o777, uid: 0, gid: 0)], false),
+    ])
+    func whatAClientCanRead(_ chain: [P], _ readable: Bool) {
+        #expect(SharedRootCheck.readable(chain) == readable)
+    }
+
+    @Test(arguments: [
+        ("root:$6$salt$hash:19700::::::\n", true), ("root:!$y$j9T$x:19700::::::\n", true), ("root:*:19700::::::\n", false),
+        ("root:!:19700::::::\nbin:!*:1::::::\n", false), ("root:x:0:0:root:/root:/bin/sh\n", false), ("", false),
+    ])
+    func passwordHashes(_ text: String, _ holds: Bool) {
+        #expect(SharedRootCheck.holdsHash(text) == holds)
+    }
+}
