@@ -13,14 +13,17 @@ public final class Server {
         public var interface: String
         public var proxy: Bool
         public var enrol: Bool
+        /// What `enrol` takes at most, how fast and for how long.
+        public var limits: EnrolmentLimits
         public var dnsmasq: String
         /// Where `output` writes: when its reader goes away, serving stops.
         public var outputDescriptor: Int32
 
         public init(
-            specPath: String?, outDir: String, interface: String, proxy: Bool, enrol: Bool, dnsmasq: String = "dnsmasq",
-            outputDescriptor: Int32 = STDOUT_FILENO
+            specPath: String?, outDir: String, interface: String, proxy: Bool, enrol: Bool,
+            limits: EnrolmentLimits = .init(), dnsmasq: String = "dnsmasq", outputDescriptor: Int32 = STDOUT_FILENO
         ) {
+            self.limits = limits
             self.specPath = specPath
             self.outDir = outDir
             self.interface = interface
@@ -71,7 +74,12 @@ public final class Server {
         let config = dir + "/" + (options.proxy ? MasterLayout.dnsmasqProxy : MasterLayout.dnsmasq)
         var monitor = ServeMonitor(
             inventory: inputs.inventory, cluster: inputs.spec.cluster, tftpRoot: dir + "/" + MasterLayout.tftp,
-            enrol: options.enrol && !options.proxy)
+            enrol: options.enrol && !options.proxy, limits: options.limits)
+        if options.enrol && !options.proxy {
+            _ = output(
+                "clump: enrolling unknown machines for \(Int(options.limits.window / 60)) min: at most "
+                    + "\(options.limits.max), \(options.limits.perMinute) a minute")
+        }
         if options.enrol && options.proxy {
             _ = output("clump: warning: --enrol needs full DHCP (addresses come from another server with --proxy)")
         }
@@ -114,6 +122,12 @@ public final class Server {
                 QEMURunner.stop(process)
                 return 141
             }
+            for case .print(let text) in monitor.tick(at: Self.now()) {
+                guard output(text) else {
+                    QEMURunner.stop(process)
+                    return 141
+                }
+            }
             guard ready > 0, fds[0].revents != 0 else { continue }
             let count = read(fd, &buffer, buffer.count)
             if count <= 0 { break }
@@ -122,7 +136,7 @@ public final class Server {
                 let line = String(decoding: pending[..<newline], as: UTF8.self)
                 pending.removeSubrange(...newline)
                 recent = Array((recent + [line]).suffix(5))
-                for action in monitor.feed(line) {
+                for action in monitor.feed(line, at: Self.now()) {
                     switch action {
                     case .print(let text):
                         guard output(text) else {
@@ -151,7 +165,10 @@ public final class Server {
         let file = inputs.spec.resolve(inputs.spec.cluster.nodes)
         let old = FileManager.default.contents(atPath: file).map { String(decoding: $0, as: UTF8.self) }
             ?? "# clump node inventory: one entry per machine (see README, `The node inventory`).\n"
-        let text = old + (old.hasSuffix("\n") || old.isEmpty ? "" : "\n") + Inventory.enrolmentLine(mac: mac, address: address) + "\n"
+        // The time, so an admin can tell what serve enrolled, and when, from what they wrote themselves.
+        let stamp = ISO8601DateFormatter().string(from: Date())
+        let text = old + (old.hasSuffix("\n") || old.isEmpty ? "" : "\n")
+            + Inventory.enrolmentLine(mac: mac, address: address) + "  # enrolled by clumpbuild serve \(stamp)\n"
         do {
             let inventory = try InventoryLoader.parse(yaml: text, file: file, cluster: inputs.spec.cluster, spec: inputs.spec)
             try AtomicWrite.write(Array(text.utf8), to: file, mode: 0o644)
@@ -165,6 +182,13 @@ public final class Server {
         } catch {
             return "clump: could not enrol \(mac): \(error)"
         }
+    }
+
+    /// Seconds of the monotonic clock, for the monitor's rates and windows.
+    static func now() -> Double {
+        var time = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &time)
+        return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
     }
 
     /// The interface's IPv4 address on the cluster network.

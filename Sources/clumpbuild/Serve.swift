@@ -10,7 +10,8 @@ struct Serve: ParsableCommand {
             Before serving addresses it sends a DHCP DISCOVER on the interface and refuses if another \
             server answers: use --proxy there, and that server keeps handing out addresses. \
             A machine not in the inventory is shown with the line that enrols it; with --enrol it is \
-            added at the next free address and gets it from its next DHCP request on, without a restart. \
+            added at the next free address (with the time, in a comment) and gets it from its next DHCP \
+            request on, without a restart: at most --max machines, a few a minute, for --window minutes. \
             Ctrl-C, SIGTERM or a closed output stop dnsmasq too.
             """
     )
@@ -30,11 +31,28 @@ struct Serve: ParsableCommand {
     @Flag(name: .long, help: "Add machines that boot and are not in the inventory to it.")
     var enrol = false
 
+    @Option(name: .long, help: "With --enrol: the most machines to add.")
+    var max: Int = EnrolmentLimits().max
+
+    @Option(name: .long, help: "With --enrol: the most machines to add in any minute.")
+    var perMinute: Int = EnrolmentLimits().perMinute
+
+    @Option(name: .long, help: "With --enrol: minutes after which nothing more is added.")
+    var window: Int = Int(EnrolmentLimits().window / 60)
+
+    func validate() throws {
+        guard max > 0, perMinute > 0, window > 0 else {
+            throw ValidationError("--max, --per-minute and --window must be at least 1")
+        }
+    }
+
     func run() throws {
         var status: Int32 = 0
         try exitOnFailure {
             let server = Server(
-                options: .init(specPath: spec, outDir: out, interface: interface, proxy: proxy, enrol: enrol),
+                options: .init(
+                    specPath: spec, outDir: out, interface: interface, proxy: proxy, enrol: enrol,
+                    limits: EnrolmentLimits(max: max, perMinute: perMinute, window: Double(window) * 60)),
                 output: { line in
                     let data = Array((line + "\n").utf8)
                     return data.withUnsafeBytes { write(STDOUT_FILENO, $0.baseAddress, $0.count) } == data.count

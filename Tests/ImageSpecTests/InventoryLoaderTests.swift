@@ -51,6 +51,12 @@ import Testing
         #expect(inventory.nodes.first?.macs == [mac])
         #expect(inventory.nodes.first?.address.description == "10.0.2.9")
         #expect(inventory.nodes.first?.name == "node9")
+        // As serve --enrol writes it, with the time: the same node, through either reader.
+        let stamped = line + "  # enrolled by clumpbuild serve 2026-12-07T03:50:00Z\n"
+        for text in [stamped, stamped + line.replacingOccurrences(of: "0a", with: "0b").replacingOccurrences(of: ".9}", with: ".10}") + "\n"] {
+            let again = try InventoryLoader.parse(yaml: text, file: "n", cluster: Self.cluster())
+            #expect(again.nodes.first?.macs == [mac] && again.nodes.first?.address.description == "10.0.2.9")
+        }
     }
 
     @Test func aMACParsesInEitherFormAndCaseAndPrintsInBoth() throws {

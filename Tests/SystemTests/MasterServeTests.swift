@@ -121,7 +121,10 @@ struct MasterServeTests {
         try newcomer.expect(#"clump: lease eth0 10\.66\.0\.2/24"#, within: Self.bootSeconds)
         try newcomer.expect(#"clump: node 2 network 10\.66\.0\.0/24 map 1 10\.66\.0\.1 254"#, within: 60)
         let inventory = try String(contentsOfFile: master.inventory, encoding: .utf8)
-        #expect(inventory.hasSuffix("- {mac: \"\(Self.macs[2])\", address: 10.66.0.2}\n"), "\(inventory)")
+        let enrolledLine = try #require(inventory.split(separator: "\n").last.map(String.init))
+        #expect(
+            enrolledLine.hasPrefix("- {mac: \"\(Self.macs[2])\", address: 10.66.0.2}  # enrolled by clumpbuild serve 20"),
+            "\(inventory)")
         _ = try newcomer.stop()
         let again = try Console(
             "pxe-new-again", bootArguments: lan.pxeBoot(master.tftp, drone: 3, mac: Self.macs[2]), namespace: lan.namespace)
