@@ -12,6 +12,8 @@ let package = Package(
         .executable(name: "clumpbuild", targets: ["clumpbuild"]),
         .executable(name: "clumpnode", targets: ["clumpnode"]),
         .executable(name: "clumpview", targets: ["clumpview"]),
+        // Preloaded into dnsmasq by `clumpbuild serve`: no capabilities once it is unprivileged.
+        .library(name: "clump-capdrop", type: .dynamic, targets: ["CCapDrop"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -26,6 +28,7 @@ let package = Package(
         .target(name: "DroneProtocol"),
         .target(name: "CStartup"),
         .target(name: "CSyscall"),
+        .target(name: "CCapDrop"),
         .target(name: "AgentSupport"),
         .target(name: "ELF"),
         .target(name: "XZ", dependencies: ["CLzma"]),

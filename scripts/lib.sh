@@ -54,6 +54,7 @@ clump_install_deps() {
 clump_build() {
     swift build -c release --product clumpbuild
     swift build -c release --product clumpview
+    swift build -c release --product clump-capdrop
     # The agent is /init: fully static, and every byte of it sits in the RAM disk. Not
     # importing _StringProcessing implicitly keeps the regex engine and the Unicode name
     # tables out (~1.3 MB); a section per function lets the linker drop what the agent

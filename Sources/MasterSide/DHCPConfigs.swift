@@ -17,6 +17,25 @@ public enum DHCPConfigs {
 
     // MARK: dnsmasq
 
+    /// What lets dnsmasq serve as an unprivileged user with no capabilities and only on the
+    /// cluster interface. TFTP comes from world-readable files (the generated tree is 0644/0755),
+    /// not `tftp-secure`, which would need the tree owned by dnsmasq's user. dnsmasq adds loopback
+    /// to the interfaces by itself. Replies are broadcast, because a unicast reply to a client
+    /// without an address needs CAP_NET_ADMIN (dnsmasq's ARP-cache injection, src/dhcp.c), and
+    /// iPXE does not ask for broadcast (RFC 2131 section 4.1 lets a server broadcast anyway); a
+    /// ping before an offer needs CAP_NET_RAW.
+    static func unprivileged(_ plan: MasterPlan) -> String {
+        """
+        # Unprivileged (clumpbuild serve starts it so): world-readable TFTP files, broadcast replies,
+        # no ping before offers, never on loopback.
+        except-interface=lo
+        dhcp-broadcast
+        no-ping
+        enable-tftp
+        tftp-root=\(plan.directory)/\(MasterLayout.tftp)
+        """
+    }
+
     /// dnsmasq for full DHCP and TFTP on the cluster network; `clumpbuild serve` adds the interface.
     public static func dnsmasq(_ plan: MasterPlan) -> String {
         let dir = plan.directory
@@ -32,10 +51,7 @@ public enum DHCPConfigs {
             dhcp-authoritative
             dhcp-leasefile=\(dir)/state/dnsmasq.leases
             \(bootRules)
-            enable-tftp
-            tftp-root=\(dir)/\(MasterLayout.tftp)
-            # Only files of the user dnsmasq runs as (or, as root, world-readable ones) are served.
-            tftp-secure
+            \(unprivileged(plan))
             dhcp-boot=tag:ipxe,\(MasterLayout.ipxeScript)
             dhcp-boot=tag:!ipxe,tag:efi64,\(MasterLayout.efiLoader)
             dhcp-boot=tag:!ipxe,tag:!efi64,\(MasterLayout.biosLoader)
@@ -54,9 +70,7 @@ public enum DHCPConfigs {
             dhcp-range=\(plan.network.address),proxy,\(plan.network.mask)
             dhcp-leasefile=\(dir)/state/dnsmasq-proxy.leases
             \(bootRules)
-            enable-tftp
-            tftp-root=\(dir)/\(MasterLayout.tftp)
-            tftp-secure
+            \(unprivileged(plan))
             # BIOS clients, iPXE ROMs included, boot pxelinux through PXE boot server discovery: iPXE
             # ignores a proxy offer's plain boot file name, but follows the PXE menu (pxelinux.0).
             pxe-service=x86PC,"clump drone",pxelinux
@@ -171,7 +185,7 @@ public enum DHCPConfigs {
         return """
             {
               "Dhcp4": {
-                "interfaces-config": { "interfaces": [ "*" ] },
+                "interfaces-config": { "interfaces": [ "\(plan.interface ?? "*")" ] },
                 "lease-database": { "type": "memfile", "lfc-interval": 3600 },
                 "valid-lifetime": \(unknownLeaseSeconds),
                 "authoritative": true,

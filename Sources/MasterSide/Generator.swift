@@ -1,4 +1,5 @@
 import AgentSupport
+import AutoMap
 import ClumpVersion
 import Dispatch
 import DroneProtocol
@@ -39,11 +40,14 @@ public struct Generator {
     public var inventory: Inventory
     /// The build's output directory (`out`): its PXE tree is the input, `master/` the output.
     public var outDir: String
+    /// The master's interface on the cluster network (serve's); nil: the one with an address on it.
+    public var interface: String?
 
-    public init(spec: Spec, inventory: Inventory, outDir: String) {
+    public init(spec: Spec, inventory: Inventory, outDir: String, interface: String? = nil) {
         self.spec = spec
         self.inventory = inventory
         self.outDir = outDir
+        self.interface = interface
     }
 
     /// The master directory.
@@ -87,6 +91,12 @@ public struct Generator {
             spec: spec, inventory: inventory, generation: generation, directory: dir, version: ClumpVersion.string,
             hostName: Self.shortHostName())
         if hasAddOn { plan.menu.nfsrootAddOn = BootMenu.nfsrootAddOnName }
+        plan.interface = interface ?? Self.interfaceName(on: plan.network)
+        if plan.interface == nil {
+            warnings.append(
+                "no interface of this machine has an address on \(plan.network), so the Kea configuration listens on "
+                    + "every interface: edit its interfaces-config, or generate on the master")
+        }
         if !spec.nfsroot.allowReadableSecrets { try checkSharedRoots(plan) }
         // Shared files are rendered every time and written when their content changed; a node's own
         // files are rendered only when what they are rendered from (its record's fingerprints) changed.
@@ -292,6 +302,22 @@ public struct Generator {
         } catch {
             throw MasterSideError("cannot create the directory", subject: path, hint: "check permissions")
         }
+    }
+
+    /// The first interface with an IPv4 address on `network`, by name.
+    static func interfaceName(on network: IPv4Network) -> String? {
+        var list: UnsafeMutablePointer<ifaddrs>?
+        guard getifaddrs(&list) == 0 else { return nil }
+        defer { freeifaddrs(list) }
+        var names: [String] = []
+        var entry = list
+        while let current = entry {
+            defer { entry = current.pointee.ifa_next }
+            guard let raw = current.pointee.ifa_addr, raw.pointee.sa_family == sa_family_t(AF_INET) else { continue }
+            let value = raw.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { UInt32(bigEndian: $0.pointee.sin_addr.s_addr) }
+            if network.contains(IPv4Address(value)) { names.append(String(cString: current.pointee.ifa_name)) }
+        }
+        return names.sorted().first
     }
 
     /// This machine's name up to the first dot: what slurmctld compares with SlurmctldHost.

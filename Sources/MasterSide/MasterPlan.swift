@@ -25,6 +25,9 @@ public struct MasterPlan: Sendable {
     /// The cluster network's class-C map (the same lines for every node on it), for NFS-root nodes'
     /// trees; derived once rather than per node (a /16's map and hosts took 9 ms a node).
     public var clusterMap: ClusterMap?
+    /// The master's interface on the cluster network, which the Kea configuration names; nil when
+    /// none was found (Kea then listens on every one, and generate says so).
+    public var interface: String?
 
     public init(
         network: IPv4Network, range: AddressRange, master: IPv4Address, inventory: Inventory, menu: BootMenu,

@@ -143,8 +143,8 @@ public struct ServeMonitor: Sendable {
         if words.first == "cannot" {
             return [
                 .print(
-                    "clump: TFTP: \(words.joined(separator: " ")) (with tftp-secure, dnsmasq serves only files of its "
-                        + "own user, or world-readable ones when it runs as root)")
+                    "clump: TFTP: \(words.joined(separator: " ")) (dnsmasq runs as \(DnsmasqUser.name): it serves "
+                        + "files any user can read)")
             ]
         }
         return [.print("dnsmasq: \(words.joined(separator: " "))")]

@@ -47,7 +47,8 @@ public final class Server {
     /// 141 when the output closed, 1 when dnsmasq ended by itself).
     public func run() throws -> Int32 {
         var inputs = try MasterInputs.load(specPath: options.specPath)
-        let generator = Generator(spec: inputs.spec, inventory: inputs.inventory, outDir: options.outDir)
+        let generator = Generator(
+            spec: inputs.spec, inventory: inputs.inventory, outDir: options.outDir, interface: options.interface)
         let report = try generator.generate()
         _ = output(report.render())
         guard let network = inputs.spec.cluster.network else {
@@ -88,10 +89,15 @@ public final class Server {
 
         let process = Process()
         process.executableURL = try Self.locate(options.dnsmasq)
+        let user = try DnsmasqUser.prepare(tftpRoot: dir + "/" + MasterLayout.tftp)
         process.arguments = [
             "--keep-in-foreground", "--conf-file=\(config)", "--interface=\(options.interface)", "--bind-interfaces",
-            "--log-facility=-", "--pid-file=", "--user=\(Self.owner(of: dir + "/" + MasterLayout.tftp))",
+            "--log-facility=-", "--pid-file=", "--user=\(user.name)", "--group=\(user.group)",
         ]
+        var environment = ProcessInfo.processInfo.environment
+        let shim = DnsmasqUser.capabilityShim()
+        if let shim { environment["LD_PRELOAD"] = shim }
+        process.environment = environment
         let log = Pipe()
         process.standardError = log
         process.standardOutput = log
@@ -100,6 +106,9 @@ public final class Server {
         _ = output(
             "clump: serving \(options.proxy ? "proxy DHCP" : "DHCP") and TFTP on \(options.interface) (\(address)) for "
                 + "\(network), \(inputs.inventory.nodes.count) known nodes; Ctrl-C stops")
+
+        let started = Self.now()
+        var checked = false
 
         let fd = log.fileHandleForReading.fileDescriptor
         var pending: [UInt8] = []
@@ -121,6 +130,11 @@ public final class Server {
             if fds[1].revents & Int16(POLLERR | POLLHUP) != 0 {
                 QEMURunner.stop(process)
                 return 141
+            }
+            // dnsmasq drops root once its sockets are open: say what it kept, once, when it has.
+            if !checked, Self.now() - started > 1 {
+                checked = true
+                _ = output(DnsmasqUser.describe(pid: process.processIdentifier, user: user, shim: shim))
             }
             for case .print(let text) in monitor.tick(at: Self.now()) {
                 guard output(text) else {
@@ -172,7 +186,9 @@ public final class Server {
         do {
             let inventory = try InventoryLoader.parse(yaml: text, file: file, cluster: inputs.spec.cluster, spec: inputs.spec)
             try AtomicWrite.write(Array(text.utf8), to: file, mode: 0o644)
-            let report = try Generator(spec: inputs.spec, inventory: inventory, outDir: options.outDir).generate()
+            let report = try Generator(
+                spec: inputs.spec, inventory: inventory, outDir: options.outDir, interface: options.interface
+            ).generate()
             inputs.inventory = inventory
             monitor.enrolled(inventory)
             let node = inventory.node(with: mac)
@@ -223,13 +239,6 @@ public final class Server {
     static func mac(of interface: String) -> [UInt8] {
         let text = (try? String(contentsOfFile: "/sys/class/net/\(interface)/address", encoding: .utf8)) ?? ""
         return MACAddress(parsing: text.trimmingCharacters(in: .whitespacesAndNewlines))?.bytes ?? [2, 0, 0, 0, 0, 1]
-    }
-
-    /// The user owning the TFTP root: dnsmasq runs as that user, so `tftp-secure` serves exactly its files.
-    static func owner(of path: String) -> String {
-        var info = stat()
-        guard stat(path, &info) == 0, let entry = getpwuid(info.st_uid) else { return "nobody" }
-        return String(cString: entry.pointee.pw_name)
     }
 
     static func locate(_ program: String) throws -> URL {

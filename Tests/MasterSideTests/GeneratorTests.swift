@@ -5,6 +5,28 @@ import Testing
 @testable import MasterSide
 
 @Suite struct GeneratorTests {
+    /// What lets serve run dnsmasq unprivileged and only on the cluster: no tftp-secure (which needs the
+    /// tree owned by dnsmasq's user), broadcast replies (no ARP injection), never loopback; Kea on the
+    /// cluster interface, not every one.
+    @Test func theDaemonsServeTheClusterInterfaceOnly() throws {
+        let fixture = try MasterFixture(count: 2)
+        defer { fixture.remove() }
+        var generator = try fixture.generator()
+        generator.interface = "br7"
+        let dir = try generator.generate().directory
+        for config in [MasterLayout.dnsmasq, MasterLayout.dnsmasqProxy] {
+            let lines = try String(contentsOfFile: dir + "/" + config, encoding: .utf8).split(separator: "\n")
+            for line in ["except-interface=lo", "dhcp-broadcast", "no-ping", "enable-tftp", "tftp-root=\(dir)/tftp"] {
+                #expect(lines.contains(Substring(line)), "\(line) in \(config)")
+            }
+            #expect(!lines.contains("tftp-secure"), "\(config)")
+        }
+        let kea = try String(contentsOfFile: dir + "/" + MasterLayout.kea, encoding: .utf8)
+        #expect(kea.contains(#""interfaces-config": { "interfaces": [ "br7" ] }"#), "\(kea)")
+        var info = stat()
+        #expect(stat(dir + "/tftp/boot.ipxe", &info) == 0 && info.st_mode & 0o004 != 0, "world-readable TFTP files")
+    }
+
     @Test func addingOneNodeWritesOnlyItsFilesAndTheSharedConfigs() throws {
         let fixture = try MasterFixture(count: 40)
         defer { fixture.remove() }

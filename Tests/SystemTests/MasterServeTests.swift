@@ -73,6 +73,29 @@ struct MasterServeTests {
                 within: 10)
             try serve.expect("clump: \(name) \(mac) 10\\.66\\.0\\.\(11 + index) fetched images/[0-9a-f]{16}/initrd\\.img", within: 10)
         }
+        // dnsmasq serves as its own unprivileged user with no capabilities, and not on loopback.
+        try serve.expect("clump: dnsmasq serves as clump-dnsmasq \\(uid [1-9][0-9]*\\) with no capabilities", within: 10)
+        let pids = try Harness.run(["pgrep", "-f", "conf-file=\(master.out)/master/"]).output
+            .split(separator: "\n").compactMap { Int32($0) }
+        #expect(pids.count == 1, "dnsmasq processes: \(pids)")
+        for pid in pids {
+            let status = try String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)
+            let fields = Dictionary(
+                status.split(separator: "\n").compactMap { line -> (String, String)? in
+                    let parts = line.split(separator: ":", maxSplits: 1)
+                    return parts.count == 2 ? (String(parts[0]), parts[1].trimmingCharacters(in: .whitespaces)) : nil
+                }, uniquingKeysWith: { first, _ in first })
+            #expect(fields["Uid"]?.split(separator: "\t").first != "0", "\(status)")
+            #expect(fields["CapEff"] == "0000000000000000", "\(status)")
+            #expect(fields["CapPrm"] == "0000000000000000", "\(status)")
+        }
+        let loopback = try Harness.run([
+            "ip", "netns", "exec", lan.namespace, "timeout", "8", "busybox", "tftp", "-g", "-r", "boot.ipxe", "-l",
+            "/dev/null", "127.0.0.1",
+        ])
+        #expect(loopback.status != 0, "TFTP answered on 127.0.0.1: \(loopback.output)")
+        // (The drones fetched their loader and script over TFTP on the cluster address above.)
+
         // The master's one-shot view hears both drones.
         let view = try Harness.run([
             "ip", "netns", "exec", lan.namespace, try Harness.binDir + "/clumpview", "--json", "--join", MasterLAN.network,

@@ -1,0 +1,94 @@
+import AgentSupport
+import Foundation
+
+/// Who dnsmasq runs as under `clumpbuild serve`: a system user of its own (not `nobody`, which owns
+/// NFS-root nodes' squashed writes), with no capabilities once it serves (`CCapDrop`), reading a
+/// TFTP tree any user may read. dnsmasq answers DHCP and TFTP from the whole LAN; whoever takes it
+/// over gets that user and nothing else.
+public enum DnsmasqUser {
+    /// The user and its group.
+    public static let name = "clump-dnsmasq"
+
+    public struct Account: Sendable, Equatable {
+        public var name: String
+        public var group: String
+        public var uid: uid_t
+    }
+
+    /// The account, made first when it is missing (`useradd --system`), after checking that it can
+    /// reach the TFTP root: every directory above it searchable by others.
+    public static func prepare(tftpRoot: String) throws -> Account {
+        if getpwnam(name) == nil {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/sbin/useradd")
+            process.arguments = [
+                "--system", "--user-group", "--no-create-home", "--home-dir", "/nonexistent", "--shell",
+                "/usr/sbin/nologin", "--comment", "clump: dnsmasq under clumpbuild serve", name,
+            ]
+            do {
+                try process.run()
+                process.waitUntilExit()
+            } catch {
+                throw MasterSideError("cannot run useradd: \(error)", subject: name, hint: "create the user by hand")
+            }
+            guard process.terminationStatus == 0, getpwnam(name) != nil else {
+                throw MasterSideError(
+                    "useradd failed (status \(process.terminationStatus))", subject: name,
+                    hint: "create it: useradd --system --user-group --no-create-home \(name)")
+            }
+        }
+        guard let entry = getpwnam(name) else { throw MasterSideError("no such user", subject: name) }
+        let uid = entry.pointee.pw_uid
+        let group = getgrgid(entry.pointee.pw_gid).map { String(cString: $0.pointee.gr_name) } ?? name
+        var path = ""
+        for component in tftpRoot.split(separator: "/") {
+            path += "/" + component
+            var info = stat()
+            guard stat(path, &info) == 0 else { continue }
+            if info.st_mode & 0o001 == 0 && info.st_uid != uid {
+                throw MasterSideError(
+                    "dnsmasq runs as \(name) and cannot reach the TFTP root \(tftpRoot) through this directory "
+                        + "(mode \(String(info.st_mode & 0o777, radix: 8)))", subject: path,
+                    hint: "let others search it (`chmod o+x \(path)`), or put the output directory elsewhere "
+                        + "(`--out /srv/clump/out`)")
+            }
+        }
+        return Account(name: name, group: group, uid: uid)
+    }
+
+    /// The shim beside the running executable (`libclump-capdrop.so`), nil when it is not there.
+    public static func capabilityShim() -> String? {
+        let executable = Bundle.main.executablePath ?? CommandLine.arguments[0]
+        let directory = (executable as NSString).resolvingSymlinksInPath
+        for candidate in [
+            (directory as NSString).deletingLastPathComponent + "/libclump-capdrop.so", "/usr/lib/clump/libclump-capdrop.so",
+        ] where FileManager.default.fileExists(atPath: candidate) {
+            return candidate
+        }
+        return nil
+    }
+
+    /// The uid and effective capabilities of a process, from its /proc status.
+    public static func status(pid: Int32, root: String = "/") -> (uid: uid_t, capEff: UInt64)? {
+        guard let text = SystemFile.text(rooted(root, "/proc/\(pid)/status")) else { return nil }
+        var uid: uid_t?
+        var caps: UInt64?
+        for line in text.split(separator: "\n") {
+            let fields = line.split(whereSeparator: { $0 == "\t" || $0 == " " })
+            if fields.first == "Uid:", fields.count > 1 { uid = uid_t(fields[1]) }
+            if fields.first == "CapEff:", fields.count > 1 { caps = UInt64(fields[1], radix: 16) }
+        }
+        guard let uid, let caps else { return nil }
+        return (uid, caps)
+    }
+
+    /// The line `serve` prints once dnsmasq serves: what it runs as, or a warning.
+    static func describe(pid: Int32, user: Account, shim: String?) -> String {
+        guard let (uid, caps) = status(pid: pid) else { return "clump: warning: cannot read dnsmasq's /proc/\(pid)/status" }
+        if uid == user.uid && caps == 0 {
+            return "clump: dnsmasq serves as \(user.name) (uid \(uid)) with no capabilities"
+        }
+        let why = shim == nil ? " (libclump-capdrop.so is not beside clumpbuild)" : ""
+        return "clump: warning: dnsmasq runs as uid \(uid) with capabilities \(String(caps, radix: 16))\(why)"
+    }
+}
