@@ -46,7 +46,7 @@ let package = Package(
             dependencies: ["ImageSpec", "ImageBuilder", "AutoMap", "NetProbe", "ClumpVersion", "AgentSupport", "DroneProtocol"]
         ),
         .target(name: "NetProbe", dependencies: ["Kernel", "XZ", "CSyscall", "AgentSupport"]),
-        .target(name: "AutoMap"),
+        .target(name: "AutoMap", dependencies: ["DroneProtocol"]),
         .target(name: "ClusterState", dependencies: ["AutoMap", "AgentSupport"]),
         .target(name: "ClusterView", dependencies: ["ClusterState", "AutoMap", "AgentSupport"]),
         .target(

@@ -1,3 +1,4 @@
+import DroneProtocol
 /// Everything a drone derives from its leases: who it is in the cluster and the files to write.
 public struct Derived: Equatable, Sendable {
     /// This node's openMosix node id.
@@ -195,7 +196,8 @@ func chooseHostname(ordered: [Lease], primaryIndex: Int, nodeID: Int, warnings: 
             return ChosenName(short: short, full: name == short ? nil : name)
         }
         warnings.append(
-            "\(lease.interface): DHCP host name '\(lease.hostname ?? "")' is not a valid host name; ignored")
+            "\(lease.interface): DHCP host name '\(ConsoleText.printable(lease.hostname ?? "", limit: 64))' is not a "
+                + "valid host name; ignored")
     }
     return ChosenName(short: "node\(nodeID)", full: nil)
 }

@@ -13,20 +13,22 @@ public struct Authenticator: Sendable {
         public var foreign = 0
         public var badMAC = 0
         public var replayed = 0
+        /// An incarnation (a start time) further ahead of this receiver's clock than `futureSlack`.
+        public var future = 0
         /// Authentic but not well formed (reserved bits, unknown values): a newer or broken sender.
         public var malformed = 0
 
         public init() {}
 
         /// Every dropped datagram.
-        public var dropped: Int { truncated + oversized + foreign + badMAC + replayed + malformed }
+        public var dropped: Int { truncated + oversized + foreign + badMAC + replayed + future + malformed }
 
         /// `name=value` pairs, for the status file and `--json`.
         public var fields: [(String, Int)] {
             [
                 ("accepted", accepted), ("accepted-previous-key", acceptedPreviousKey), ("truncated", truncated),
                 ("oversized", oversized), ("foreign", foreign), ("bad-mac", badMAC), ("replayed", replayed),
-                ("malformed", malformed),
+                ("future", future), ("malformed", malformed),
             ]
         }
     }
@@ -41,8 +43,14 @@ public struct Authenticator: Sendable {
         var first: UInt32
     }
 
-    /// How many senders' windows are kept: the largest map has 65535 nodes, plus observers.
+    /// How many senders' windows are kept: the largest map has 65535 nodes, plus observers. Only an
+    /// authentic datagram makes one, and a full table takes no new sender rather than forget the
+    /// others (forgotten windows would take every recorded datagram again).
     static let maxSenders = 70_000
+    /// How far ahead of this receiver's clock an incarnation may be: PCs' clocks disagree (a lab
+    /// PC's RTC in local time reads up to 14 h off as UTC), but an incarnation far in the future
+    /// would make every later one of that node look older, a replay, until it restarts.
+    public static let futureSlack: UInt32 = 26 * 3600
 
     private let current: HMACSHA256
     private let previous: HMACSHA256?
@@ -83,9 +91,14 @@ public struct Authenticator: Sendable {
     /// and never at or below the first one heard: the sender's numbers count every datagram it
     /// sends to anyone, so a receiver that rarely hears from it directly has a window with many
     /// holes, and a broadcast sent before this receiver listened (a recorded join) would fill one.
-    /// `source` (the UDP source address) tells apart senders whose header has no address;
-    /// `destination` is the packet's destination address (IP_PKTINFO), which the MAC covers.
-    public mutating func open(_ bytes: [UInt8], from source: UInt32 = 0, to destination: UInt32 = 0) -> Datagram? {
+    /// Windows are kept per claimed address and node id, which the MAC covers, never per UDP source,
+    /// which anyone can forge: a recorded datagram replayed from a thousand sources is one replay.
+    /// A datagram that claims no address is malformed (a view claims its own). `destination` is the
+    /// packet's destination address (IP_PKTINFO), which the MAC covers; `now`, this receiver's clock
+    /// in seconds since 1970, bounds incarnations (`futureSlack`).
+    public mutating func open(
+        _ bytes: [UInt8], from source: UInt32 = 0, to destination: UInt32 = 0, now: UInt32? = nil
+    ) -> Datagram? {
         let body: Int
         switch Datagram.frame(bytes) {
         case .failure(let failure):
@@ -110,7 +123,15 @@ public struct Authenticator: Sendable {
             return nil
         case .success(let decoded): datagram = decoded
         }
-        guard accept(datagram, source: source) else {
+        guard datagram.address != 0 else {
+            counters.malformed += 1
+            return nil
+        }
+        if let now, UInt64(datagram.incarnation) > UInt64(now) + UInt64(Self.futureSlack) {
+            counters.future += 1
+            return nil
+        }
+        guard accept(datagram) else {
             counters.replayed += 1
             return nil
         }
@@ -129,12 +150,12 @@ public struct Authenticator: Sendable {
     }
 
     /// Updates the sender's window; false for a replay.
-    private mutating func accept(_ datagram: Datagram, source: UInt32) -> Bool {
-        let sender = UInt64(datagram.address == 0 ? source : datagram.address) << 16 | UInt64(datagram.sender)
+    private mutating func accept(_ datagram: Datagram) -> Bool {
+        let sender = UInt64(datagram.address) << 16 | UInt64(datagram.sender)
         let sequence = datagram.sequence
         firstContact = false
         guard var window = windows[sender] else {
-            if windows.count >= Self.maxSenders { windows.removeAll(keepingCapacity: true) }
+            if windows.count >= Self.maxSenders { return false }
             windows[sender] = Window(incarnation: datagram.incarnation, highest: sequence, seen: 1, first: sequence)
             firstContact = true
             return true

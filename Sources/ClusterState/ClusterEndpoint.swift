@@ -76,7 +76,12 @@ public final class ClusterEndpoint {
             var budget = 4096
             while budget > 0, let (bytes, source, destination) = socket.receive() {
                 budget -= 1
-                guard let datagram = authenticator.open(bytes, from: source, to: destination) else { continue }
+                var clock = timespec()
+                clock_gettime(CLOCK_REALTIME, &clock)
+                guard
+                    let datagram = authenticator.open(
+                        bytes, from: source, to: destination, now: UInt32(truncatingIfNeeded: clock.tv_sec))
+                else { continue }
                 send(
                     membership.receive(
                         datagram, from: source, now: monotonicNanoseconds(), verified: !authenticator.firstContact,

@@ -264,11 +264,18 @@ public struct Membership: Sendable {
     /// may be a replay recorded before this receiver started (a restarted node, a fresh view);
     /// replayed, it would show a dead node up. Its entries wait: the sender is probed, and its
     /// answer, a datagram it must seal now, brings them. That costs a round trip once per sender.
+    ///
+    /// Answers go to the address the datagram claims, which its MAC covers, not to the UDP source,
+    /// which anyone can forge: a recorded datagram replayed from spoofed sources cannot aim this
+    /// member's answers at another host. A view is fed only once a datagram of its incarnation
+    /// is past the first (not a replay a fresh receiver cannot tell), and at most `maxObservers`
+    /// views are, the longest silent forgotten first.
     public mutating func receive(
-        _ datagram: Datagram, from source: UInt32, now: Int64, verified: Bool = true,
+        _ datagram: Datagram, from udpSource: UInt32, now: Int64, verified: Bool = true,
         random: inout some RandomNumberGenerator
     ) -> [Send] {
-        if datagram.flags.contains(.observer) { observers[source] = now }
+        let source = datagram.address != 0 ? datagram.address : udpSource
+        if datagram.flags.contains(.observer) && verified && source != address { registerObserver(source, now: now) }
         var sends: [Send] = []
         defer { nextWake = wake(now: now) }
         if !verified && !datagram.entries.isEmpty && source != address {
@@ -586,6 +593,18 @@ public struct Membership: Sendable {
             nodes.append(ClusterSnapshot.Node(id: id, address: address, load: own, age: 0, down: false, isSelf: true))
         }
         return nodes
+    }
+
+    /// The most views a node feeds at once.
+    public static let maxObservers = 64
+
+    private mutating func registerObserver(_ view: UInt32, now: Int64) {
+        if observers[view] == nil && observers.count >= Self.maxObservers,
+            let oldest = observers.min(by: { $0.value < $1.value })
+        {
+            observers.removeValue(forKey: oldest.key)
+        }
+        observers[view] = now
     }
 
     /// How many views this node currently sends to.

@@ -80,10 +80,28 @@ public final class ObserverSource: ClusterSource {
         options.broadcast = base.value | 0xFF
         do {
             observer = try ClusterObserver(
-                roster: Roster.classC(network: base.value), keyFile: keyFile, previousKeyFile: previousKeyFile, options: options)
+                roster: Roster.classC(network: base.value), keyFile: keyFile, previousKeyFile: previousKeyFile,
+                address: Self.ownAddress(in: base.value), options: options)
         } catch {
             throw ClusterViewError(operation: "join the cluster", path: keyFile, message: "\(error)")
         }
+    }
+
+    /// This host's first IPv4 address in the class-C network `base`: the view claims it in its
+    /// hellos, and the nodes feed it there (and nowhere else); 0 when it has none.
+    static func ownAddress(in base: UInt32) -> UInt32 {
+        var list: UnsafeMutablePointer<ifaddrs>?
+        guard getifaddrs(&list) == 0 else { return 0 }
+        defer { freeifaddrs(list) }
+        var found: [UInt32] = []
+        var entry = list
+        while let current = entry {
+            defer { entry = current.pointee.ifa_next }
+            guard let raw = current.pointee.ifa_addr, raw.pointee.sa_family == sa_family_t(AF_INET) else { continue }
+            let value = raw.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { UInt32(bigEndian: $0.pointee.sin_addr.s_addr) }
+            if value & 0xFFFF_FF00 == base & 0xFFFF_FF00 { found.append(value) }
+        }
+        return found.min() ?? 0
     }
 
     public func snapshot() throws -> ClusterSnapshot {

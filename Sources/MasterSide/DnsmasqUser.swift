@@ -23,7 +23,7 @@ public enum DnsmasqUser {
             process.executableURL = URL(fileURLWithPath: "/usr/sbin/useradd")
             process.arguments = [
                 "--system", "--user-group", "--no-create-home", "--home-dir", "/nonexistent", "--shell",
-                "/usr/sbin/nologin", "--comment", "clump: dnsmasq under clumpbuild serve", name,
+                "/usr/sbin/nologin", "--comment", "clump dnsmasq (clumpbuild serve)", name,
             ]
             do {
                 try process.run()

@@ -118,7 +118,7 @@ enum NFSRootMode {
         _ = umount2(NFSRootPlan.tree, Int32(MNT_DETACH))
         // Bounded: the tree is the master's, but a console flooded by it would hide everything else.
         for (path, reason) in ignored.prefix(10) {
-            say("clump: nfsroot ignored \(NFSRootPlan.printable(path)): \(reason)")
+            say("clump: nfsroot ignored \(ConsoleText.printable(path)): \(reason)")
         }
         if ignored.count > 10 { say("clump: nfsroot ignored \(ignored.count - 10) more entries of \(NodeTree.files)/") }
         let (writable, refused) = NFSRootPlan.writableMounts(list: list)

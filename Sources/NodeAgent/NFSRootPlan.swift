@@ -80,7 +80,7 @@ public struct NFSRootPlan: Equatable, Sendable {
         guard let root = NFSLocation(parsing: text) else {
             return .failure(
                 NFSRootProblem(
-                    "clump.root=\(text) is not SERVER:PATH",
+                    "clump.root=\(ConsoleText.printable(text)) is not SERVER:PATH",
                     hint: "write the server's address, e.g. clump.root=10.0.2.1:/srv/clump/root"))
         }
         var trees: [NFSLocation?] = []
@@ -91,7 +91,7 @@ public struct NFSRootPlan: Equatable, Sendable {
                 continue
             }
             guard let location = NFSLocation(parsing: text) else {
-                return .failure(NFSRootProblem("\(argument)=\(text) is not SERVER:PATH", hint: nil))
+                return .failure(NFSRootProblem("\(argument)=\(ConsoleText.printable(text)) is not SERVER:PATH", hint: nil))
             }
             trees.append(location)
         }
@@ -130,7 +130,7 @@ public struct NFSRootPlan: Equatable, Sendable {
         var ignored: [String] = []
         for line in list.split(separator: "\n").map({ $0.trimmingSpaces }) where !line.isEmpty {
             if let refusal = NodeTree.refusal(writable: line) {
-                ignored.append(printable(refusal))
+                ignored.append(ConsoleText.printable(refusal))
                 continue
             }
             mounts.append(
@@ -161,16 +161,6 @@ public struct NFSRootPlan: Equatable, Sendable {
         case S_IFCHR, S_IFBLK: return (nil, "a device node, not laid")
         default: return (nil, "not a regular file, not laid")
         }
-    }
-
-    /// Text from the network or another host's tree, as the console may show it: printable ASCII only,
-    /// at most `limit` characters.
-    public static func printable(_ text: String, limit: Int = 200) -> String {
-        var out = ""
-        for scalar in text.unicodeScalars.prefix(limit) {
-            out.unicodeScalars.append(scalar.value >= 0x20 && scalar.value < 0x7F ? scalar : "?")
-        }
-        return text.unicodeScalars.count > limit ? out + "..." : out
     }
 
     /// Why a mount(2) of an export failed, in words, by errno (nfs(5), and what the Linux client

@@ -286,6 +286,11 @@ struct DerivedTests {
             ["eth0: DHCP host name 'my_host' is not a valid host name; ignored"]
         ),
         ("-drone", "node15", "10.0.2.15\tnode15", ["eth0: DHCP host name '-drone' is not a valid host name; ignored"]),
+        // A server's terminal escapes never reach the console.
+        (
+            "\u{1b}[2J\u{1b}]0;owned\u{07}x", "node15", "10.0.2.15\tnode15",
+            ["eth0: DHCP host name '?[2J?]0;owned?x' is not a valid host name; ignored"]
+        ),
         (
             "localhost", "node15", "10.0.2.15\tnode15",
             ["eth0: DHCP host name 'localhost' is not a valid host name; ignored"]

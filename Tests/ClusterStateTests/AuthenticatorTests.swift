@@ -83,6 +83,40 @@ struct AuthenticatorTests {
         #expect(receiver.open(sender.seal(datagram(sequence: 1, sender: 2))) != nil)
     }
 
+    /// A keyless attacker on the LAN replays one recorded view hello from thousands of forged
+    /// sources: it is one replay, whatever the source; no window is made per source.
+    @Test func aReplayFromForgedSourcesIsStillAReplay() {
+        let view = Authenticator(key: Self.key)
+        var receiver = Authenticator(key: Self.key)
+        let hello = view.seal(Datagram(flags: .observer, sender: 0, address: 0x0A00_00C8, incarnation: 100, sequence: 1))
+        #expect(receiver.open(hello, from: 0x0A00_00C8) != nil)
+        for source in UInt32(1)...20_000 { #expect(receiver.open(hello, from: 0x0A01_0000 | source) == nil) }
+        #expect(receiver.counters.replayed == 20_000)
+        #expect(receiver.counters.accepted == 1)
+    }
+
+    @Test func aDatagramThatClaimsNoAddressIsMalformed() {
+        var receiver = Authenticator(key: Self.key)
+        let anonymous = Authenticator(key: Self.key).seal(Datagram(flags: .observer, sender: 0, address: 0, incarnation: 1, sequence: 1))
+        #expect(receiver.open(anonymous, from: 0x0A00_0005) == nil)
+        #expect(receiver.counters.malformed == 1)
+    }
+
+    /// An incarnation far ahead (0xFFFFFFFF) would make the node's real ones look like replays
+    /// until it restarted: refused, and the window stays as it was.
+    @Test func anIncarnationFarInTheFutureIsRefused() {
+        let sender = Authenticator(key: Self.key)
+        var receiver = Authenticator(key: Self.key)
+        let now: UInt32 = 1_800_000_000
+        #expect(receiver.open(sender.seal(datagram(sequence: 5, incarnation: now - 10)), now: now) != nil)
+        #expect(receiver.open(sender.seal(datagram(sequence: 1, incarnation: 0xFFFF_FFFF)), now: now) == nil)
+        #expect(receiver.open(sender.seal(datagram(sequence: 1, incarnation: now + Authenticator.futureSlack + 1)), now: now) == nil)
+        #expect(receiver.counters.future == 2)
+        #expect(receiver.open(sender.seal(datagram(sequence: 6, incarnation: now - 10)), now: now) != nil)
+        // A clock a few hours off (an RTC in local time) is not the future.
+        #expect(receiver.open(sender.seal(datagram(sequence: 1, incarnation: now + 14 * 3600)), now: now) != nil)
+    }
+
     @Test func previousKeyIsAcceptedDuringRotation() {
         var receiver = Authenticator(key: Self.key, previous: Self.otherKey)
         let old = Authenticator(key: Self.otherKey).seal(datagram(sequence: 1))

@@ -333,3 +333,35 @@ struct TestNetwork {
         }
     }
 }
+
+/// The reflector a recorded view hello made of every drone: its answers went to the UDP source,
+/// which anyone can forge. Now they go to the address the datagram claims (under its MAC), only
+/// once the view's incarnation has been heard twice, and to at most `maxObservers` views.
+@Suite struct ObserverReflectionTests {
+    static let roster = Roster((1...20).map { (UInt16($0), 0x0A00_0000 | UInt32($0)) })
+
+    @Test func aViewIsFedAtTheAddressItClaimsOnlyOnceItIsHeardAgain() {
+        var random = SeededRandom(seed: 1)
+        var node = Membership(roster: Self.roster, id: 1, address: 0x0A00_0001, incarnation: 1)
+        let hello = Datagram(flags: [.observer], sender: 0, address: 0x0A00_00C8, incarnation: 1, sequence: 1)
+        // The first hello of an incarnation may be a recording: no view yet, whatever the source.
+        _ = node.receive(hello, from: 0x0B0B_0B0B, now: 0, verified: false, random: &random)
+        #expect(node.observerCount == 0)
+        var again = hello
+        again.sequence = 2
+        _ = node.receive(again, from: 0x0B0B_0B0B, now: 1, verified: true, random: &random)
+        #expect(node.observerCount == 1)
+        let feeds = node.tick(now: 2, random: &random).filter { $0.destination != .broadcast }
+        #expect(feeds.map(\.destination) == [.unicast(0x0A00_00C8)], "fed at the claimed address, not the forged source")
+    }
+
+    @Test func theViewsFedAreBounded() {
+        var random = SeededRandom(seed: 1)
+        var node = Membership(roster: Self.roster, id: 1, address: 0x0A00_0001, incarnation: 1)
+        for view in UInt32(1)...1000 {
+            let hello = Datagram(flags: [.observer], sender: 0, address: 0x0A01_0000 | view, incarnation: 1, sequence: 2)
+            _ = node.receive(hello, from: 0x0A01_0000 | view, now: Int64(view), verified: true, random: &random)
+        }
+        #expect(node.observerCount == Membership.maxObservers)
+    }
+}

@@ -219,7 +219,7 @@ struct NFSRootTests {
         // write into the data is nobody's, never a setuid root program.
         let attacker = try lan.addHost(address: "10.67.0.11/24")
         let planted = master.directory + "/planted"
-        try FileManager.default.copyItem(atPath: "/bin/busybox", toPath: planted)
+        try "#!/bin/sh\nid\n".write(toFile: planted, atomically: true, encoding: .utf8)
         chmod(planted, 0o4755)
         let description = [master.tree("node11") + "/writable.list", master.tree("node11") + "/files/etc/hostname"]
         let before = description.map { FileManager.default.contents(atPath: $0) }
@@ -229,10 +229,13 @@ struct NFSRootTests {
         }
         #expect(description.map { FileManager.default.contents(atPath: $0) } == before, "the description changed")
         let dropped = master.data("node11") + "/var/log/planted"
+        // The data export takes the file (libnfs may report its write failing: it is made all the same),
+        // as nobody's, never a setuid program of root's.
         let copy = try Harness.run(["ip", "netns", "exec", attacker, "nfs-cp", planted, NFSRootLAN.url(dropped)])
-        #expect(copy.status == 0, "the data export should take the write (as nobody): \(copy.output)\n\(lan.log.suffix(2000))")
         var info = stat()
-        #expect(stat(dropped, &info) == 0 && info.st_uid == 65534, "owner \(info.st_uid)")
+        #expect(stat(dropped, &info) == 0, "the attack did not reach the data export: \(copy.output)")
+        #expect(info.st_uid == 65534 && info.st_gid == 65534, "owner \(info.st_uid):\(info.st_gid)")
+        #expect(info.st_uid != 0 || info.st_mode & (S_ISUID | S_ISGID) == 0, "a setuid program of root's")
         lan.removeHost(attacker)
 
         // 3. A root without /sbin/init.
