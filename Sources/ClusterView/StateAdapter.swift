@@ -1,3 +1,4 @@
+import AgentSupport
 import AutoMap
 import Glibc
 import ClusterState
@@ -90,18 +91,7 @@ public final class ObserverSource: ClusterSource {
     /// This host's first IPv4 address in the class-C network `base`: the view claims it in its
     /// hellos, and the nodes feed it there (and nowhere else); 0 when it has none.
     static func ownAddress(in base: UInt32) -> UInt32 {
-        var list: UnsafeMutablePointer<ifaddrs>?
-        guard getifaddrs(&list) == 0 else { return 0 }
-        defer { freeifaddrs(list) }
-        var found: [UInt32] = []
-        var entry = list
-        while let current = entry {
-            defer { entry = current.pointee.ifa_next }
-            guard let raw = current.pointee.ifa_addr, raw.pointee.sa_family == sa_family_t(AF_INET) else { continue }
-            let value = raw.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { UInt32(bigEndian: $0.pointee.sin_addr.s_addr) }
-            if value & 0xFFFF_FF00 == base & 0xFFFF_FF00 { found.append(value) }
-        }
-        return found.min() ?? 0
+        InterfaceAddresses.ipv4().flatMap(\.addresses).filter { $0 & 0xFFFF_FF00 == base & 0xFFFF_FF00 }.min() ?? 0
     }
 
     public func snapshot() throws -> ClusterSnapshot {

@@ -306,18 +306,8 @@ public struct Generator {
 
     /// The first interface with an IPv4 address on `network`, by name.
     static func interfaceName(on network: IPv4Network) -> String? {
-        var list: UnsafeMutablePointer<ifaddrs>?
-        guard getifaddrs(&list) == 0 else { return nil }
-        defer { freeifaddrs(list) }
-        var names: [String] = []
-        var entry = list
-        while let current = entry {
-            defer { entry = current.pointee.ifa_next }
-            guard let raw = current.pointee.ifa_addr, raw.pointee.sa_family == sa_family_t(AF_INET) else { continue }
-            let value = raw.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { UInt32(bigEndian: $0.pointee.sin_addr.s_addr) }
-            if network.contains(IPv4Address(value)) { names.append(String(cString: current.pointee.ifa_name)) }
-        }
-        return names.sorted().first
+        InterfaceAddresses.ipv4().filter { $0.addresses.contains { network.contains(IPv4Address($0)) } }.map(\.interface)
+            .sorted().first
     }
 
     /// This machine's name up to the first dot: what slurmctld compares with SlurmctldHost.

@@ -1,3 +1,4 @@
+import AgentSupport
 import AutoMap
 import Foundation
 import ImageBuilder
@@ -209,20 +210,9 @@ public final class Server {
 
     /// The interface's IPv4 address on the cluster network.
     static func address(of interface: String, on network: IPv4Network) throws -> IPv4Address {
-        var list: UnsafeMutablePointer<ifaddrs>?
-        guard getifaddrs(&list) == 0 else { throw MasterSideError("getifaddrs failed", subject: interface) }
-        defer { freeifaddrs(list) }
-        var found: [IPv4Address] = []
-        var exists = false
-        var entry = list
-        while let current = entry {
-            defer { entry = current.pointee.ifa_next }
-            guard String(cString: current.pointee.ifa_name) == interface else { continue }
-            exists = true
-            guard let raw = current.pointee.ifa_addr, raw.pointee.sa_family == sa_family_t(AF_INET) else { continue }
-            let value = raw.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { UInt32(bigEndian: $0.pointee.sin_addr.s_addr) }
-            found.append(IPv4Address(value))
-        }
+        let entry = InterfaceAddresses.ipv4().first { $0.interface == interface }
+        let exists = entry != nil
+        let found = (entry?.addresses ?? []).map { IPv4Address($0) }
         guard exists else {
             throw MasterSideError("no such network interface", subject: interface, hint: "`ip link` lists them")
         }
