@@ -72,7 +72,9 @@ let package = Package(
         .testTarget(name: "KernelTests", dependencies: ["Kernel", "XZ"], resources: [.copy("Fixtures")]),
         .testTarget(name: "XZTests", dependencies: ["XZ"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ImageSpecTests", dependencies: ["ImageSpec"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "MasterSideTests", dependencies: ["MasterSide", "ImageSpec", "AutoMap", "NetProbe", "TestSupport"]),
+        .testTarget(
+            name: "MasterSideTests", dependencies: ["MasterSide", "ImageSpec", "AutoMap", "NetProbe", "TestSupport", "AgentSupport"]
+        ),
         .testTarget(name: "ImageBuilderTests", dependencies: ["ImageBuilder"], resources: [.copy("Fixtures")]),
         .testTarget(name: "NodeAgentTests", dependencies: ["NodeAgent", "XZ", "AutoMap", "NetProbe", "AgentSupport"]),
         .testTarget(name: "NetProbeTests", dependencies: ["NetProbe", "Kernel", "TestSupport"], resources: [.copy("Fixtures")]),

@@ -87,10 +87,22 @@ public final class BeneathDirectory {
                 : OperationError(operation: "refusing to replace a non-file", path: full, hint: "remove it by hand")
         }
         let temporary = inPlace ? name : ".\(name).tmp-\(getpid())"
-        let flags = O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC | (inPlace ? O_TRUNC : O_EXCL)
+        let flags = O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC | (inPlace ? 0 : O_EXCL)
         if !inPlace { unlinkat(descriptor, temporary, 0) }
         let fd = try syscall("open", path: path + "/" + temporary) { openat(descriptor, temporary, flags, mode) }
         do {
+            if inPlace {
+                // Written in place, a file with another name elsewhere (a hard link planted while the
+                // tree was writable) would be that file: refused before anything is truncated.
+                var info = stat()
+                try syscall("fstat", path: full) { fstat(fd, &info) }
+                if info.st_nlink > 1 {
+                    throw OperationError(
+                        operation: "refusing to write a file with \(info.st_nlink) names", path: full,
+                        hint: "something that could write this tree linked it to another file; remove it")
+                }
+                try syscall("ftruncate", path: full) { ftruncate(fd, 0) }
+            }
             try SystemFile.writeAll(fd, bytes, path: full)
             try syscall("fchmod", path: full) { fchmod(fd, mode) }
         } catch {

@@ -51,6 +51,9 @@ public struct Authenticator: Sendable {
     /// PC's RTC in local time reads up to 14 h off as UTC), but an incarnation far in the future
     /// would make every later one of that node look older, a replay, until it restarts.
     public static let futureSlack: UInt32 = 26 * 3600
+    /// A receiver whose clock reads earlier than this (2026-01-01) has no real time yet (a PC with a
+    /// flat CMOS battery, a drone before any NTP): it bounds no incarnation rather than refuse all.
+    public static let clockFloor: UInt32 = 1_767_225_600
 
     private let current: HMACSHA256
     private let previous: HMACSHA256?
@@ -127,7 +130,7 @@ public struct Authenticator: Sendable {
             counters.malformed += 1
             return nil
         }
-        if let now, UInt64(datagram.incarnation) > UInt64(now) + UInt64(Self.futureSlack) {
+        if let now, now >= Self.clockFloor, UInt64(datagram.incarnation) > UInt64(now) + UInt64(Self.futureSlack) {
             counters.future += 1
             return nil
         }

@@ -25,15 +25,9 @@ public enum NodeTree {
 
     /// Where writable directories may be: places that hold data, not programs or configuration
     /// root runs or reads (a node's writable tree is writable by whoever holds its address, as any
-    /// user but root).
-    public static let writableAreas = [
-        "/home", "/srv", "/scratch", "/data", "/mnt", "/media", "/tmp", "/var/log", "/var/tmp", "/var/mail",
-    ]
-
-    /// Writable directories that anyone on the node may write, sticky as `/tmp` is.
-    public static func isShared(_ directory: String) -> Bool {
-        directory == "/tmp" || directory == "/var/tmp"
-    }
+    /// user but root). Not `/tmp` or `/var/tmp`: owned by the squashed user, the kernel's
+    /// protected_symlinks would not guard them; they stay in RAM.
+    public static let writableAreas = ["/home", "/srv", "/scratch", "/data", "/mnt", "/media", "/var/log", "/var/mail"]
 
     /// Nil when `directory` may be a writable directory of a node, else why not, in words.
     public static func refusal(writable directory: String) -> String? {

@@ -69,17 +69,20 @@ public enum DnsmasqUser {
     }
 
     /// The uid and effective capabilities of a process, from its /proc status.
+    /// The uid and the effective and permitted capabilities (one mask: either set lets it act).
     public static func status(pid: Int32, root: String = "/") -> (uid: uid_t, capEff: UInt64)? {
         guard let text = SystemFile.text(rooted(root, "/proc/\(pid)/status")) else { return nil }
         var uid: uid_t?
-        var caps: UInt64?
+        var effective: UInt64?
+        var permitted: UInt64?
         for line in text.split(separator: "\n") {
             let fields = line.split(whereSeparator: { $0 == "\t" || $0 == " " })
             if fields.first == "Uid:", fields.count > 1 { uid = uid_t(fields[1]) }
-            if fields.first == "CapEff:", fields.count > 1 { caps = UInt64(fields[1], radix: 16) }
+            if fields.first == "CapEff:", fields.count > 1 { effective = UInt64(fields[1], radix: 16) }
+            if fields.first == "CapPrm:", fields.count > 1 { permitted = UInt64(fields[1], radix: 16) }
         }
-        guard let uid, let caps else { return nil }
-        return (uid, caps)
+        guard let uid, let effective, let permitted else { return nil }
+        return (uid, effective | permitted)
     }
 
     /// The line `serve` prints once dnsmasq serves: what it runs as, or a warning.

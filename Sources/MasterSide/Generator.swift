@@ -56,6 +56,10 @@ public struct Generator {
     /// Generates, or with `prune` also removes older boot image generations.
     public func generate(prune: Bool = false) throws -> GenerateReport {
         let started = Date()
+        // What the master serves is read by unprivileged readers (dnsmasq's user, nodes' squashed
+        // root): directories 0755 and files 0644 whatever umask root has (a hardened 027 or 077).
+        let mask = umask(0o022)
+        defer { umask(mask) }
         let pxe = try pxeTree()
         let fm = FileManager.default
         let dir = directory
@@ -286,7 +290,7 @@ public struct Generator {
                         if geteuid() == 0 {
                             try current.changeOwner(of: part, user: NodeTree.anonymousID, group: NodeTree.anonymousID)
                         }
-                        fchmod(next.descriptor, NodeTree.isShared(directory) ? 0o1777 : 0o755)
+                        fchmod(next.descriptor, 0o755)
                     }
                     current = next
                 }

@@ -1,4 +1,5 @@
 import AutoMap
+import DroneProtocol
 import ImageSpec
 
 /// Turns dnsmasq's log into what an admin wants to see while machines boot: who asked, which address
@@ -83,6 +84,14 @@ public struct ServeMonitor: Sendable {
     /// The actions for one line of dnsmasq's log (`dnsmasq-dhcp[PID]: DHCPACK(br0) 10.0.2.2 52:54:00:12:34:56 node2`),
     /// read at `now` (seconds of a monotonic clock).
     public mutating func feed(_ line: String, at now: Double = 0) -> [Action] {
+        // A TFTP file name, a DHCP client's name: what dnsmasq logs comes from any PC on the LAN.
+        read(line, at: now).map {
+            if case .print(let text) = $0 { return .print(ConsoleText.printable(text, limit: 400)) }
+            return $0
+        }
+    }
+
+    private mutating func read(_ line: String, at now: Double) -> [Action] {
         if started == nil { started = now }
         guard let colon = line.range(of: "]: ") else { return line.isEmpty ? [] : [.print("dnsmasq: \(line)")] }
         let source = line[..<colon.lowerBound]

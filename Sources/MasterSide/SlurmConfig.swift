@@ -65,8 +65,8 @@ public struct SlurmConfig: Sendable, Equatable {
             MailProg=/bin/true
             # A drone that comes back after a reboot is usable again at once.
             ReturnToService=2
-            # Anyone who holds the MUNGE key can submit jobs as any user; root's at least are refused
-            # (jobs run as the master's regular users, which the image carries).
+            # Root's jobs are refused here (jobs run as the master's regular users, which the image
+            # carries); whoever holds the MUNGE key can still act as any user, root included.
             DisableRootJobs=YES
             # The drones: dynamic nodes join the partition as they register, by the feature every
             # drone has (a NodeSet by feature, 22.05), not any node that registers (Nodes=ALL).

@@ -156,3 +156,14 @@ struct AnnouncerTests {
         #expect(Announcer.broadcast(network: network) == expected)
     }
 }
+
+@Suite struct AuthenticatorClockTests {
+    /// A drone whose clock has no real time yet (a flat CMOS battery: the year 2000) still hears
+    /// everyone: the future bound needs a clock to measure from.
+    @Test func aReceiverWithoutRealTimeBoundsNoIncarnation() {
+        let key = [UInt8](repeating: 7, count: 32)
+        var receiver = Authenticator(key: key)
+        let datagram = Datagram(sender: 3, address: 0x0A00_0003, incarnation: 1_800_000_000, sequence: 1)
+        #expect(receiver.open(Authenticator(key: key).seal(datagram), now: 946_684_800) != nil)
+    }
+}

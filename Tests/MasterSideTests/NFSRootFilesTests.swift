@@ -1,3 +1,5 @@
+import AgentSupport
+import AutoMap
 import Foundation
 import ImageSpec
 import Testing
@@ -194,5 +196,37 @@ import Testing
     ])
     func passwordHashes(_ text: String, _ holds: Bool) {
         #expect(SharedRootCheck.holdsHash(text) == holds)
+    }
+}
+
+@Suite struct BeneathDirectoryTests {
+    /// A first generation writes in place: a hard link there (planted while a tree was writable)
+    /// would make root write the file it shares its inode with. Refused, that file untouched.
+    @Test func aHardLinkIsNotWrittenInPlace() throws {
+        let base = NSTemporaryDirectory() + "clump-beneath-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: base + "/tree", withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: base) }
+        try "secret\n".write(toFile: base + "/victim", atomically: true, encoding: .utf8)
+        #expect(link(base + "/victim", base + "/tree/hostname") == 0)
+        #expect(throws: (any Error).self) {
+            try BeneathDirectory.write(Array("node3\n".utf8), to: "tree/hostname", below: base, inPlace: true)
+        }
+        #expect(try String(contentsOfFile: base + "/victim", encoding: .utf8) == "secret\n")
+        // Beside a manifest the file is replaced by rename, which leaves the other name alone.
+        try BeneathDirectory.write(Array("node3\n".utf8), to: "tree/hostname", below: base)
+        #expect(try String(contentsOfFile: base + "/victim", encoding: .utf8) == "secret\n")
+        #expect(try String(contentsOfFile: base + "/tree/hostname", encoding: .utf8) == "node3\n")
+    }
+}
+
+@Suite struct ServeMonitorConsoleTests {
+    /// A PC asks TFTP for a file whose name is a terminal escape: the admin's console gets it printable.
+    @Test func whatAClientNamesReachesTheConsolePrintable() throws {
+        var cluster = Spec.Cluster()
+        cluster.network = try IPv4Network(parsing: "10.0.2.0/24")
+        let inventory = try InventoryLoader.parse(yaml: "", file: "nodes.yaml", cluster: cluster)
+        var monitor = ServeMonitor(inventory: inventory, cluster: cluster, tftpRoot: "/m/tftp", enrol: false)
+        let actions = monitor.feed("dnsmasq-tftp[7]: file /m/tftp/\u{1b}]0;owned\u{07}\u{1b}[2J not found for 10.0.2.200")
+        #expect(actions == [.print("clump: 10.0.2.200 asked for ?]0;owned??[2J, which is not in the TFTP root")])
     }
 }
