@@ -161,12 +161,7 @@ public struct Generator {
         for path in Self.leftOver(by: manifest, files: next, nodes: nodes) + staleTrees.flatMap(NFSRootFiles.paths) {
             // A gone node's tree files are candidates whatever it booted: only those that were there count.
             let tree = path.hasPrefix(MasterLayout.nfsrootNodes + "/")
-            let gone: Bool
-            do {
-                gone = try BeneathDirectory.remove(path, below: dir)
-            } catch let error as OperationError {
-                throw MasterSideError(error)
-            }
+            let gone = try MasterSideError.wrapping { try BeneathDirectory.remove(path, below: dir) }
             if gone || !tree { removed.append(path) }
         }
         let unchanged = next.count + nodeFiles - written.count
@@ -277,7 +272,7 @@ public struct Generator {
     /// root becomes, so the node's root can write there and nobody can make root's files. The
     /// node makes nothing (root squashed, it cannot); what is there already stays as it is.
     private func makeWritableDirectories(_ plan: MasterPlan, _ node: Inventory.Node, under dir: String) throws {
-        do {
+        try MasterSideError.wrapping {
             let data = try BeneathDirectory.open(MasterLayout.nfsrootData(name: node.name), below: dir)
             for directory in plan.nfsroot.writable {
                 let parts = directory.split(separator: "/").map(String.init)
@@ -295,8 +290,6 @@ public struct Generator {
                     current = next
                 }
             }
-        } catch let error as OperationError {
-            throw MasterSideError(error)
         }
     }
 
@@ -521,12 +514,12 @@ enum ParallelWrite {
         // once, component by component without following links (`BeneathDirectory`): nodes can write
         // parts of this tree, and root must not write through a link one of them planted.
         let groups = Array(Dictionary(grouping: files.indices) { BeneathDirectory.split(files[$0].0).directory }.values)
-        // Directories first, so the writers do not race to create them.
-        for group in groups {
-            do {
+        // Directories first, so the writers do not race to create them. Each is opened again by its
+        // writer rather than kept open: an NFS-root node has a directory of its own, and 10,000 of
+        // them held open at once would run out of descriptors.
+        try MasterSideError.wrapping {
+            for group in groups {
                 _ = try BeneathDirectory.open(BeneathDirectory.split(files[group[0]].0).directory, below: dir)
-            } catch let error as OperationError {
-                throw MasterSideError(error)
             }
         }
         let failure = Mutex<Error?>(nil)
@@ -553,10 +546,8 @@ enum ParallelWrite {
 enum AtomicWrite {
     static func write(_ bytes: [UInt8], to path: String, mode: mode_t, inPlace: Bool = false) throws {
         let (directory, name) = BeneathDirectory.split(path)
-        do {
+        try MasterSideError.wrapping {
             try BeneathDirectory.write(bytes, to: name, below: directory.isEmpty ? "/" : directory, mode: mode, inPlace: inPlace)
-        } catch let error as OperationError {
-            throw MasterSideError(error)
         }
     }
 }

@@ -24,6 +24,15 @@ public struct MasterSideError: Error, Sendable, CustomStringConvertible {
         return text
     }
 
+    /// `body`'s result, with a failed call of the OS edge as the master's error about its path.
+    static func wrapping<Result>(_ body: () throws -> Result) throws -> Result {
+        do {
+            return try body()
+        } catch let error as OperationError {
+            throw MasterSideError(error)
+        }
+    }
+
     /// A failed call of the OS edge, about its path.
     public init(_ error: OperationError) {
         var message = error.operation
