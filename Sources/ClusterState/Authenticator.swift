@@ -1,6 +1,16 @@
 /// Seals outgoing datagrams with the cluster key and opens incoming ones: MAC check against the
-/// current key and, during a rotation, the previous one; per-sender replay protection; a counter
-/// for every reason a datagram is dropped, for the view.
+/// current key and, during a rotation, the previous one; per-sender replay protection and proof
+/// of freshness; a counter for every reason a datagram is dropped, for the view.
+///
+/// **Fresh.** A replay window only knows what this receiver heard since it started: a receiver
+/// that just started (a fresh view, a restarted drone) takes any recording of a sender's current
+/// incarnation as new, and two recorded joins of a node that has since died would show it up.
+/// So a sender counts as fresh only once it has answered a challenge: a 16-bit number, never 0,
+/// that this receiver sends in a probe's `cycle` field and the sender echoes in the `cycle` of a
+/// datagram outside any round (`Membership`). Until then `open` accepts its datagrams with
+/// `fresh` false and tells the caller the challenge to send. The challenge depends on a secret
+/// drawn when this receiver starts, the sender and its incarnation, so no recording made before
+/// holds the answer, except by chance: one in 65,535 for each recorded answer to this address.
 public struct Authenticator: Sendable {
     /// Dropped datagrams, by reason, and accepted ones.
     public struct Counters: Equatable, Sendable {
@@ -41,6 +51,8 @@ public struct Authenticator: Sendable {
         var highest: UInt32
         var seen: UInt64
         var first: UInt32
+        /// Whether the sender has answered this receiver's challenge in this incarnation.
+        var proven: Bool
     }
 
     /// How many senders' windows are kept: the largest map has 65535 nodes, plus observers. Only an
@@ -58,17 +70,34 @@ public struct Authenticator: Sendable {
     private let current: HMACSHA256
     private let previous: HMACSHA256?
     private var windows: [UInt64: Window] = [:]
+    /// The secret the challenges are derived from, drawn once per receiver.
+    private let secret: UInt64
     public private(set) var counters = Counters()
-    /// Whether the datagram `open` last accepted was the first this receiver heard from its
-    /// sender's incarnation. Such a datagram may be a replay recorded before this receiver
-    /// started (its window is new), so its content is not news until the sender proves it is
-    /// alive by answering (see `Membership.receive(_:from:now:verified:random:)`).
-    public private(set) var firstContact = false
+    /// Whether the sender of the datagram `open` last accepted has proven, by answering this
+    /// receiver's challenge, that it is alive in that incarnation. Until it has, the datagram may
+    /// be a recording made before this receiver started: its content is not news, and the caller
+    /// sends `challenge` instead (see `Membership.receive(_:from:now:fresh:challenge:random:)`).
+    public private(set) var fresh = false
+    /// The challenge for the sender of the datagram `open` last accepted (never 0).
+    public private(set) var challenge: UInt16 = 1
 
-    /// `previous` is the key being rotated out: accepted, never used to sign.
-    public init(key: [UInt8], previous: [UInt8]? = nil) {
+    /// `previous` is the key being rotated out: accepted, never used to sign. `secret` seeds the
+    /// challenges (tests pass one; by default it is drawn from the system's random source).
+    public init(key: [UInt8], previous: [UInt8]? = nil, secret: UInt64 = .random(in: .min ... .max)) {
         current = HMACSHA256(key: key)
         self.previous = previous.map { HMACSHA256(key: $0) }
+        self.secret = secret
+    }
+
+    /// The challenge for one sender's incarnation: SplitMix64's finaliser over the secret, the
+    /// sender and the incarnation, folded to 16 bits, never 0 (0 is "no challenge").
+    static func challenge(secret: UInt64, sender: UInt64, incarnation: UInt32) -> UInt16 {
+        var z = secret ^ sender &* 0x9E37_79B9_7F4A_7C15 ^ UInt64(incarnation) << 17
+        z = (z ^ z >> 30) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ z >> 27) &* 0x94D0_49BB_1331_11EB
+        z ^= z >> 31
+        let folded = UInt16(truncatingIfNeeded: z ^ z >> 16 ^ z >> 32 ^ z >> 48)
+        return folded == 0 ? 1 : folded
     }
 
     /// The datagram's bytes with its MAC, for the IPv4 address it is sent to (a node's, or the
@@ -152,21 +181,24 @@ public struct Authenticator: Sendable {
         }
     }
 
-    /// Updates the sender's window; false for a replay.
+    /// Updates the sender's window and whether it is proven fresh; false for a replay.
     private mutating func accept(_ datagram: Datagram) -> Bool {
         let sender = UInt64(datagram.address) << 16 | UInt64(datagram.sender)
         let sequence = datagram.sequence
-        firstContact = false
+        challenge = Self.challenge(secret: secret, sender: sender, incarnation: datagram.incarnation)
+        // The answer to this receiver's challenge: sealed by the sender after the challenge went
+        // out, whatever else it carries.
+        let answers = datagram.round == Datagram.noRound && datagram.cycle == challenge
         guard var window = windows[sender] else {
             if windows.count >= Self.maxSenders { return false }
-            windows[sender] = Window(incarnation: datagram.incarnation, highest: sequence, seen: 1, first: sequence)
-            firstContact = true
+            windows[sender] = Window(
+                incarnation: datagram.incarnation, highest: sequence, seen: 1, first: sequence, proven: answers)
+            fresh = answers
             return true
         }
         if datagram.incarnation < window.incarnation { return false }
         if datagram.incarnation > window.incarnation {
-            window = Window(incarnation: datagram.incarnation, highest: sequence, seen: 1, first: sequence)
-            firstContact = true
+            window = Window(incarnation: datagram.incarnation, highest: sequence, seen: 1, first: sequence, proven: false)
         } else if sequence <= window.first {
             return false
         } else if sequence > window.highest {
@@ -178,6 +210,8 @@ public struct Authenticator: Sendable {
             guard behind < 64, window.seen & (1 << UInt64(behind)) == 0 else { return false }
             window.seen |= 1 << UInt64(behind)
         }
+        if answers { window.proven = true }
+        fresh = window.proven
         windows[sender] = window
         return true
     }

@@ -84,8 +84,8 @@ public final class ClusterEndpoint {
                 else { continue }
                 send(
                     membership.receive(
-                        datagram, from: source, now: monotonicNanoseconds(), verified: !authenticator.firstContact,
-                        random: &random))
+                        datagram, from: source, now: monotonicNanoseconds(), fresh: authenticator.fresh,
+                        challenge: authenticator.challenge, random: &random))
             }
         }
         let later = monotonicNanoseconds()

@@ -10,7 +10,8 @@
 ///  6     4     sender IPv4 address
 /// 10     4     sender incarnation (its start time, seconds since 1970: grows across restarts)
 /// 14     4     sequence number within the incarnation (1, 2, ...)
-/// 18     2     all-gather cycle number (wraps)
+/// 18     2     all-gather cycle number (wraps); outside a round (round 0xff), a challenge: a probe
+///              carries the receiver's challenge, the answer echoes it (`Authenticator`), 0 none
 /// 20     1     round: bits 0-4 the all-gather round (0-31), bit 7 more parts of the round follow,
 ///              bits 5-6 zero; 0xff: not a round's datagram
 /// 21     1     entry count n (0...179)

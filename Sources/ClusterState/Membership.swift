@@ -258,39 +258,49 @@ public struct Membership: Sendable {
 
     /// Takes in an authenticated datagram; returns what it makes this member send at once (the
     /// next rounds, a repeated round, the answer to a probe or a join).
-    /// `source` is the address the datagram came from: answers and views are reached there.
+    /// `udpSource` is the address the datagram came from, used only for a datagram that claims none.
     ///
-    /// `verified` false: the first datagram of its sender's incarnation at this receiver, which
-    /// may be a replay recorded before this receiver started (a restarted node, a fresh view);
-    /// replayed, it would show a dead node up. Its entries wait: the sender is probed, and its
-    /// answer, a datagram it must seal now, brings them. That costs a round trip once per sender.
+    /// `fresh` false: the sender has not yet answered this member's challenge in its incarnation
+    /// (`Authenticator`), so the datagram may be a recording made before this member started (a
+    /// restarted node, a fresh view); replayed, two recorded joins would show a dead node up.
+    /// Nothing of it counts: no entry, no view, no round, no answer to a join. The sender gets
+    /// `challenge` in a probe (within the probe budget), and its answer, a datagram it must seal
+    /// now, is fresh and brings its entry. A challenge the datagram carries is answered even so,
+    /// or two members that both just started would wait for each other. That costs a round trip
+    /// once per sender and incarnation.
     ///
     /// Answers go to the address the datagram claims, which its MAC covers, not to the UDP source,
     /// which anyone can forge: a recorded datagram replayed from spoofed sources cannot aim this
-    /// member's answers at another host. A view is fed only once a datagram of its incarnation
-    /// is past the first (not a replay a fresh receiver cannot tell), and at most `maxObservers`
-    /// views are, the longest silent forgotten first.
+    /// member's answers at another host. At most `maxObservers` views are fed, the longest silent
+    /// forgotten first.
     public mutating func receive(
-        _ datagram: Datagram, from udpSource: UInt32, now: Int64, verified: Bool = true,
+        _ datagram: Datagram, from udpSource: UInt32, now: Int64, fresh: Bool = true, challenge: UInt16 = 0,
         random: inout some RandomNumberGenerator
     ) -> [Send] {
         let source = datagram.address != 0 ? datagram.address : udpSource
-        if datagram.flags.contains(.observer) && verified && source != address { registerObserver(source, now: now) }
         var sends: [Send] = []
         defer { nextWake = wake(now: now) }
-        if !verified && !datagram.entries.isEmpty && source != address {
-            var probe = header(.probe)
-            if !isObserver { probe.entries = [ownEntry()] }
-            sends.append(Send(destination: .unicast(source), datagram: probe))
-            return sends
-        }
-        merge(datagram.entries, now: now)
-        guard !isObserver, source != address else { return sends }
-        if datagram.flags.contains(.probe) {
-            var answer = header([])
-            answer.entries = [ownEntry()]
+        guard source != address else { return sends }
+        // A challenge is in the `cycle` of a probe; a plain probe (a suspicion) carries 0.
+        let challenged = datagram.flags.contains(.probe) && datagram.round == Datagram.noRound && datagram.cycle != 0
+        if challenged || (datagram.flags.contains(.probe) && fresh && !isObserver) {
+            var answer = header(isObserver ? .observer : [])
+            answer.cycle = challenged ? datagram.cycle : 0
+            if !isObserver { answer.entries = [ownEntry()] }
             sends.append(Send(destination: .unicast(source), datagram: answer))
         }
+        guard fresh else {
+            if challenge != 0 && takeProbe(now: now) {
+                var probe = header(isObserver ? [.probe, .observer] : .probe)
+                probe.cycle = challenge
+                if !isObserver { probe.entries = [ownEntry()] }
+                sends.append(Send(destination: .unicast(source), datagram: probe))
+            }
+            return sends
+        }
+        if datagram.flags.contains(.observer) { registerObserver(source, now: now) }
+        merge(datagram.entries, now: now)
+        guard !isObserver else { return sends }
         if ownSlot != nil && datagram.round != Datagram.noRound {
             if !inCycle || Int16(bitPattern: datagram.cycle &- cycle) > 0 { startCycle(datagram.cycle, now: now) }
             let round = Int(datagram.round & 0x1F)
@@ -470,12 +480,20 @@ public struct Membership: Sendable {
         return sends
     }
 
-    /// Probes nodes whose information has missed a cycle (a view: a feed), each every `probeEvery`.
-    private mutating func probes(now: Int64) -> [Send] {
+    /// Whether one more probe fits in this `probeEvery`'s budget (`maxProbes`), and takes it.
+    /// Challenges share it: recordings replayed from a thousand claimed senders get no more.
+    private mutating func takeProbe(now: Int64) -> Bool {
         if now - lastProbeRound >= config.probeEvery {
             lastProbeRound = now
             probesThisRound = 0
         }
+        guard probesThisRound < config.maxProbes else { return false }
+        probesThisRound += 1
+        return true
+    }
+
+    /// Probes nodes whose information has missed a cycle (a view: a feed), each every `probeEvery`.
+    private mutating func probes(now: Int64) -> [Send] {
         var sends: [Send] = []
         for slot in table.indices where slot != ownSlot {
             guard let known = table[slot] else { continue }
@@ -484,11 +502,10 @@ public struct Membership: Sendable {
                 lastProbe[slot] = nil
                 continue
             }
-            guard probesThisRound < config.maxProbes, now - (lastProbe[slot] ?? .min / 2) >= config.probeEvery,
-                roster.addresses[slot] != 0
+            guard now - (lastProbe[slot] ?? .min / 2) >= config.probeEvery, roster.addresses[slot] != 0,
+                takeProbe(now: now)
             else { continue }
             lastProbe[slot] = now
-            probesThisRound += 1
             counters.probes += 1
             var probe = header(isObserver ? [.probe, .observer] : .probe)
             if !isObserver { probe.entries = [ownEntry()] }

@@ -81,7 +81,8 @@ import Testing
 }
 
 /// Namespaces `<prefix>-br` (a bridge), `<prefix>-N` (node N at 10.77.0.N), `<prefix>-o`
-/// (observer, .200), `<prefix>-f` (forger, .201). Everything is removed by `remove()`.
+/// (observer, .200), `<prefix>-f` (forger, .201), `<prefix>-v` (a view started later, .202).
+/// Everything is removed by `remove()`.
 final class GossipNetwork: @unchecked Sendable {
     let prefix: String
     let count: Int
@@ -93,8 +94,12 @@ final class GossipNetwork: @unchecked Sendable {
     private let lock = NSLock()
     private var running = true
     private var observed = ClusterSnapshot()
+    private var freshObserved = ClusterSnapshot()
+    private var freshObserver: ClusterObserver?
     private var captured: [[UInt8]] = []
     private var forgerSocket: Int32 = -1
+    /// A raw IPv4 socket in the forger's namespace: datagrams from any source address it likes.
+    private var rawSocket: Int32 = -1
     private var threads: [Thread] = []
     /// Networks made so far in this process.
     private static let made = Mutex(0)
@@ -135,6 +140,7 @@ final class GossipNetwork: @unchecked Sendable {
             for node in 1...nodes { try addHost("\(prefix)-\(node)", address: node, port: "n\(node)") }
             try addHost("\(prefix)-o", address: 200, port: "nobs")
             try addHost("\(prefix)-f", address: 201, port: "nfor")
+            try addHost("\(prefix)-v", address: 202, port: "nfre")
         } catch {
             remove()
             throw error
@@ -177,15 +183,36 @@ final class GossipNetwork: @unchecked Sendable {
     func root(of node: Int) -> URL { directory.appendingPathComponent("node\(node)") }
 
     func startAnnouncers() throws {
-        for node in 1...count {
-            let root = root(of: node)
-            try FileManager.default.createDirectory(at: root.appendingPathComponent("run/clump"), withIntermediateDirectories: true)
+        for node in 1...count { try startAnnouncer(node) }
+    }
+
+    func startAnnouncer(_ node: Int) throws {
+        let root = root(of: node)
+        try FileManager.default.createDirectory(at: root.appendingPathComponent("run/clump"), withIntermediateDirectories: true)
+        if !FileManager.default.fileExists(atPath: root.appendingPathComponent("proc").path) {
             try FileManager.default.createSymbolicLink(atPath: root.appendingPathComponent("proc").path, withDestinationPath: "/proc")
-            try "state=configured\nnode=\(node)\naddress=10.77.0.\(node)\nnetwork=10.77.0.0/24\nmap=1 10.77.0.1 254\nmode=auto\n"
-                .write(to: root.appendingPathComponent("run/clump/status"), atomically: true, encoding: .utf8)
-            pids[node] = try Spawn.start(
-                announce(node),
-                output: directory.appendingPathComponent("node\(node).log").path)
+        }
+        try "state=configured\nnode=\(node)\naddress=10.77.0.\(node)\nnetwork=10.77.0.0/24\nmap=1 10.77.0.1 254\nmode=auto\n"
+            .write(to: root.appendingPathComponent("run/clump/status"), atomically: true, encoding: .utf8)
+        pids[node] = try Spawn.start(
+            announce(node),
+            output: directory.appendingPathComponent("node\(node).log").path)
+    }
+
+    /// Packets node `node`'s interface has sent, every kind (ARP too).
+    func transmitted(by node: Int) throws -> Int {
+        let text = try Spawn.run(["ip", "netns", "exec", "\(prefix)-\(node)", "cat", "/sys/class/net/eth0/statistics/tx_packets"])
+        guard let packets = Int(text.trimmingCharacters(in: .whitespacesAndNewlines)) else {
+            throw TestSupportError("tx_packets of node \(node): \(text)")
+        }
+        return packets
+    }
+
+    /// Lets node `node` take datagrams from any source, also from off its network (no reverse-path
+    /// filter): the attacker's best case, as on a LAN whose router does not filter.
+    func acceptAnySource(_ node: Int) throws {
+        for name in ["all", "default", "eth0"] {
+            try Spawn.run(["ip", "netns", "exec", "\(prefix)-\(node)", "sysctl", "-qw", "net.ipv4.conf.\(name).rp_filter=0"])
         }
     }
 
@@ -251,8 +278,70 @@ final class GossipNetwork: @unchecked Sendable {
         }
     }
 
+    /// A second view, started late (a master's `clumpview` opened after the attack began), in
+    /// its own namespace at .202.
+    func startFreshView() throws {
+        try startThread(in: "\(prefix)-v") { [self] in
+            var options = ClusterEndpoint.Options()
+            options.broadcast = 0x0A4D_00FF
+            let view = try ClusterObserver(
+                roster: .classC(network: 0x0A4D_0000), keyFile: keyFile, address: 0x0A4D_00CA, options: options)
+            lock.withLock { freshObserver = view }
+        } step: { [self] in
+            guard let view = lock.withLock({ freshObserver }) else { return }
+            view.poll(milliseconds: 50)
+            let snapshot = view.snapshot()
+            lock.withLock { freshObserved = snapshot }
+        }
+    }
+
+    func freshViewUp() -> Set<Int> {
+        Set(lock.withLock { freshObserved }.nodes.filter { !$0.down }.map { Int($0.id) })
+    }
+
+    /// Every datagram the forger has captured so far.
+    func recordings() -> [[UInt8]] { lock.withLock { captured } }
+
+    /// Sends `payload` to port 7077 at `destination` as if from `source` (a raw socket writes
+    /// the IPv4 header; the kernel fills in its checksum; UDP checksum 0 is "none" in IPv4).
+    func sendSpoofed(_ payload: [UInt8], from source: UInt32, to destination: UInt32) {
+        var packet = [UInt8](repeating: 0, count: 28)
+        let total = 28 + payload.count
+        packet[0] = 0x45
+        packet[2] = UInt8(total >> 8)
+        packet[3] = UInt8(total & 0xFF)
+        packet[8] = 64
+        packet[9] = UInt8(IPPROTO_UDP)
+        for index in 0..<4 {
+            packet[12 + index] = UInt8(truncatingIfNeeded: source >> (24 - 8 * index))
+            packet[16 + index] = UInt8(truncatingIfNeeded: destination >> (24 - 8 * index))
+        }
+        packet[20] = UInt8(7077 >> 8)
+        packet[21] = UInt8(7077 & 0xFF)
+        packet[22] = UInt8(7077 >> 8)
+        packet[23] = UInt8(7077 & 0xFF)
+        packet[24] = UInt8((8 + payload.count) >> 8)
+        packet[25] = UInt8((8 + payload.count) & 0xFF)
+        packet += payload
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = destination.bigEndian
+        _ = packet.withUnsafeBytes { buffer in
+            withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    sendto(rawSocket, buffer.baseAddress, buffer.count, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                }
+            }
+        }
+    }
+
+    /// A datagram sealed with the cluster key, as only a holder of the key could make it.
+    func sealed(_ datagram: Datagram, to destination: UInt32) throws -> [UInt8] {
+        Authenticator(key: try ClusterKeys.load(keyFile).current).seal(datagram, to: destination)
+    }
+
     /// The forger listens on the port from the start, keeping every datagram it hears (the
-    /// nodes' broadcast joins) to replay later.
+    /// nodes' broadcast joins, the views' hellos) to replay later.
     func startForger() throws {
         var buffer = [UInt8](repeating: 0, count: 2048)
         try startThread(in: "\(prefix)-f") { [self] in
@@ -268,6 +357,9 @@ final class GossipNetwork: @unchecked Sendable {
             }
             guard fd >= 0, bound == 0 else { throw TestSupportError("forger socket: errno \(errno)") }
             forgerSocket = fd
+            rawSocket = socket(AF_INET, Int32(SOCK_RAW.rawValue), Int32(IPPROTO_RAW))
+            guard rawSocket >= 0 else { throw TestSupportError("raw socket: errno \(errno)") }
+            setsockopt(rawSocket, SOL_SOCKET, SO_BROADCAST, &one, 4)
         } step: { [self] in
             var entry = pollfd(fd: forgerSocket, events: Int16(POLLIN), revents: 0)
             guard poll(&entry, 1, 100) > 0 else { return }
@@ -383,6 +475,7 @@ final class GossipNetwork: @unchecked Sendable {
         Thread.sleep(forTimeInterval: 0.2)
         stop(Set(pids.keys))
         if forgerSocket >= 0 { close(forgerSocket) }
+        if rawSocket >= 0 { close(rawSocket) }
         for name in namespaces.reversed() { _ = try? Spawn.run(["ip", "netns", "del", name]) }
         namespaces = []
         // Highest first: the kernel wants gc_thresh1 <= gc_thresh2 <= gc_thresh3 on the way down too.

@@ -21,17 +21,54 @@ struct AuthenticatorTests {
         #expect(receiver.counters.accepted == 0)
     }
 
-    @Test func theFirstDatagramOfAnIncarnationIsFlagged() {
+    /// Recordings made before a receiver started pass its new window: however many of them, the
+    /// sender is not fresh until a datagram echoes the receiver's challenge, and each incarnation
+    /// must prove itself again.
+    @Test func aSenderIsFreshOnlyOnceItEchoesTheChallenge() {
         let sender = Authenticator(key: Self.key)
-        var receiver = Authenticator(key: Self.key)
-        #expect(receiver.open(sender.seal(datagram(sequence: 1))) != nil)
-        #expect(receiver.firstContact)
-        #expect(receiver.open(sender.seal(datagram(sequence: 2))) != nil)
-        #expect(!receiver.firstContact)
-        #expect(receiver.open(sender.seal(datagram(sequence: 1, incarnation: 101))) != nil)
-        #expect(receiver.firstContact)
-        #expect(receiver.open(sender.seal(datagram(sequence: 1, sender: 4))) != nil)
-        #expect(receiver.firstContact)
+        var receiver = Authenticator(key: Self.key, secret: 42)
+        for sequence: UInt32 in 1...5 {
+            #expect(receiver.open(sender.seal(datagram(sequence: sequence))) != nil)
+            #expect(!receiver.fresh, "recording \(sequence) is not fresh")
+        }
+        let challenge = receiver.challenge
+        #expect(challenge != 0)
+        // Another number in the cycle field, or the challenge inside a round, proves nothing.
+        var wrong = datagram(sequence: 6)
+        wrong.cycle = challenge &+ 1
+        #expect(receiver.open(sender.seal(wrong)) != nil && !receiver.fresh)
+        var inRound = datagram(sequence: 7)
+        inRound.cycle = challenge
+        inRound.round = 0
+        #expect(receiver.open(sender.seal(inRound)) != nil && !receiver.fresh)
+        var answer = datagram(sequence: 8)
+        answer.cycle = challenge
+        #expect(receiver.open(sender.seal(answer)) != nil && receiver.fresh)
+        #expect(receiver.open(sender.seal(datagram(sequence: 9))) != nil && receiver.fresh)
+        // A restart is a new incarnation, with a challenge of its own.
+        #expect(receiver.open(sender.seal(datagram(sequence: 1, incarnation: 101))) != nil && !receiver.fresh)
+        #expect(receiver.challenge != challenge)
+        var old = answer
+        old.incarnation = 101
+        old.sequence = 2
+        if receiver.challenge != challenge { #expect(receiver.open(sender.seal(old)) != nil && !receiver.fresh) }
+        // Another sender, and the same sender at another receiver, get other challenges.
+        #expect(receiver.open(sender.seal(datagram(sequence: 1, sender: 4))) != nil && !receiver.fresh)
+        var other = Authenticator(key: Self.key, secret: 43)
+        _ = other.open(sender.seal(datagram(sequence: 20)))
+        #expect(other.challenge != challenge)
+    }
+
+    /// Challenges spread over the 16 bits: a recorded answer matches one by chance only.
+    @Test func challengesAreSpreadAndNeverZero() {
+        var seen = Set<UInt16>()
+        for sender in UInt64(1)...4096 {
+            let challenge = Authenticator.challenge(secret: 0x1234_5678, sender: sender << 16 | 7, incarnation: 100)
+            #expect(challenge != 0)
+            seen.insert(challenge)
+        }
+        // 4,096 draws from 65,535 values leave about 3,970 distinct ones.
+        #expect(seen.count > 3_900, "\(seen.count) distinct challenges of 4096")
     }
 
     @Test func replaysAreCountedAndDropped() {

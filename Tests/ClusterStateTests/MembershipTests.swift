@@ -143,19 +143,47 @@ struct MembershipTests {
         #expect(network.members[3].counters.missedRounds + network.members[3].counters.repairs > 0)
     }
 
-    /// A datagram that is the first of its sender's incarnation here may be a replay recorded
-    /// before this node started: its entries wait for the sender's answer to a probe.
-    @Test func firstContactIsProbedBeforeItCounts() {
+    /// A datagram from a sender that has not answered this node's challenge may be a recording
+    /// made before this node started: however many such datagrams come, their entries wait for
+    /// the sender's answer to the challenge.
+    @Test func anUnprovenSenderIsChallengedBeforeItCounts() {
         var random = SeededRandom(seed: 1)
         var node = member(1)
-        let join = Datagram(flags: .join, sender: 9, address: 0x0A00_0009, incarnation: 1, sequence: 1, entries: [entry(9, age20: 0)])
-        let sends = node.receive(join, from: 0x0A00_0009, now: 0, verified: false, random: &random)
-        #expect(sends.map(\.destination) == [.unicast(0x0A00_0009)])
-        #expect(sends.first?.datagram.flags == .probe)
-        #expect(node.snapshot(now: 0).map(\.id) == [1])
-        let answer = Datagram(sender: 9, address: 0x0A00_0009, incarnation: 1, sequence: 2, entries: [entry(9, age20: 0)])
-        _ = node.receive(answer, from: 0x0A00_0009, now: 1, random: &random)
-        #expect(node.snapshot(now: 1).map(\.id) == [1, 9])
+        for sequence: UInt32 in 1...3 {
+            let join = Datagram(flags: .join, sender: 9, address: 0x0A00_0009, incarnation: 1, sequence: sequence, entries: [entry(9, age20: 0)])
+            let sends = node.receive(join, from: 0x0B0B_0B0B, now: Int64(sequence), fresh: false, challenge: 0x5A5A, random: &random)
+            #expect(sends.map(\.destination) == [.unicast(0x0A00_0009)], "challenged at the claimed address")
+            #expect(sends.first?.datagram.flags == .probe)
+            #expect(sends.first?.datagram.cycle == 0x5A5A)
+        }
+        #expect(node.snapshot(now: 4).map(\.id) == [1], "no recording counts")
+        var answer = Datagram(sender: 9, address: 0x0A00_0009, incarnation: 1, sequence: 4, entries: [entry(9, age20: 0)])
+        answer.cycle = 0x5A5A
+        _ = node.receive(answer, from: 0x0A00_0009, now: 5, random: &random)
+        #expect(node.snapshot(now: 5).map(\.id) == [1, 9])
+    }
+
+    /// A challenge is answered even from a sender not yet proven: two members that both just
+    /// started would otherwise wait for each other. The answer echoes it and carries the entry.
+    @Test func aChallengeIsAnsweredWithItsEcho() {
+        var random = SeededRandom(seed: 1)
+        var node = member(1)
+        var probe = Datagram(flags: .probe, sender: 9, address: 0x0A00_0009, incarnation: 1, sequence: 1, entries: [entry(9, age20: 0)])
+        probe.cycle = 0x1234
+        let sends = node.receive(probe, from: 0x0A00_0009, now: 0, fresh: false, challenge: 0x4321, random: &random)
+        #expect(sends.count == 2)
+        #expect(sends.map(\.destination) == [.unicast(0x0A00_0009), .unicast(0x0A00_0009)])
+        #expect(sends[0].datagram.flags == [] && sends[0].datagram.cycle == 0x1234)
+        #expect(sends[0].datagram.entries.map(\.id) == [1])
+        #expect(sends[1].datagram.flags == .probe && sends[1].datagram.cycle == 0x4321)
+        // Challenges share the probe budget: a flood of unproven senders gets maxProbes of them.
+        var flooded = member(1)
+        var challenges = 0
+        for id: UInt16 in 2...200 {
+            let join = Datagram(flags: .join, sender: id, address: 0x0A00_0000 | UInt32(id), incarnation: 1, sequence: 1)
+            challenges += flooded.receive(join, from: 0, now: 10, fresh: false, challenge: 7, random: &random).count
+        }
+        #expect(challenges == flooded.config.maxProbes)
     }
 
     /// A round from a node that this node's ranks do not expect means the two list different
@@ -340,16 +368,29 @@ struct TestNetwork {
 @Suite struct ObserverReflectionTests {
     static let roster = Roster((1...20).map { (UInt16($0), 0x0A00_0000 | UInt32($0)) })
 
-    @Test func aViewIsFedAtTheAddressItClaimsOnlyOnceItIsHeardAgain() {
+    @Test func aViewIsFedAtTheAddressItClaimsOnlyOnceItAnswersTheChallenge() {
         var random = SeededRandom(seed: 1)
         var node = Membership(roster: Self.roster, id: 1, address: 0x0A00_0001, incarnation: 1)
         let hello = Datagram(flags: [.observer], sender: 0, address: 0x0A00_00C8, incarnation: 1, sequence: 1)
-        // The first hello of an incarnation may be a recording: no view yet, whatever the source.
-        _ = node.receive(hello, from: 0x0B0B_0B0B, now: 0, verified: false, random: &random)
+        // Hellos of a view that has not answered may be recordings: no view yet, whatever the source.
+        for sequence: UInt32 in 1...3 {
+            var recorded = hello
+            recorded.sequence = sequence
+            let sends = node.receive(recorded, from: 0x0B0B_0B0B, now: 0, fresh: false, challenge: 99, random: &random)
+            #expect(sends.map(\.destination) == [.unicast(0x0A00_00C8)])
+        }
         #expect(node.observerCount == 0)
-        var again = hello
-        again.sequence = 2
-        _ = node.receive(again, from: 0x0B0B_0B0B, now: 1, verified: true, random: &random)
+        // The view answers the challenge (an observer answers nothing else).
+        var view = Membership(roster: Self.roster, id: 0, address: 0x0A00_00C8, incarnation: 1)
+        var challenge = Datagram(flags: .probe, sender: 1, address: 0x0A00_0001, incarnation: 1, sequence: 1)
+        challenge.cycle = 99
+        let answers = view.receive(challenge, from: 0x0A00_0001, now: 0, random: &random)
+        #expect(answers.map(\.datagram.cycle) == [99])
+        #expect(answers.first?.datagram.flags == .observer)
+        challenge.cycle = 0
+        challenge.sequence = 2
+        #expect(view.receive(challenge, from: 0x0A00_0001, now: 0, random: &random).isEmpty)
+        _ = node.receive(answers[0].datagram, from: 0x0B0B_0B0B, now: 1, random: &random)
         #expect(node.observerCount == 1)
         let feeds = node.tick(now: 2, random: &random).filter { $0.destination != .broadcast }
         #expect(feeds.map(\.destination) == [.unicast(0x0A00_00C8)], "fed at the claimed address, not the forged source")
@@ -360,7 +401,7 @@ struct TestNetwork {
         var node = Membership(roster: Self.roster, id: 1, address: 0x0A00_0001, incarnation: 1)
         for view in UInt32(1)...1000 {
             let hello = Datagram(flags: [.observer], sender: 0, address: 0x0A01_0000 | view, incarnation: 1, sequence: 2)
-            _ = node.receive(hello, from: 0x0A01_0000 | view, now: Int64(view), verified: true, random: &random)
+            _ = node.receive(hello, from: 0x0A01_0000 | view, now: Int64(view), random: &random)
         }
         #expect(node.observerCount == Membership.maxObservers)
     }
