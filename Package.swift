@@ -82,7 +82,7 @@ let package = Package(
         .testTarget(name: "ClusterViewTests", dependencies: ["ClusterView"], exclude: ["Snapshots"]),
         .testTarget(name: "ClusterStateTests", dependencies: ["ClusterState", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "KernelBuildTests", dependencies: ["KernelBuild", "Kernel"]),
-        .testTarget(name: "SystemTests", dependencies: ["ImageBuilder", "TestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "SystemTests", dependencies: ["ImageBuilder", "NetProbe", "TestSupport"], exclude: ["Fixtures"]),
     ],
     swiftLanguageModes: [.v5]
 )

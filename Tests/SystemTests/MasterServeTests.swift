@@ -161,6 +161,66 @@ struct MasterServeTests {
         #expect(lan.dnsmasqLeft(for: master.out).isEmpty)
     }
 
+    /// A PC on the LAN invents 1,000 DHCP clients in a minute while a known drone PXE-boots: serve
+    /// enrols at most `--max` of them, says the rest in one line a second, the drone still becomes
+    /// its node, and serve's memory stays what it was.
+    @Test("an enrolment flood of 1,000 invented machines enrols at most --max while a known drone boots")
+    func enrolmentFlood() async throws {
+        let master = try await Master()
+        defer { try? FileManager.default.removeItem(atPath: master.directory) }
+        let lan = try MasterLAN(taps: 1)
+        defer { lan.remove() }
+        let flood = try DHCPFlood(on: lan.namespace, namespace: lan.namespace + "f", address: "10.66.0.170/24")
+        defer { flood.remove() }
+        let serve = try master.serve(["--enrol", "--max", "10", "--per-minute", "60"], lan: lan)
+        try serve.expect("clump: serving DHCP and TFTP on br0", within: 60)
+        let pid = try #require(
+            Harness.run(["pgrep", "-f", "serve --spec \(master.spec)"]).output.split(separator: "\n").first.flatMap { Int32($0) })
+        let before = try Self.residentKiB(pid)
+        let drone = try Console(
+            "pxe-flooded", bootArguments: lan.pxeBoot(master.tftp, drone: 1, mac: Self.macs[0]), namespace: lan.namespace)
+        let flooding = Thread {
+            do { try flood.run(clients: 1_000, seconds: 60) } catch { print("flood: \(error)") }
+        }
+        flooding.start()
+        try drone.expect(#"clump: lease eth0 10\.66\.0\.11/24"#, within: Self.bootSeconds)
+        try drone.expect(#"clump: node 11 network 10\.66\.0\.0/24 map 1 10\.66\.0\.1 254"#, within: 60)
+        let booted = flood.counts
+        while !flooding.isFinished { try await Task.sleep(for: .milliseconds(200)) }
+        try await Task.sleep(for: .seconds(2))
+        let after = try Self.residentKiB(pid)
+        let counts = flood.counts
+        let transcript = serve.transcript
+        let enrolledLines = transcript.split(separator: "\n").filter { $0.contains("clump: enrolled 02:cf:") }
+        let inventory = try String(contentsOfFile: master.inventory, encoding: .utf8)
+        let enrolledNodes = inventory.split(separator: "\n").filter { $0.contains("# enrolled by clumpbuild serve") }
+        print(
+            "flood: \(counts.sent) DISCOVERs and REQUESTs (\(counts.failed) not sent), \(counts.offers) offers, \(counts.acks) acks; "
+                + "\(enrolledNodes.count) enrolled; the known drone booted to node 11 with \(booted.sent) sent so far; "
+                + "serve's resident memory \(before) KiB before, \(after) KiB after")
+        #expect(counts.failed == 0, "\(counts.failed) DISCOVERs or REQUESTs could not be sent")
+        #expect(counts.acks > 10, "the flood leased \(counts.acks) addresses: it never reached the limit")
+        #expect(enrolledLines.count == 10, "\(enrolledLines.count) enrolled lines")
+        #expect(enrolledNodes.count == 10, "\(inventory)")
+        #expect(transcript.contains("clump: enrolled 10, the most --max allows"), "\(transcript.suffix(3000))")
+        #expect(
+            transcript.range(of: #"clump: [0-9]+ more lines about unknown machines in the last second, not shown one by one \(10 of at most 10 enrolled\)"#, options: .regularExpression) != nil,
+            "no summary line: \(transcript.suffix(3000))")
+        #expect(transcript.contains("clump: node11 \(Self.macs[0]) leased 10.66.0.11 (known node)"))
+        // Serve remembers a bounded number of machines: a thousand more leave no trace worth a MiB.
+        #expect(after - before < 16 * 1024, "serve grew from \(before) KiB to \(after) KiB")
+        _ = try drone.stop()
+        _ = try serve.stop()
+        #expect(lan.dnsmasqLeft(for: master.out).isEmpty)
+    }
+
+    /// VmRSS of a process, in KiB.
+    static func residentKiB(_ pid: Int32) throws -> Int {
+        let status = try String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)
+        let line = try #require(status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") })
+        return try #require(Int(line.split(separator: " ", omittingEmptySubsequences: true)[1]))
+    }
+
     @Test("serve stops dnsmasq when the reader of its output goes away, even while no machine boots")
     func serveStopsWithItsReader() async throws {
         let master = try await Master()
