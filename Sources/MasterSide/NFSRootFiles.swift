@@ -148,8 +148,7 @@ public enum NFSRootFiles {
     /// NFSv4 only, so no rpcbind and no mountd; each root read-only with root squashed to its nodes,
     /// each node's description read-only and its data read-write to its address, root squashed. The
     /// pseudo path is the real path, so a node mounts `SERVER:PATH` from either server alike. Export
-    /// ids: 1 and up for roots, 65536 minus twice a node's number for its description and one less for
-    /// its data; stable when nodes come and go.
+    /// ids (`ganeshaIDs`) are stable when nodes come and go.
     public static func ganesha(_ plan: MasterPlan) -> String {
         var out = """
             # clump: nfs-ganesha configuration for the NFS-root nodes; generated, do not edit.
@@ -182,18 +181,43 @@ public enum NFSRootFiles {
 
             """
         let nodes = nodes(plan)
-        for (index, (root, clients)) in roots(plan, nodes).enumerated() {
+        let roots = roots(plan, nodes)
+        for (index, (root, clients)) in roots.enumerated() {
             out += export(id: index + 1, path: root, clients: clients, access: "RO", squash: "root_squash")
         }
         for node in nodes {
+            let ids = ganeshaIDs(number: Int(node.number), roots: roots.count)
             out += export(
-                id: 65536 - 2 * Int(node.number), path: tree(plan, node), clients: [node.address], access: "RO",
-                squash: "root_squash")
-            out += export(
-                id: 65535 - 2 * Int(node.number), path: data(plan, node), clients: [node.address], access: "RW",
-                squash: "root_squash")
+                id: ids.description, path: tree(plan, node), clients: [node.address], access: "RO", squash: "root_squash")
+            out += export(id: ids.data, path: data(plan, node), clients: [node.address], access: "RW", squash: "root_squash")
         }
         return out
+    }
+
+    /// A node's two export ids under ganesha, whose ids are 16 bits (0 is its pseudo root): roots
+    /// take 1 and up; node number n takes 65536 - 2m for its description and one less for its data,
+    /// m = n on any /17 or smaller and n folded into the room above the roots on a /16, whose
+    /// numbers go to 65534 (two ids each do not fit). A node's ids depend only on its number and
+    /// the count of roots, so they stay when other nodes come and go: ganesha puts the export id
+    /// into every file handle, and a changed id makes every handle a running node holds stale.
+    static func ganeshaIDs(number: Int, roots: Int) -> (description: Int, data: Int) {
+        let slots = max((65534 - roots) / 2, 1)
+        let m = (number - 1) % slots + 1
+        return (65536 - 2 * m, 65535 - 2 * m)
+    }
+
+    /// Two NFS-root nodes whose ganesha export ids would be the same (only on a /16, numbers `slots`
+    /// apart), or nil.
+    static func ganeshaClash(_ plan: MasterPlan) -> (Inventory.Node, Inventory.Node)? {
+        let nodes = nodes(plan)
+        let roots = roots(plan, nodes).count
+        var owner: [Int: Inventory.Node] = [:]
+        for node in nodes {
+            let id = ganeshaIDs(number: Int(node.number), roots: roots).description
+            if let other = owner[id] { return (other, node) }
+            owner[id] = node
+        }
+        return nil
     }
 
     private static func export(

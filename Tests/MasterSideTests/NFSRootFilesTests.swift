@@ -230,3 +230,47 @@ import Testing
         #expect(actions == [.print("clump: 10.0.2.200 asked for ?]0;owned??[2J, which is not in the TFTP root")])
     }
 }
+
+/// nfs-ganesha's export ids are 16 bits and a /16's node numbers go to 65534: two ids per node
+/// once overflowed into 0 and below for numbers past 32,767.
+@Suite struct GaneshaExportIDTests {
+    static func generate(_ addresses: [String]) throws -> (String, MasterFixture) {
+        let fixture = try MasterFixture(count: 0)
+        let inventory = addresses.enumerated().map { index, address in
+            "- {mac: \"\(MasterFixture.mac(index))\", boot: nfsroot, address: \(address)}\n"
+        }.joined()
+        try inventory.write(toFile: fixture.directory + "/nodes.yaml", atomically: true, encoding: .utf8)
+        do {
+            let report = try fixture.generator().generate()
+            return (try String(contentsOfFile: report.directory + "/" + MasterLayout.ganesha, encoding: .utf8), fixture)
+        } catch {
+            fixture.remove()
+            throw error
+        }
+    }
+
+    @Test func everyNodeOfASlash16GetsIdsInRangeAndUnique() throws {
+        let (ganesha, fixture) = try Self.generate(["10.0.0.5", "10.0.127.255", "10.0.156.65", "10.0.191.254"])
+        defer { fixture.remove() }
+        let ids = ganesha.split(separator: "\n").compactMap { line -> Int? in
+            guard line.contains("Export_Id = ") else { return nil }
+            return Int(line.split(separator: "=")[1].trimmingCharacters(in: .whitespaces.union(CharacterSet(charactersIn: ";"))))
+        }
+        #expect(ids.count == 1 + 2 * 4)
+        #expect(Set(ids).count == ids.count, "ids \(ids)")
+        #expect(ids.allSatisfy { (1...65535).contains($0) }, "ids \(ids)")
+        // Node numbers up to 32,766 keep the ids they always had.
+        #expect(ganesha.contains("Export_Id = 65526;\n    Path = \"\(fixture.outDir)/master/nfsroot/nodes/node5\";"), "\(ganesha.prefix(2000))")
+    }
+
+    @Test func twoNodesThatWouldShareIdsAreAnErrorNamingBoth() throws {
+        // With one root there is room for 32,766 nodes: numbers 5 and 32,771 meet.
+        #expect {
+            _ = try Self.generate(["10.0.0.5", "10.0.128.3"])
+        } throws: { error in
+            let text = "\(error)"
+            return text.contains("node5 (10.0.0.5) and node32771 (10.0.128.3) would share an nfs-ganesha export id")
+                && text.contains("nodes.yaml") && text.contains("hint: ")
+        }
+    }
+}
