@@ -56,16 +56,23 @@ public enum DnsmasqUser {
         return Account(name: name, group: group, uid: uid)
     }
 
-    /// The shim beside the running executable (`libclump-capdrop.so`), nil when it is not there.
-    public static func capabilityShim() -> String? {
+    /// Where the shim is looked for: beside the running executable, then where a package puts it.
+    public static func shimCandidates() -> [String] {
         let executable = Bundle.main.executablePath ?? CommandLine.arguments[0]
         let directory = (executable as NSString).resolvingSymlinksInPath
-        for candidate in [
-            (directory as NSString).deletingLastPathComponent + "/libclump-capdrop.so", "/usr/lib/clump/libclump-capdrop.so",
-        ] where FileManager.default.fileExists(atPath: candidate) {
-            return candidate
+        return [(directory as NSString).deletingLastPathComponent + "/libclump-capdrop.so", "/usr/lib/clump/libclump-capdrop.so"]
+    }
+
+    /// The shim (`libclump-capdrop.so`). Without it dnsmasq would keep CAP_NET_ADMIN while it answers
+    /// anyone on the LAN, so its absence is an error, not a warning.
+    public static func capabilityShim(candidates: [String] = shimCandidates()) throws -> String {
+        guard let found = candidates.first(where: { FileManager.default.fileExists(atPath: $0) }) else {
+            throw MasterSideError(
+                "libclump-capdrop.so is missing: without it dnsmasq keeps CAP_NET_ADMIN while it answers the LAN",
+                subject: candidates[0],
+                hint: "build it beside clumpbuild with `swift build -c release --product clump-capdrop` (the Quick start does)")
         }
-        return nil
+        return found
     }
 
     /// The uid and effective capabilities of a process, from its /proc status.
@@ -85,13 +92,16 @@ public enum DnsmasqUser {
         return (uid, effective | permitted)
     }
 
-    /// The line `serve` prints once dnsmasq serves: what it runs as, or a warning.
-    static func describe(pid: Int32, user: Account, shim: String?) -> String {
-        guard let (uid, caps) = status(pid: pid) else { return "clump: warning: cannot read dnsmasq's /proc/\(pid)/status" }
+    /// The line `serve` prints once dnsmasq serves: what it runs as; nil `ok` when it kept root or a
+    /// capability, which `serve` does not let stand.
+    static func describe(pid: Int32, user: Account, root: String = "/") -> (line: String, ok: Bool) {
+        guard let (uid, caps) = status(pid: pid, root: root) else { return ("clump: cannot read dnsmasq's /proc/\(pid)/status", false) }
         if uid == user.uid && caps == 0 {
-            return "clump: dnsmasq serves as \(user.name) (uid \(uid)) with no capabilities"
+            return ("clump: dnsmasq serves as \(user.name) (uid \(uid)) with no capabilities", true)
         }
-        let why = shim == nil ? " (libclump-capdrop.so is not beside clumpbuild)" : ""
-        return "clump: warning: dnsmasq runs as uid \(uid) with capabilities \(String(caps, radix: 16))\(why)"
+        return (
+            "clump: dnsmasq runs as uid \(uid) with capabilities \(String(caps, radix: 16)), not as \(user.name) (uid "
+                + "\(user.uid)) with none: stopped it; a DHCP server that answers anyone must not keep them", false
+        )
     }
 }

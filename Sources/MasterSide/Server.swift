@@ -96,8 +96,7 @@ public final class Server {
             "--log-facility=-", "--pid-file=", "--user=\(user.name)", "--group=\(user.group)",
         ]
         var environment = ProcessInfo.processInfo.environment
-        let shim = DnsmasqUser.capabilityShim()
-        if let shim { environment["LD_PRELOAD"] = shim }
+        environment["LD_PRELOAD"] = try DnsmasqUser.capabilityShim()
         process.environment = environment
         let log = Pipe()
         process.standardError = log
@@ -135,7 +134,12 @@ public final class Server {
             // dnsmasq drops root once its sockets are open: say what it kept, once, when it has.
             if !checked, Self.now() - started > 1 {
                 checked = true
-                _ = output(DnsmasqUser.describe(pid: process.processIdentifier, user: user, shim: shim))
+                let (line, ok) = DnsmasqUser.describe(pid: process.processIdentifier, user: user)
+                _ = output(line)
+                if !ok {
+                    QEMURunner.stop(process)
+                    return 1
+                }
             }
             for case .print(let text) in monitor.tick(at: Self.now()) {
                 guard output(text) else {
