@@ -79,10 +79,20 @@ public final class ObserverSource: ClusterSource {
         var options = ClusterEndpoint.Options()
         options.port = port
         options.broadcast = base.value | 0xFF
+        // The nodes feed a view only at the address it claims (never at a UDP source, which anyone
+        // can forge): without one on the network, nobody would answer, and the view would say nothing.
+        let own = Self.ownAddress(in: base.value)
+        guard own != 0 else {
+            throw ClusterViewError(
+                operation: "join", path: network,
+                message: "this host has no address in \(network): the nodes send a view its feed at the address it "
+                    + "claims; give the interface on the cluster network one, e.g. `ip addr add "
+                    + "\(IPv4Address(base.value | 0xFE))/24 dev IF`, or run the view on the master")
+        }
         do {
             observer = try ClusterObserver(
                 roster: Roster.classC(network: base.value), keyFile: keyFile, previousKeyFile: previousKeyFile,
-                address: Self.ownAddress(in: base.value), options: options)
+                address: own, options: options)
         } catch {
             throw ClusterViewError(operation: "join the cluster", path: keyFile, message: "\(error)")
         }

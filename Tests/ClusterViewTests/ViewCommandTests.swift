@@ -80,3 +80,21 @@ import Testing
         #expect(pipe.output.contains("not a terminal; use --once or --json"))
     }
 }
+
+/// The nodes feed a view at the address it claims, so a view on a host with no address in the
+/// cluster network would hear nothing, silently: it is an error that says how to give it one.
+@Suite struct ObserverAddressTests {
+    @Test func aViewWithNoAddressInTheNetworkIsAnError() throws {
+        let key = NSTemporaryDirectory() + "clump-view-key-\(UUID().uuidString.prefix(8))"
+        try (String(repeating: "ab", count: 32) + "\n").write(toFile: key, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: key) }
+        // 198.18.0.0/15 is for benchmarks (RFC 2544): no host here has an address in it.
+        #expect {
+            _ = try ObserverSource(network: "198.18.251.0/24", keyFile: key, port: 47077)
+        } throws: { error in
+            let text = "\(error)"
+            return text.contains("198.18.251.0/24") && text.contains("this host has no address in 198.18.251.0/24")
+                && text.contains("ip addr add 198.18.251.254/24 dev IF")
+        }
+    }
+}
