@@ -133,6 +133,9 @@ public struct Generator {
                     // It may have been an NFS-root node: its tree's generated files go, its data stays.
                     staleTrees.append(node.name)
                 }
+            } else if node.boot == .nfsroot && lacksWritableDirectory(plan, node, under: dir) {
+                // Someone removed one (or an older version made none): the node's bind would fail.
+                dataTrees.append(node)
             }
             if before?.boot != record.boot { rendered += MasterFiles.bootFiles(plan, node) }
             for (path, text) in rendered {
@@ -266,6 +269,15 @@ public struct Generator {
                     + "shared root (a node's own secrets do not belong in a shared root); or export with Kerberos "
                     + "(sec=krb5p) and set `nfsroot: {allow-readable-secrets: true}`")
         }
+    }
+
+    /// Whether one of a node's writable directories is missing from its data tree: one lstat each,
+    /// so an unchanged cluster stays cheap to regenerate; `makeWritableDirectories` does the real,
+    /// symlink-safe work.
+    private func lacksWritableDirectory(_ plan: MasterPlan, _ node: Inventory.Node, under dir: String) -> Bool {
+        let data = dir + "/" + MasterLayout.nfsrootData(name: node.name)
+        var info = stat()
+        return plan.nfsroot.writable.contains { lstat(data + $0, &info) != 0 || info.st_mode & S_IFMT != S_IFDIR }
     }
 
     /// An NFS-root node's writable directories in its data tree, each owned by the user a squashed
