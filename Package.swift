@@ -84,5 +84,5 @@ let package = Package(
         .testTarget(name: "KernelBuildTests", dependencies: ["KernelBuild", "Kernel"]),
         .testTarget(name: "SystemTests", dependencies: ["ImageBuilder", "NetProbe", "TestSupport"], exclude: ["Fixtures"]),
     ],
-    swiftLanguageModes: [.v5]
+    swiftLanguageModes: [.v6]
 )

@@ -36,9 +36,10 @@ struct KernelCommand: ParsableCommand {
             let result = try ClumpBuilder.buildKernel(
                 specPath: specPath, source: source, jobs: jobs, profiles: profile,
                 log: { line in
-                    // Progress lines, as they come, also through a pipe.
+                    // Progress lines, as they come, also through a pipe (nil: every output stream, and
+                    // no reference to the global `stdout`, which strict concurrency refuses).
                     print(line)
-                    fflush(stdout)
+                    fflush(nil)
                 })
             print(result.entry.directory)
         }

@@ -243,7 +243,7 @@ final class GossipNetwork: @unchecked Sendable {
 
     /// Runs `setUp` on a new thread inside `namespace` (a namespace is per thread), then `step`
     /// over and over until `remove()`; throws what `setUp` threw.
-    private func startThread(in namespace: String, setUp: @escaping () throws -> Void, step: @escaping () -> Void) throws {
+    private func startThread(in namespace: String, setUp: @escaping @Sendable () throws -> Void, step: @escaping @Sendable () -> Void) throws {
         let ready = DispatchSemaphore(value: 0)
         // Written by the thread before `ready` is signalled, read after the wait.
         nonisolated(unsafe) var failure: Error?
@@ -343,7 +343,6 @@ final class GossipNetwork: @unchecked Sendable {
     /// The forger listens on the port from the start, keeping every datagram it hears (the
     /// nodes' broadcast joins, the views' hellos) to replay later.
     func startForger() throws {
-        var buffer = [UInt8](repeating: 0, count: 2048)
         try startThread(in: "\(prefix)-f") { [self] in
             let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
             var one: Int32 = 1
@@ -363,6 +362,7 @@ final class GossipNetwork: @unchecked Sendable {
         } step: { [self] in
             var entry = pollfd(fd: forgerSocket, events: Int16(POLLIN), revents: 0)
             guard poll(&entry, 1, 100) > 0 else { return }
+            var buffer = [UInt8](repeating: 0, count: 2048)
             let count = recv(forgerSocket, &buffer, buffer.count, 0)
             if count > 0 { lock.withLock { captured.append(Array(buffer[0..<count])) } }
         }

@@ -10,7 +10,9 @@ import Testing
 ///
 /// Needs root, `ip` (iproute2) and `dnsmasq`; without them the test fails and says how to fix it.
 /// Set CLUMP_CAPTURE_DIR to also record each client interface with tcpdump (for fixtures).
-final class TestNetwork {
+/// Sendable unchecked: a test hands it to one helper thread that starts a server later, while the
+/// test only waits for its client; `remove()` runs after both.
+final class TestNetwork: @unchecked Sendable {
     static let counter = Counter()
     let name: String
     let server: String

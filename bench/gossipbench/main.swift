@@ -27,7 +27,7 @@ var random = SeededRandom(seed: 42)
 // last node) and the node that dies (the first) are chosen here.
 // GOSSIP_CYCLE_MS, GOSSIP_BUDGET and GOSSIP_DETAILS_EVERY override the defaults, to compare settings.
 var config = Membership.Config()
-func setting(_ name: String) -> Int? { getenv(name).flatMap { Int(String(cString: $0)) } }
+@MainActor func setting(_ name: String) -> Int? { getenv(name).flatMap { Int(String(cString: $0)) } }
 if let value = setting("GOSSIP_CYCLE_MS") { config.cycle = Int64(value) * 1_000_000 }
 if let value = setting("GOSSIP_BUDGET") { config.budget = value }
 if let value = setting("GOSSIP_DETAILS_EVERY") { config.detailsEvery = UInt16(value) }
@@ -47,7 +47,7 @@ for index in 0..<count {
     load.load100 = UInt16(index % 400)
     members[index].update(own: load)
 }
-func index(of address: UInt32) -> Int? {
+@MainActor func index(of address: UInt32) -> Int? {
     if address == viewAddress { return view }
     let value = Int(address - base) - 1
     return value >= 0 && value < count ? value : nil
@@ -58,7 +58,7 @@ var sentDatagrams = 0
 var queue: [(from: Int, send: Membership.Send)] = []
 var kinds: [String: (count: Int, bytes: Int)] = [:]
 let debugging = getenv("GOSSIP_DEBUG") != nil
-func kind(_ datagram: Datagram) -> String {
+@MainActor func kind(_ datagram: Datagram) -> String {
     if datagram.flags.contains(.probe) { return "probe" }
     if datagram.flags.contains(.repair) { return "repair" }
     if datagram.flags.contains(.join) { return "join" }
@@ -67,7 +67,7 @@ func kind(_ datagram: Datagram) -> String {
     return datagram.entries.count > 1 ? "table" : "answer"
 }
 
-func deliver(_ now: Int64) {
+@MainActor func deliver(_ now: Int64) {
     var position = 0
     while position < queue.count {
         let (from, send) = queue[position]
@@ -97,7 +97,7 @@ func deliver(_ now: Int64) {
     queue.removeAll(keepingCapacity: true)
 }
 
-func run(until end: Int64, from start: Int64, every: (Int64) -> Void) {
+@MainActor func run(until end: Int64, from start: Int64, every: (Int64) -> Void) {
     var now = start
     while now < end {
         for index in 0...count where running[index] && startAt[index] <= now && members[index].nextWake <= now {
@@ -110,7 +110,7 @@ func run(until end: Int64, from start: Int64, every: (Int64) -> Void) {
 }
 
 /// How many running nodes (and whether the view) know `target` with information from `since` on.
-func knowing(_ target: Int, since: Int64) -> (nodes: Int, view: Bool) {
+@MainActor func knowing(_ target: Int, since: Int64) -> (nodes: Int, view: Bool) {
     var nodes = 0
     for index in 0..<count where running[index] && index != target {
         if let known = members[index].table[target], known.stamp >= since { nodes += 1 }
@@ -119,7 +119,7 @@ func knowing(_ target: Int, since: Int64) -> (nodes: Int, view: Bool) {
     return (nodes, seen)
 }
 
-func formatted(_ nanoseconds: Int64?) -> String {
+@MainActor func formatted(_ nanoseconds: Int64?) -> String {
     guard let nanoseconds else { return "never" }
     let tenths = (nanoseconds + 50_000_000) / 100_000_000
     return "\(tenths / 10).\(tenths % 10) s"
