@@ -53,12 +53,15 @@ public struct Generator {
     /// The master directory.
     public var directory: String { Self.absolute(outDir) + "/master" }
 
+    /// The umask `generate` works under (and tells the writer, which then needs no fchmod per file).
+    static let workingUmask: mode_t = 0o022
+
     /// Generates, or with `prune` also removes older boot image generations.
     public func generate(prune: Bool = false) throws -> GenerateReport {
         let started = Date()
         // What the master serves is read by unprivileged readers (dnsmasq's user, nodes' squashed
         // root): directories 0755 and files 0644 whatever umask root has (a hardened 027 or 077).
-        let mask = umask(0o022)
+        let mask = umask(Self.workingUmask)
         defer { umask(mask) }
         let pxe = try pxeTree()
         let fm = FileManager.default
@@ -541,7 +544,8 @@ enum ParallelWrite {
                     BeneathDirectory.split(files[groups[group][0]].0).directory, below: dir, create: false)
                 for index in groups[group] {
                     try directory.write(
-                        files[index].1, to: BeneathDirectory.split(files[index].0).name, mode: 0o644, inPlace: inPlace)
+                        files[index].1, to: BeneathDirectory.split(files[index].0).name, mode: 0o644, inPlace: inPlace,
+                        umask: Generator.workingUmask)
                 }
             } catch let error as OperationError {
                 failure.withLock { if $0 == nil { $0 = MasterSideError(error) } }

@@ -222,6 +222,28 @@ import Testing
         #expect(try String(contentsOfFile: base + "/victim", encoding: .utf8) == "secret\n")
         #expect(try String(contentsOfFile: base + "/tree/hostname", encoding: .utf8) == "node3\n")
     }
+
+    /// In place, a file that is not there yet is made by the open itself (O_EXCL): its mode is the
+    /// one asked for, a symbolic link in its place is refused, and an existing file is rewritten.
+    @Test func inPlaceMakesNewFilesAndRefusesALink() throws {
+        let base = NSTemporaryDirectory() + "clump-beneath-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: base + "/tree", withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: base) }
+        // No umask named by the caller: the mode is set whatever the umask is (0o666 is more than
+        // most umasks leave).
+        try BeneathDirectory.write(Array("a\n".utf8), to: "tree/new", below: base, mode: 0o666, inPlace: true)
+        var info = stat()
+        #expect(lstat(base + "/tree/new", &info) == 0 && info.st_mode & 0o777 == 0o666)
+        try BeneathDirectory.write(Array("longer\n".utf8), to: "tree/new", below: base, mode: 0o644, inPlace: true)
+        try BeneathDirectory.write(Array("b\n".utf8), to: "tree/new", below: base, mode: 0o644, inPlace: true)
+        #expect(try String(contentsOfFile: base + "/tree/new", encoding: .utf8) == "b\n")
+        try "secret\n".write(toFile: base + "/victim", atomically: true, encoding: .utf8)
+        #expect(symlink(base + "/victim", base + "/tree/hostname") == 0)
+        #expect {
+            try BeneathDirectory.write(Array("node3\n".utf8), to: "tree/hostname", below: base, inPlace: true)
+        } throws: { "\($0)".contains("refusing the symbolic link") }
+        #expect(try String(contentsOfFile: base + "/victim", encoding: .utf8) == "secret\n")
+    }
 }
 
 @Suite struct ServeMonitorConsoleTests {
