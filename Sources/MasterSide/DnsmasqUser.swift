@@ -92,8 +92,8 @@ public enum DnsmasqUser {
         return (uid, effective | permitted)
     }
 
-    /// The line `serve` prints once dnsmasq serves: what it runs as; nil `ok` when it kept root or a
-    /// capability, which `serve` does not let stand.
+    /// The line `serve` prints once dnsmasq serves: what it runs as; `ok` false when it kept root or
+    /// a capability (or its status cannot be read), which `serve` does not let stand.
     static func describe(pid: Int32, user: Account, root: String = "/") -> (line: String, ok: Bool) {
         guard let (uid, caps) = status(pid: pid, root: root) else { return ("clump: cannot read dnsmasq's /proc/\(pid)/status", false) }
         if uid == user.uid && caps == 0 {

@@ -68,10 +68,10 @@ public struct MasterPlan: Sendable {
         if inventory.nodes.contains(where: { $0.boot == .nfsroot }) {
             let template = Lease(interface: "eth0", mac: "02:00:00:00:00:00", address: master, prefix: network.prefix)
             plan.clusterMap = try? derive(leases: [template], hints: PrimaryHints(clusterNetwork: network)).map
-            if let (first, second) = NFSRootFiles.ganeshaClash(plan) {
+            if let (first, second, apart) = NFSRootFiles.ganeshaClash(plan) {
                 throw MasterSideError(
                     "NFS-root nodes \(first.name) (\(first.address)) and \(second.name) (\(second.address)) would share "
-                        + "an nfs-ganesha export id: ganesha has 65,535, and on a /16 node numbers 32,767 apart meet",
+                        + "an nfs-ganesha export id: ganesha has 65,535, and on a /16 node numbers \(apart) apart meet",
                     subject: inventory.file,
                     hint: "give one of them another address (`address:` in the inventory), or serve NFS with the kernel "
                         + "server (nfs/exports), which needs no ids")

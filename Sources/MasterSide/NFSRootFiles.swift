@@ -196,25 +196,28 @@ public enum NFSRootFiles {
 
     /// A node's two export ids under ganesha, whose ids are 16 bits (0 is its pseudo root): roots
     /// take 1 and up; node number n takes 65536 - 2m for its description and one less for its data,
-    /// m = n on any /17 or smaller and n folded into the room above the roots on a /16, whose
-    /// numbers go to 65534 (two ids each do not fit). A node's ids depend only on its number and
-    /// the count of roots, so they stay when other nodes come and go: ganesha puts the export id
-    /// into every file handle, and a changed id makes every handle a running node holds stale.
+    /// m = n up to `ganeshaSlots` (32,766 with one root: every number of a /17) and n folded into
+    /// them beyond, on a /16, whose numbers go to 65534 (two ids each do not fit). A node's ids
+    /// depend only on its number and the count of roots, so they stay when other nodes come and go:
+    /// ganesha puts the export id into every file handle, and a changed id makes every handle a
+    /// running node holds stale.
     static func ganeshaIDs(number: Int, roots: Int) -> (description: Int, data: Int) {
-        let slots = max((65534 - roots) / 2, 1)
-        let m = (number - 1) % slots + 1
+        let m = (number - 1) % ganeshaSlots(roots: roots) + 1
         return (65536 - 2 * m, 65535 - 2 * m)
     }
 
-    /// Two NFS-root nodes whose ganesha export ids would be the same (only on a /16, numbers `slots`
-    /// apart), or nil.
-    static func ganeshaClash(_ plan: MasterPlan) -> (Inventory.Node, Inventory.Node)? {
+    /// How many nodes' pairs of ids fit above `roots` roots' ids.
+    static func ganeshaSlots(roots: Int) -> Int { max((65534 - roots) / 2, 1) }
+
+    /// Two NFS-root nodes whose ganesha export ids would be the same (only on a /16, numbers
+    /// `ganeshaSlots` apart), or nil, with that distance.
+    static func ganeshaClash(_ plan: MasterPlan) -> (first: Inventory.Node, second: Inventory.Node, apart: Int)? {
         let nodes = nodes(plan)
         let roots = roots(plan, nodes).count
         var owner: [Int: Inventory.Node] = [:]
         for node in nodes {
             let id = ganeshaIDs(number: Int(node.number), roots: roots).description
-            if let other = owner[id] { return (other, node) }
+            if let other = owner[id] { return (other, node, ganeshaSlots(roots: roots)) }
             owner[id] = node
         }
         return nil

@@ -297,7 +297,7 @@ import Testing
         } throws: { error in
             let text = "\(error)"
             return text.contains("node5 (10.0.0.5) and node32771 (10.0.128.3) would share an nfs-ganesha export id")
-                && text.contains("nodes.yaml") && text.contains("hint: ")
+                && text.contains("node numbers 32766 apart meet") && text.contains("nodes.yaml") && text.contains("hint: ")
         }
     }
 }
