@@ -3,8 +3,11 @@ import PackageDescription
 
 // The drone agent (`clumpnode`) runs as /init: it is linked fully static (see
 // scripts/lib.sh) and must not pull in Foundation, so every module it imports
-// is Foundation-free: ClumpVersion, DroneProtocol (the master<->drone contract), AgentSupport, ELF, Kernel, XZ, NetProbe, AutoMap,
-// ClusterState, ClusterView, NodeAgent. Host-side modules (ImageSpec, ImageBuilder) may use it.
+// is Foundation-free: ClumpVersion, DroneProtocol (the master<->drone contract),
+// AgentSupport (the base: OS edge, error protocol, hashes), ELF, Kernel, XZ, NetProbe,
+// AutoMap, ClusterState, ClusterView, NodeAgent. Host-side modules may use it: ImageSpec
+// (the spec), BootMenus (loader menus), HostTools (running host programs), ImageBuilder
+// (the build), KernelBuild, MasterSide (the master's files and serve; not the build).
 let package = Package(
     name: "clump",
     platforms: [.macOS(.v14)],
@@ -30,24 +33,31 @@ let package = Package(
         .target(name: "CSyscall"),
         .target(name: "CCapDrop"),
         .target(name: "AgentSupport"),
-        .target(name: "ELF"),
-        .target(name: "XZ", dependencies: ["CLzma"]),
-        .target(name: "Kernel", dependencies: ["ELF", "XZ"]),
-        .target(name: "ImageSpec", dependencies: ["Yams", "AutoMap", "DroneProtocol"]),
+        .target(name: "ELF", dependencies: ["AgentSupport"]),
+        .target(name: "XZ", dependencies: ["CLzma", "AgentSupport"]),
+        .target(name: "Kernel", dependencies: ["ELF", "XZ", "AgentSupport"]),
+        .target(name: "ImageSpec", dependencies: ["Yams", "AutoMap", "DroneProtocol", "AgentSupport"]),
+        // Running host programs: finding them, and the signals that stop a command and its child.
+        .target(name: "HostTools"),
+        // The boot loaders' menus (syslinux, iPXE, GRUB), from the spec and the contract's arguments.
+        .target(name: "BootMenus", dependencies: ["ImageSpec", "DroneProtocol"]),
         .target(
             name: "ImageBuilder",
             dependencies: [
-                "ImageSpec", "ELF", "Kernel", "XZ", "CArchive", "CBlkid", "CLzma", "ClumpVersion", "KernelBuild",
+                "ImageSpec", "ELF", "Kernel", "XZ", "CArchive", "CBlkid", "CLzma", "ClumpVersion", "KernelBuild", "DroneProtocol",
+                "BootMenus", "HostTools", "AgentSupport",
             ]
         ),
-        .target(name: "KernelBuild", dependencies: ["ImageSpec", "Kernel", "ClusterState"]),
+        .target(name: "KernelBuild", dependencies: ["ImageSpec", "Kernel", "AgentSupport"]),
         .target(
             name: "MasterSide",
-            dependencies: ["ImageSpec", "ImageBuilder", "AutoMap", "NetProbe", "ClumpVersion", "AgentSupport", "DroneProtocol"]
+            dependencies: [
+                "ImageSpec", "BootMenus", "HostTools", "AutoMap", "NetProbe", "ClumpVersion", "AgentSupport", "DroneProtocol",
+            ]
         ),
         .target(name: "NetProbe", dependencies: ["Kernel", "XZ", "CSyscall", "AgentSupport"]),
-        .target(name: "AutoMap", dependencies: ["DroneProtocol"]),
-        .target(name: "ClusterState", dependencies: ["AutoMap", "AgentSupport"]),
+        .target(name: "AutoMap", dependencies: ["DroneProtocol", "AgentSupport"]),
+        .target(name: "ClusterState", dependencies: ["AutoMap", "AgentSupport", "DroneProtocol"]),
         .target(name: "ClusterView", dependencies: ["ClusterState", "AutoMap", "AgentSupport"]),
         .target(
             name: "NodeAgent",
@@ -57,7 +67,7 @@ let package = Package(
         .executableTarget(
             name: "clumpbuild",
             dependencies: [
-                "ImageSpec", "ImageBuilder", "MasterSide", "ClumpVersion", "KernelBuild",
+                "ImageSpec", "ImageBuilder", "MasterSide", "ClumpVersion", "KernelBuild", "AgentSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -75,12 +85,23 @@ let package = Package(
         .testTarget(
             name: "MasterSideTests", dependencies: ["MasterSide", "ImageSpec", "AutoMap", "NetProbe", "TestSupport", "AgentSupport"]
         ),
-        .testTarget(name: "ImageBuilderTests", dependencies: ["ImageBuilder"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "NodeAgentTests", dependencies: ["NodeAgent", "XZ", "AutoMap", "NetProbe", "AgentSupport"]),
+        .testTarget(
+            name: "ImageBuilderTests", dependencies: ["ImageBuilder", "BootMenus", "DroneProtocol", "AgentSupport"],
+            resources: [.copy("Fixtures")]),
+        .testTarget(name: "NodeAgentTests", dependencies: ["NodeAgent", "XZ", "AutoMap", "NetProbe", "AgentSupport", "DroneProtocol"]),
         .testTarget(name: "NetProbeTests", dependencies: ["NetProbe", "Kernel", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "AutoMapTests", dependencies: ["AutoMap"]),
+        .testTarget(name: "DroneProtocolTests", dependencies: ["DroneProtocol"]),
+        // Every module's error type, as the executables' edge reports it.
+        .testTarget(
+            name: "ErrorEdgeTests",
+            dependencies: [
+                "AgentSupport", "ELF", "XZ", "Kernel", "AutoMap", "ImageSpec", "ImageBuilder", "KernelBuild", "MasterSide",
+                "NetProbe", "ClusterState", "ClusterView", "NodeAgent",
+            ]),
         .testTarget(name: "ClusterViewTests", dependencies: ["ClusterView"], exclude: ["Snapshots"]),
-        .testTarget(name: "ClusterStateTests", dependencies: ["ClusterState", "TestSupport"], resources: [.copy("Fixtures")]),
+        .testTarget(
+            name: "ClusterStateTests", dependencies: ["ClusterState", "TestSupport", "AgentSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "KernelBuildTests", dependencies: ["KernelBuild", "Kernel"]),
         .testTarget(name: "SystemTests", dependencies: ["ImageBuilder", "NetProbe", "TestSupport"], exclude: ["Fixtures"]),
     ],

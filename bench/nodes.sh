@@ -31,20 +31,32 @@ inventory() { # N nodes, one card each, addresses derived; a second argument is 
         if (keys != "") print "  " keys } }'
 }
 
-printf '\n%-8s %-26s %12s %12s %14s %12s\n' "nodes" "" "from nothing" "bytes/node" "add one node" "files"
-for n in 10 1000 10000; do
-    dir="$work/n$n"
+mixed() { # N nodes in every form the README shows, a quarter each: a plain item with a comment, a
+    # flow mapping with a quoted MAC, an address, a name and kernel arguments, two cards (one with
+    # dashes) with a boot key, and a flow mapping with a dash MAC and a quoted name
+    awk -v n="$1" 'BEGIN { for (i = 0; i < n; i++) {
+        m = sprintf("%02x:%02x:%02x", int(i / 65536) % 256, int(i / 256) % 256, i % 256)
+        d = m; gsub(":", "-", d)
+        f = i % 4
+        if (f == 0) printf "- mac: 52:54:00:%s                       # the address and name follow\n", m
+        else if (f == 1) printf "- {mac: \"52:54:01:%s\", address: 10.0.%d.%d, name: r%d, kernel-args: [clump.debug=1]}\n", m, 100 + int(i / 256), i % 256, i
+        else if (f == 2) printf "- mac: [52:54:02:%s, 52-54-03-%s]  # two cards, either may boot it\n  boot: drone\n", m, d
+        else printf "- {mac: 52-54-04-%s, name: \"q%d\"}\n", d, i } }'
+}
+
+# One row (and with `peer`, the peer's row under it): generate N nodes from GENERATOR's inventory.
+measure() { # LABEL GENERATOR N [peer]
+    local label=$1 generator=$2 n=$3 peer=${4:-}
+    local dir="$work/$generator$n" cold=() add=() full=() files="" out bytes
     mkdir -p "$dir/out"
     ln -s "$work/image/tftpboot" "$dir/out/tftpboot"
     printf 'cluster:\n  network: 10.0.0.0/16\n' >"$dir/clump.yaml"
-    inventory "$n" >"$dir/nodes.yaml"
-    cold=(); add=(); full=(); files=""
     for run in $(seq "$runs"); do
         # From nothing: a new output directory each run (deleting the last one just before would
         # measure the file system's clean-up of 40,000 files as well).
         mkdir -p "$dir/fresh$run"
         ln -s "$work/image/tftpboot" "$dir/fresh$run/tftpboot"
-        inventory "$n" >"$dir/nodes.yaml"
+        "$generator" "$n" >"$dir/nodes.yaml"
         t0=$(now); (cd "$dir" && "$clumpbuild" generate --out "$dir/fresh$run" >/dev/null); t1=$(now)
         cold+=("$(echo "$t1 - $t0" | bc)")
         rm -rf "$dir/out/master"
@@ -53,19 +65,29 @@ for n in 10 1000 10000; do
         t0=$(now); out=$(cd "$dir" && "$clumpbuild" generate); t1=$(now)
         add+=("$(echo "$t1 - $t0" | bc)")
         files=$(echo "$out" | reported | awk '{print $2}')
-        # The peer: the same inventory, everything rewritten.
-        rm -f "$dir/out/master/.generated"
-        t0=$(now); (cd "$dir" && "$clumpbuild" generate >/dev/null); t1=$(now)
-        full+=("$(echo "$t1 - $t0" | bc)")
+        if [ -n "$peer" ]; then
+            # The peer: the same inventory, everything rewritten.
+            rm -f "$dir/out/master/.generated"
+            t0=$(now); (cd "$dir" && "$clumpbuild" generate >/dev/null); t1=$(now)
+            full+=("$(echo "$t1 - $t0" | bc)")
+        fi
     done
     # Generated configuration only: boot loaders and images are the same for every size.
     bytes=$(find "$dir/out/master" -type f ! -path '*/images/*' ! -name '*.0' ! -name '*.c32' ! -name '*.efi' \
         -printf '%s\n' | awk '{s += $1} END {print s}')
-    printf '%-8s %-26s %10.3f s %12d %12.3f s %12s\n' "$n" "clumpbuild generate" \
+    printf '%-8s %-26s %10.3f s %12d %12.3f s %12s\n' "$n" "$label" \
         "$(printf '%s\n' "${cold[@]}" | median)" "$((bytes / n))" "$(printf '%s\n' "${add[@]}" | median)" "$files"
-    printf '%-8s %-26s %10s   %12s %12.3f s %12s\n' "" "rewrite everything (peer)" "" "" \
-        "$(printf '%s\n' "${full[@]}" | median)" "$(find "$dir/out/master" -type f ! -path '*/images/*' | wc -l)"
-done
+    if [ -n "$peer" ]; then
+        printf '%-8s %-26s %10s   %12s %12.3f s %12s\n' "" "rewrite everything (peer)" "" "" \
+            "$(printf '%s\n' "${full[@]}" | median)" "$(find "$dir/out/master" -type f ! -path '*/images/*' | wc -l)"
+    fi
+}
+
+printf '\n%-8s %-26s %12s %12s %14s %12s\n' "nodes" "" "from nothing" "bytes/node" "add one node" "files"
+for n in 10 1000 10000; do measure "clumpbuild generate" inventory "$n" peer; done
+# The same sizes with the inventory in the README's forms (flow mappings, quoted and dash MACs,
+# several cards, explicit addresses, kernel arguments): the targets hold for these too.
+for n in 1000 10000; do measure "the README's mixed forms" mixed "$n"; done
 
 # NFS-root nodes (HOWTO 10.2 copied the master's root per node: 300-500 MB each). Per node here: its
 # tree (host name, hosts, fstab, network, cluster map, writable list) and its share of the exports and

@@ -49,3 +49,5 @@ public func rooted(_ root: String, _ path: String) -> String {
     while base.hasSuffix("/") { base.removeLast() }
     return base + path
 }
+
+extension OperationError: ClumpError {}

@@ -1,3 +1,5 @@
+import AgentSupport
+
 /// The one error type of AutoMap: what went wrong, where (file, line:column, interface) and a hint.
 ///
 /// `description` reads like a person wrote it, for example
@@ -197,3 +199,5 @@ public struct AutoMapError: Error, Equatable, Sendable, CustomStringConvertible 
         return text
     }
 }
+
+extension AutoMapError: ClumpError {}

@@ -1,3 +1,5 @@
+import DroneProtocol
+
 /// What, besides the leases themselves, decides which card is the primary: the cluster network
 /// and the card the drone was booted from. Both come from the kernel command line (the agent
 /// parses them); `derive` takes them as plain inputs.
@@ -63,7 +65,7 @@ public struct PrimaryHints: Equatable, Sendable {
         var notes: [String] = []
         if let clusterNetwork, !leases.contains(where: isOnClusterNetwork) {
             notes.append(
-                "no card has a lease on the cluster network \(clusterNetwork) (clump.network=); "
+                "no card has a lease on the cluster network \(clusterNetwork) (\(BootArgument.network.rawValue)=); "
                     + "the primary is chosen by the next rule")
         }
         if let bootMAC, !leases.contains(where: isBootCard) {

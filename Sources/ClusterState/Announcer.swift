@@ -1,5 +1,6 @@
 import AgentSupport
 import AutoMap
+import DroneProtocol
 import Glibc
 
 /// The drone's announcement daemon (`clumpnode announce`): samples this node each second,
@@ -68,8 +69,8 @@ public enum Announcer {
 
     /// Runs until killed (or `options.seconds`); throws when the key or the socket fails.
     public static func run(_ options: Options, log: (String) -> Void) throws {
-        let keyFile = options.keyFile ?? rooted(options.root, "/etc/clump/cluster.key")
-        let previous = options.previousKeyFile ?? rooted(options.root, "/etc/clump/cluster.key.previous")
+        let keyFile = options.keyFile ?? rooted(options.root, ImageFiles.clusterKey)
+        let previous = options.previousKeyFile ?? rooted(options.root, ImageFiles.previousClusterKey)
         let keys = try ClusterKeys.load(keyFile, previous: previous)
         let start = monotonicNanoseconds()
         let end = options.seconds.map { start + Int64($0) * 1_000_000_000 }

@@ -1,5 +1,5 @@
-import Glibc
 import AgentSupport
+import Glibc
 
 /// Everything that goes wrong in the view: a syscall on the terminal, a snapshot file that
 /// cannot be read or parsed, a bad command line. Says what, where, and the errno when there is one.
@@ -44,3 +44,5 @@ func syscall<Result: FixedWidthInteger & SignedInteger>(
         throw ClusterViewError(operation: operation, path: path, code: code)
     }
 }
+
+extension ClusterViewError: ClumpError {}

@@ -1,3 +1,4 @@
+import AgentSupport
 import Glibc
 
 /// The `clumpview` command line, shared by the `clumpview` executable and the drone agent
@@ -184,8 +185,9 @@ public enum ViewCommand {
             do {
                 chosen = try source(for: options.input)
             } catch {
-                printError("clumpview: \(error)")
-                return 1
+                let (text, code) = ErrorEdge.report(error, program: "clumpview")
+                printError(text)
+                return code
             }
             return run(options, source: chosen, shutdown: shutdownAction)
         }
@@ -208,8 +210,9 @@ public enum ViewCommand {
                 do {
                     snapshot = try source.snapshot()
                 } catch {
-                    printError("clumpview: \(error)")
-                    return 1
+                    let (text, code) = ErrorEdge.report(error, program: "clumpview")
+                    printError(text)
+                    return code
                 }
             }
             if options.output == .json {
@@ -233,8 +236,9 @@ public enum ViewCommand {
                 }
                 return shutdown()
             } catch {
-                printError("clumpview: \(error)")
-                return 1
+                let (text, code) = ErrorEdge.report(error, program: "clumpview")
+                printError(text)
+                return code
             }
         }
     }

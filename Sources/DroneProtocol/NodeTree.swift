@@ -1,5 +1,6 @@
 /// An NFS-root node's two trees on the master, as `clumpbuild generate` writes them and the
 /// agent reads them (HOWTO 10.2 with one shared root), and the rules both sides hold them to.
+/// An NFS-root boot entry names the three trees with `BootArgument.root`, `.node` and `.data`.
 ///
 /// The *description* (`files/` laid over the shared root, `writable.list`) is exported read-only:
 /// anyone can take a node's address while the node is off, so nothing a node (or a PC posing as
@@ -8,12 +9,6 @@
 /// agent mounts it `nosuid,nodev`. What a writable directory may be is one allow-list, checked by
 /// the spec and again by the agent, so a list that names `/sbin` is refused on both sides.
 public enum NodeTree {
-    /// The kernel arguments of an NFS-root boot entry: the shared root, the node's description
-    /// and its data, each `SERVER:PATH`.
-    public static let rootArgument = "clump.root"
-    public static let descriptionArgument = "clump.node"
-    public static let dataArgument = "clump.data"
-
     /// Inside the description: the files laid over the shared root, and the list of writable directories.
     public static let files = "files"
     public static let writableList = "writable.list"

@@ -1,3 +1,5 @@
+import AgentSupport
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Musl)
@@ -61,3 +63,5 @@ public struct ELFError: Error, CustomStringConvertible, Equatable, Sendable {
         return text
     }
 }
+
+extension ELFError: ClumpError {}

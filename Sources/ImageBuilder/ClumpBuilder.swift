@@ -1,3 +1,4 @@
+import BootMenus
 import ClumpVersion
 import ELF
 import Foundation
@@ -184,7 +185,7 @@ public enum ClumpBuilder {
             ("boot/initrd.img", .host(path: initrd)),
         ]
         // The CD carries the add-on only when its menu has an nfsroot entry to load it.
-        if let addOn, menu.modes.contains("nfsroot") {
+        if let addOn, menu.modes.contains(.nfsroot) {
             files.append(("boot/" + BootMenu.nfsrootAddOnName, .host(path: addOn)))
         }
         let entries = files.map { ImageEntry(path: $0.0, content: .file($0.1), mode: 0o444) }

@@ -1,4 +1,6 @@
+import BootMenus
 import ClumpVersion
+import DroneProtocol
 import ELF
 import Foundation
 import ImageSpec
@@ -122,7 +124,7 @@ struct HostResolver {
         let menu = BootMenu(spec: spec)
         let info = [
             "version=\(ClumpVersion.string)", "kernel=\(kernel.version)", "built=\(epoch)",
-            "modes=\(menu.modes.joined(separator: " "))", "modules=\(modules.count)", "firmware=\(firmware.count)",
+            "modes=\(menu.modes.map(\.rawValue).joined(separator: " "))", "modules=\(modules.count)", "firmware=\(firmware.count)",
         ].joined(separator: "\n") + (spec.engine.isOn ? "\nengine=slurm" : "") + "\n"
         let inputs = InitramfsInputs(
             kernelVersion: kernel.version, agent: agent, busybox: busybox, applets: applets, modules: [],
@@ -189,7 +191,7 @@ struct HostResolver {
             }
             programs.append((path, host))
         }
-        for plugin in SlurmImage.plugins where !FileManager.default.fileExists(atPath: root + plugin.dropFirst()) {
+        for plugin in SlurmNode.plugins where !FileManager.default.fileExists(atPath: root + plugin.dropFirst()) {
             throw specError(
                 controllerKey, "the Slurm engine needs the plugin \(plugin)", hint: "apt-get install slurmd")
         }
@@ -203,7 +205,7 @@ struct HostResolver {
         var libraries: [ImageEntry] = []
         var seen: Set<String> = []
         for (index, program) in programs.enumerated() {
-            let plugins = index == 0 ? SlurmImage.plugins : []
+            let plugins = index == 0 ? SlurmNode.plugins : []
             let needs: [SharedLibraryClosure.Entry]
             do {
                 needs = try SharedLibraryClosure.resolve(binary: program.path, plugins: plugins, root: request.root)

@@ -1,3 +1,5 @@
+import AgentSupport
+
 #if canImport(Glibc)
     import Glibc
 #endif
@@ -74,3 +76,5 @@ public struct ImageBuilderError: Error, CustomStringConvertible, Sendable, Equat
             operation: operation, path: path, reason: "\(function) failed", errno: code, function: function, hint: hint)
     }
 }
+
+extension ImageBuilderError: ClumpError {}

@@ -1,3 +1,5 @@
+import DroneProtocol
+
 /// Everything the RAM disk is made of, resolved on the host: paths, names and bytes.
 /// Produced by `ClumpBuilder` (which reads the host); turned into entries purely.
 public struct InitramfsInputs: Sendable {
@@ -76,11 +78,11 @@ public enum InitramfsPlan {
         for blob in inputs.firmware {
             put(ImageEntry(path: blob.path, content: .file(.host(path: blob.host)), mode: blob.mode))
         }
-        put(ImageEntry(path: "etc/clump/cluster.key", content: .file(.bytes(inputs.clusterKey)), mode: 0o600))
+        put(ImageEntry(path: ImageFiles.entry(ImageFiles.clusterKey), content: .file(.bytes(inputs.clusterKey)), mode: 0o600))
         if let previous = inputs.previousClusterKey {
-            put(ImageEntry(path: "etc/clump/cluster.key.previous", content: .file(.bytes(previous)), mode: 0o600))
+            put(ImageEntry(path: ImageFiles.entry(ImageFiles.previousClusterKey), content: .file(.bytes(previous)), mode: 0o600))
         }
-        put(ImageEntry(path: "etc/clump/image", content: .file(.bytes(Array(inputs.imageInfo.utf8))), mode: 0o644))
+        put(ImageEntry(path: ImageFiles.entry(ImageFiles.imageInfo), content: .file(.bytes(Array(inputs.imageInfo.utf8))), mode: 0o644))
         put(ImageEntry(path: "init", content: .file(.host(path: inputs.agent)), mode: 0o755))
         // The agent is also the drone's cluster view, chosen by the name it is run as: a second
         // static Swift program would cost the RAM disk another 7 MB.

@@ -1,32 +1,9 @@
 import Foundation
+import HostTools
 
 #if canImport(Glibc)
     import Glibc
 #endif
-
-/// Set by SIGTERM, SIGINT or SIGHUP once `StopSignals.install()` ran; the caller's loop then ends its child.
-nonisolated(unsafe) private var stopRequested: sig_atomic_t = 0
-
-/// The signals that stop a foreground command with a child (QEMU, dnsmasq): caught and recorded, so
-/// the command can stop its child before it goes. They are unblocked first (a caller's thread may have
-/// them blocked, and a child inherits the mask); SIGPIPE is ignored so a write to a closed output
-/// fails with EPIPE instead of killing the command before it can stop its child.
-public enum StopSignals {
-    /// Catches SIGTERM, SIGINT and SIGHUP and ignores SIGPIPE.
-    public static func install() {
-        var unblock = sigset_t()
-        sigemptyset(&unblock)
-        for stop in [SIGTERM, SIGINT, SIGHUP] {
-            signal(stop) { stopRequested = $0 }
-            sigaddset(&unblock, stop)
-        }
-        sigprocmask(SIG_UNBLOCK, &unblock, nil)
-        signal(SIGPIPE, SIG_IGN)
-    }
-
-    /// The signal that asked to stop, or 0.
-    public static var requested: Int32 { stopRequested }
-}
 
 /// Runs a `QEMUPlan` with the serial console on this terminal (or pipe).
 ///
@@ -93,9 +70,9 @@ public final class QEMURunner {
                 Self.stop(process)
                 break
             }
-            if stopRequested != 0 {
+            if StopSignals.requested != 0 {
                 Self.stop(process)
-                return 128 + stopRequested
+                return 128 + StopSignals.requested
             }
             var fds = [pollfd(fd: qemuOut, events: Int16(POLLIN), revents: 0)]
             if stdinOpen { fds.append(pollfd(fd: STDIN_FILENO, events: Int16(POLLIN), revents: 0)) }
@@ -131,13 +108,7 @@ public final class QEMURunner {
     }
 
     /// SIGTERM, then SIGKILL if QEMU is still there after `grace`; waits for it.
-    public static func stop(_ process: Process) {
-        process.terminate()
-        let deadline = Date().addingTimeInterval(grace)
-        while process.isRunning && Date() < deadline { usleep(20_000) }
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        process.waitUntilExit()
-    }
+    public static func stop(_ process: Process) { HostProgram.stop(process, grace: grace) }
 
     private func locate(_ program: String) throws -> URL {
         if let found = Executable.find(program) { return found }

@@ -1,3 +1,4 @@
+import BootMenus
 import Foundation
 
 /// Where the bytes of an image go: what a node loads over the wire or from the CD, and

@@ -1,9 +1,10 @@
+import DroneProtocol
 import ImageSpec
 
 /// The engine's part of the image: Slurm's node daemon, MUNGE, the plugins a dynamic node loads,
 /// the key and the users, as entries (pure; `HostResolver` finds the files).
 ///
-/// The plugin set is the one the controller's slurm.conf from `clumpbuild generate` asks for
+/// The plugin set (`SlurmNode.plugins`) is the one the controller's slurm.conf from `clumpbuild generate` asks for
 /// (`SlurmConfig`): a drone never loads another, so shipping the 110 plugins of
 /// slurm-wlm (8 MiB) would be waste.
 public enum SlurmImage {
@@ -15,45 +16,10 @@ public enum SlurmImage {
         ("/usr/bin/scontrol", "slurm-client"),
     ]
 
-    /// Where Debian's slurm-wlm keeps its plugins (the binaries' RUNPATH).
-    public static let pluginDirectory = "/usr/lib/x86_64-linux-gnu/slurm-wlm"
-
-    /// The plugins slurmd and slurmstepd dlopen() on a dynamic node under the generated slurm.conf,
-    /// as seen in their /proc/PID/maps on a drone running a job: authentication and credentials
-    /// (MUNGE), the k12 hash of 22.05's credentials, cgroup v2 (slurmd initialises it whatever
-    /// ProctrackType says), prep/script (slurmd's default PrEpPlugins), and the `none` choice of every
-    /// other plugin type.
-    public static let plugins = [
-        "auth_munge", "cred_munge", "hash_k12", "cgroup_v2", "proctrack_linuxproc", "task_none", "switch_none",
-        "jobacct_gather_none", "acct_gather_energy_none", "acct_gather_profile_none",
-        "acct_gather_interconnect_none", "acct_gather_filesystem_none", "job_container_none", "core_spec_none",
-        "mpi_none", "route_default", "topology_none", "select_cons_tres",
-        // PrEpPlugins' default: slurmd refuses to start without it, though the drones run no prolog.
-        "prep_script",
-    ].map { "\(pluginDirectory)/\($0).so" }
-
-    /// The MUNGE daemon's user and group in the image (munged refuses a key others can read, and
-    /// drops to this user).
-    public static let mungeUser = Account(name: "munge", id: 990, home: "/var/lib/munge")
-    /// SlurmUser of the generated slurm.conf: slurmd looks the name up even though it runs as root.
-    /// 64030 is the id Debian's slurm-wlm packages fix for it.
-    public static let slurmUser = Account(name: "slurm", id: 64030, home: "/var/lib/slurm")
-
-    /// A system account: same user and group id.
-    public struct Account: Sendable, Equatable {
-        public var name: String
-        public var id: UInt32
-        public var home: String
-        /// The /etc/passwd line.
-        public var passwdLine: String { "\(name):x:\(id):\(id)::\(home):/bin/false" }
-        /// The /etc/group line.
-        public var groupLine: String { "\(name):x:\(id):" }
-    }
-
     /// Where the key goes; munged's default `--key-file`.
     public static let keyPath = "etc/munge/munge.key"
-    /// The agent reads the engine's settings here.
-    public static let settingsPath = "etc/clump/engine"
+    /// The agent reads the engine's settings here (`EngineSettings.path`, relative to the image root).
+    public static let settingsPath = String(EngineSettings.path.dropFirst())
 
     /// The entries: `programs` as (image path, host file), `libraries` (the closure, plugins included),
     /// the key's host path, and the image's passwd and group text to extend.
@@ -61,7 +27,7 @@ public enum SlurmImage {
         settings: Spec.Slurm, programs: [(path: String, host: String)], libraries: [ImageEntry], keyFile: String,
         passwd: String, group: String, accounts: (passwd: [String], group: [String]) = ([], [])
     ) -> [ImageEntry] {
-        let munge = mungeUser.id
+        let munge = SlurmNode.mungeUser.id
         var entries = programs.map { ImageEntry.hostFile(String($0.path.dropFirst()), from: $0.host, mode: 0o755) }
         entries += libraries
         entries += [
@@ -70,8 +36,8 @@ public enum SlurmImage {
             ImageEntry(path: "var/lib/munge", content: .directory, mode: 0o700, uid: munge, gid: munge),
             ImageEntry(path: "var/log/munge", content: .directory, mode: 0o700, uid: munge, gid: munge),
             .directory("var/spool"), .directory("var/spool/slurmd"), .directory("var/log/slurm"),
-            .file("etc/passwd", text: extend(passwd, with: [mungeUser.passwdLine, slurmUser.passwdLine] + accounts.passwd)),
-            .file("etc/group", text: extend(group, with: [mungeUser.groupLine, slurmUser.groupLine] + accounts.group)),
+            .file("etc/passwd", text: extend(passwd, with: [SlurmNode.mungeUser.passwdLine, SlurmNode.slurmUser.passwdLine] + accounts.passwd)),
+            .file("etc/group", text: extend(group, with: [SlurmNode.mungeUser.groupLine, SlurmNode.slurmUser.groupLine] + accounts.group)),
             .file(settingsPath, text: settingsText(settings)),
         ]
         return entries
@@ -79,22 +45,17 @@ public enum SlurmImage {
 
     /// `etc/clump/engine`: what the agent needs to start the engine, as `key=value` lines.
     public static func settingsText(_ settings: Spec.Slurm) -> String {
-        var lines = ["engine=slurm"]
-        if let controller = settings.controller { lines.append("controller=\(controller)") }
-        lines.append("features=" + features(settings).joined(separator: ","))
-        lines.append("partition=\(settings.partition)")
-        lines.append("munge-socket=\(settings.mungeSocket)")
-        lines.append("munge-uid=\(mungeUser.id)")
-        return lines.joined(separator: "\n") + "\n"
+        var engine = EngineSettings(controller: settings.controller.map { "\($0)" } ?? "")
+        engine.features = features(settings)
+        engine.partition = settings.partition
+        engine.mungeSocket = settings.mungeSocket
+        engine.mungeUID = SlurmNode.mungeUser.id
+        return engine.rendered
     }
 
-    /// Every drone registers with this feature: the controller's partition takes the nodes that have
-    /// it (a NodeSet by feature, where `Nodes=ALL` would take any node that registers).
-    public static let droneFeature = "clump"
-
-    /// The features a drone registers with: `droneFeature` first, then the spec's.
+    /// The features a drone registers with: `SlurmNode.droneFeature` first, then the spec's.
     public static func features(_ settings: Spec.Slurm) -> [String] {
-        [droneFeature] + settings.features.filter { $0 != droneFeature }
+        [SlurmNode.droneFeature] + settings.features.filter { $0 != SlurmNode.droneFeature }
     }
 
     /// The accounts jobs run as, from the master's passwd and group (the controller has

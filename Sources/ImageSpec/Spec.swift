@@ -1,4 +1,5 @@
 import AutoMap
+import DroneProtocol
 
 /// The validated image spec: what `clump.yaml` asks `clumpbuild` to make.
 ///
@@ -146,15 +147,8 @@ extension Spec {
         }
     }
 
-    /// The three ways a drone can boot, offered by the boot menu.
-    public enum BootMode: String, Sendable, Equatable, CaseIterable {
-        /// Find the network, join the cluster, show the view.
-        case auto
-        /// A busybox shell on the console.
-        case expert
-        /// No autoconfiguration at all.
-        case safe
-    }
+    /// The ways a drone can boot (one type with the agent's); a spec's menu offers `BootMode.imageModes`.
+    public typealias BootMode = DroneProtocol.BootMode
 
     /// A serial console: `ttyS<port>,<speed>`.
     public struct SerialConsole: Sendable, Equatable, CustomStringConvertible {

@@ -1,3 +1,5 @@
+import AgentSupport
+
 /// A position in the spec file, counted from 1 like every editor and compiler does.
 public struct SourceLocation: Sendable, Hashable, Comparable, CustomStringConvertible {
     /// Line number, starting at 1.
@@ -75,4 +77,9 @@ public struct SpecError: Error, Sendable, Equatable, CustomStringConvertible {
     public var description: String {
         diagnostics.map(\.description).joined(separator: "\n")
     }
+}
+
+extension SpecError: ClumpError {
+    /// A spec or an inventory is the user's input to fix.
+    public var exitCode: Int32 { 2 }
 }

@@ -1,3 +1,4 @@
+import DroneProtocol
 import Yams
 
 /// One setting of `clump.yaml`: its key, its default, what it means, how it reads.
@@ -85,11 +86,11 @@ enum SpecTable {
         help: "Extra directories copied over the image root, after the repository's rootfs/.")
 
     static let bootModes = Setting(
-        "boot.modes", \.boot.modes, default: Spec.BootMode.allCases, .bootModes,
+        "boot.modes", \.boot.modes, default: BootMode.imageModes, .bootModes,
         help: "Boot menu entries, in menu order: auto (find the network, join the cluster, show the view), "
             + "expert (a shell), safe (no autoconfiguration).")
     static let bootDefault = Setting(
-        "boot.default", \.boot.defaultMode, default: .auto, .choice("boot mode"),
+        "boot.default", \.boot.defaultMode, default: .auto, .choice("boot mode", among: BootMode.imageModes),
         help: "The mode started when the menu times out; one of boot.modes.")
     static let bootTimeout = Setting(
         "boot.timeout", \.boot.timeout, default: 5, .seconds(0...3600),

@@ -1,4 +1,5 @@
 import AutoMap
+import DroneProtocol
 import Foundation
 import Yams
 
@@ -132,9 +133,9 @@ extension ValueType where Value == Bool {
 
 extension ValueType where Value: RawRepresentable & CaseIterable, Value.RawValue == String {
     /// One of the enum's raw values.
-    static func choice(_ what: String) -> Self {
+    static func choice(_ what: String, among choices: [Value]? = nil) -> Self {
         ValueType(
-            decode: { node, path, decoding in ScalarDecoder.choice(node, path, &decoding, what: what) },
+            decode: { node, path, decoding in ScalarDecoder.choice(node, path, &decoding, what: what, among: choices) },
             render: { $0.rawValue })
     }
 }
@@ -234,17 +235,17 @@ extension ValueType where Value == [String] {
         if arg.contains(where: \.isWhitespace) {
             return ("\(arg.debugDescription) contains whitespace", "put each argument in its own list item")
         }
-        if arg.hasPrefix("clump.mode=") {
-            return ("clump.mode is set by the boot menu", "choose modes with boot.modes and boot.default")
+        if arg.hasPrefix(BootArgument.mode.rawValue + "=") {
+            return ("\(BootArgument.mode.rawValue) is set by the boot menu", "choose modes with boot.modes and boot.default")
         }
         return nil
     }
 }
 
-extension ValueType where Value == [Spec.BootMode] {
+extension ValueType where Value == [BootMode] {
     /// A non-empty list of distinct boot modes, in menu order.
     static var bootModes: Self {
-        .list(of: "boot modes", example: "[auto, expert, safe]", .choice("boot mode")) { modes, nodes, path, decoding in
+        .list(of: "boot modes", example: "[auto, expert, safe]", .choice("boot mode", among: BootMode.imageModes)) { modes, nodes, path, decoding in
             if modes.isEmpty {
                 decoding.error(
                     path, at: decoding.locations[path], "the boot menu needs at least one mode",
@@ -415,15 +416,15 @@ enum ScalarDecoder {
     }
 
     static func choice<Value: RawRepresentable & CaseIterable>(
-        _ node: Node, _ path: String, _ decoding: inout Decoding, what: String
+        _ node: Node, _ path: String, _ decoding: inout Decoding, what: String, among choices: [Value]? = nil
     ) -> Value? where Value.RawValue == String {
-        let names = Value.allCases.map(\.rawValue)
+        let names = (choices ?? Array(Value.allCases)).map(\.rawValue)
         let known = "one of " + names.joined(separator: ", ")
         guard let text = node.text else {
             decoding.error(path, at: node, "expected a \(what), got \(node.described)", hint: known)
             return nil
         }
-        if let value = Value(rawValue: text) { return value }
+        if let value = Value(rawValue: text), names.contains(text) { return value }
         let hint = Suggestion.closest(to: text, among: names).map { "did you mean `\($0)`? (\(known))" } ?? known
         decoding.error(path, at: node, "unknown \(what) \(text.debugDescription)", hint: hint)
         return nil

@@ -1,3 +1,5 @@
+import AgentSupport
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Musl)
@@ -114,3 +116,5 @@ func editDistance(_ a: [UInt8], _ b: [UInt8]) -> Int {
     }
     return previous[b.count]
 }
+
+extension KernelError: ClumpError {}

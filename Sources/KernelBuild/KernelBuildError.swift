@@ -1,3 +1,5 @@
+import AgentSupport
+
 /// Why a kernel build stopped: the step, the file (patch, fragment, source) and a hint.
 public struct KernelBuildError: Error, CustomStringConvertible, Equatable, Sendable {
     /// The build step that failed: "source", "patch", "config", "compile", "cache".
@@ -19,4 +21,8 @@ public struct KernelBuildError: Error, CustomStringConvertible, Equatable, Senda
         if let hint { text += "\n  hint: \(hint)" }
         return text
     }
+}
+
+extension KernelBuildError: ClumpError {
+    public var exitCode: Int32 { step == "interrupted" ? 130 : 1 }
 }

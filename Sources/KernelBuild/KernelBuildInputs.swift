@@ -1,4 +1,4 @@
-import ClusterState
+import AgentSupport
 import Foundation
 import Kernel
 

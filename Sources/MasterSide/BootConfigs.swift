@@ -1,4 +1,4 @@
-import ImageBuilder
+import BootMenus
 import ImageSpec
 
 /// The TFTP tree's boot loader configuration: the default drone for every machine, and a file per
@@ -57,8 +57,8 @@ public enum BootConfigs {
     static func menu(_ plan: MasterPlan, _ node: Inventory.Node) -> BootMenu {
         guard node.boot == .nfsroot else { return plan.menu.adding(kernelArgs: node.kernelArgs) }
         var menu = plan.menu.adding(kernelArgs: NFSRootFiles.kernelArgs(plan, node) + node.kernelArgs)
-        menu.modes = ["nfsroot"] + menu.modes.filter { $0 != "nfsroot" }
-        menu.defaultMode = "nfsroot"
+        menu.modes = [.nfsroot] + menu.modes.filter { $0 != .nfsroot }
+        menu.defaultMode = .nfsroot
         return menu
     }
 

@@ -1,10 +1,10 @@
 import AgentSupport
 import AutoMap
+import BootMenus
 import ClumpVersion
 import Dispatch
 import DroneProtocol
 import Foundation
-import ImageBuilder
 import ImageSpec
 import Synchronization
 

@@ -1,4 +1,5 @@
-import ImageBuilder
+import AgentSupport
+import BootMenus
 import ImageSpec
 
 /// Every generated text file of the master directory, by relative path: a pure function of the plan.

@@ -1,5 +1,5 @@
 import AutoMap
-import ImageBuilder
+import BootMenus
 import ImageSpec
 
 /// Everything the master's configuration is rendered from: a pure value, so rendering is a function.

@@ -40,3 +40,5 @@ public struct MasterSideError: Error, Sendable, CustomStringConvertible {
         self.init(message, subject: error.path ?? "?", hint: error.hint)
     }
 }
+
+extension MasterSideError: ClumpError {}

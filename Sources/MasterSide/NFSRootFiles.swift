@@ -38,9 +38,9 @@ public enum NFSRootFiles {
     /// The agent reads them after DHCP (see `NFSRootMode` in the agent).
     public static func kernelArgs(_ plan: MasterPlan, _ node: Inventory.Node) -> [String] {
         [
-            "\(NodeTree.rootArgument)=\(plan.master):\(root(plan, node))",
-            "\(NodeTree.descriptionArgument)=\(plan.master):\(tree(plan, node))",
-            "\(NodeTree.dataArgument)=\(plan.master):\(data(plan, node))",
+            BootArgument.root.with("\(plan.master):\(root(plan, node))"),
+            BootArgument.node.with("\(plan.master):\(tree(plan, node))"),
+            BootArgument.data.with("\(plan.master):\(data(plan, node))"),
         ]
     }
 

@@ -1,7 +1,8 @@
 import AgentSupport
 import AutoMap
+import BootMenus
 import Foundation
-import ImageBuilder
+import HostTools
 import ImageSpec
 
 /// `clumpbuild serve`: dnsmasq in the foreground with the generated configuration, its log turned into
@@ -116,7 +117,7 @@ public final class Server {
         var recent: [String] = []
         while true {
             if StopSignals.requested != 0 {
-                QEMURunner.stop(process)
+                HostProgram.stop(process)
                 return 128 + StopSignals.requested
             }
             // The output is watched too: a reader that went away (`serve | grep -m1 node11`) shows as an
@@ -128,7 +129,7 @@ public final class Server {
             let ready = poll(&fds, 2, 200)
             if ready < 0 && errno != EINTR { break }
             if fds[1].revents & Int16(POLLERR | POLLHUP) != 0 {
-                QEMURunner.stop(process)
+                HostProgram.stop(process)
                 return 141
             }
             // dnsmasq drops root once its sockets are open: say what it kept, once, when it has.
@@ -137,13 +138,13 @@ public final class Server {
                 let (line, ok) = DnsmasqUser.describe(pid: process.processIdentifier, user: user)
                 _ = output(line)
                 if !ok {
-                    QEMURunner.stop(process)
+                    HostProgram.stop(process)
                     return 1
                 }
             }
             for case .print(let text) in monitor.tick(at: Self.now()) {
                 guard output(text) else {
-                    QEMURunner.stop(process)
+                    HostProgram.stop(process)
                     return 141
                 }
             }
@@ -159,13 +160,13 @@ public final class Server {
                     switch action {
                     case .print(let text):
                         guard output(text) else {
-                            QEMURunner.stop(process)
+                            HostProgram.stop(process)
                             return 141
                         }
                     case .enrol(let mac, let address):
                         let text = enrol(mac, address, &inputs, &monitor)
                         guard output(text) else {
-                            QEMURunner.stop(process)
+                            HostProgram.stop(process)
                             return 141
                         }
                     }

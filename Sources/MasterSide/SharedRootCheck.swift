@@ -1,4 +1,5 @@
 import AgentSupport
+import DroneProtocol
 import Glibc
 
 /// What of a shared root's secrets any PC on the LAN could read through its export.
@@ -67,7 +68,7 @@ public enum SharedRootCheck {
     static let hashFiles = ["etc/shadow", "etc/shadow-", "etc/gshadow", "etc/gshadow-", "etc/passwd", "etc/passwd-"]
     static let keyFiles = [
         "etc/ssh/ssh_host_*_key", "etc/ssl/private/*", "etc/munge/munge.key", "etc/krb5.keytab", "root/.ssh/id_*",
-        "home/*/.ssh/id_*", "etc/clump/cluster.key",
+        "home/*/.ssh/id_*", ImageFiles.entry(ImageFiles.clusterKey),
     ]
 
     /// The secrets of the root at `root` that a client can read through its export.

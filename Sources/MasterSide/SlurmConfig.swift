@@ -1,4 +1,4 @@
-import ImageBuilder
+import DroneProtocol
 import ImageSpec
 
 /// The controller's part of `engine.slurm`: slurm.conf and cgroup.conf for a configless slurmctld
@@ -6,7 +6,7 @@ import ImageSpec
 /// administrator copies them to /etc/slurm/ (or points SLURM_CONF at them).
 ///
 /// The drones fetch both files from the controller (`slurmd --conf-server`), so the plugins named
-/// here are the ones the image ships (`SlurmImage.plugins`); change one and the other follows.
+/// here are the ones the image ships (`SlurmNode.plugins`); change one and the other follows.
 public struct SlurmConfig: Sendable, Equatable {
     /// The master's host name, as slurmctld checks it against SlurmctldHost.
     public var controllerName: String
@@ -46,7 +46,7 @@ public struct SlurmConfig: Sendable, Equatable {
             AuthType=auth/munge
             AuthInfo=socket=\(settings.mungeSocket)
             CredType=cred/munge
-            SlurmUser=\(SlurmImage.slurmUser.name)
+            SlurmUser=\(SlurmNode.slurmUser.name)
             StateSaveLocation=/var/lib/slurm/slurmctld
             SlurmctldLogFile=/var/log/slurm/slurmctld.log
             SlurmdSpoolDir=/var/spool/slurmd
@@ -70,7 +70,7 @@ public struct SlurmConfig: Sendable, Equatable {
             DisableRootJobs=YES
             # The drones: dynamic nodes join the partition as they register, by the feature every
             # drone has (a NodeSet by feature, 22.05), not any node that registers (Nodes=ALL).
-            NodeSet=clumpdrones Feature=\(SlurmImage.droneFeature)
+            NodeSet=clumpdrones Feature=\(SlurmNode.droneFeature)
             PartitionName=\(settings.partition) Nodes=clumpdrones Default=YES MaxTime=INFINITE State=UP
 
             """

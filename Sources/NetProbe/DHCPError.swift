@@ -1,5 +1,5 @@
-import Glibc
 import AgentSupport
+import Glibc
 
 /// Everything that can go wrong in the DHCP client, the raw socket and netlink, with the context a
 /// person needs: which interface, which syscall, the errno text and what to try.
@@ -80,3 +80,5 @@ private func defaultHint(_ code: Int32) -> String? {
     default: return nil
     }
 }
+
+extension DHCPError: ClumpError {}

@@ -1,4 +1,5 @@
 import ClusterState
+import DroneProtocol
 
 /// `clumpnode announce`: the load announcement daemon, and how PID 1 keeps it running.
 public enum AnnounceCommand {

@@ -1,17 +1,14 @@
+import AgentSupport
 import AutoMap
+import DroneProtocol
 
-/// How the drone boots, from `clump.mode=` (the boot menu offers all three; seed chapter 7.6).
-public enum BootMode: String, Sendable, CaseIterable {
-    /// Probe the network cards, DHCP, write the cluster map, join, show clumpview.
-    case auto
-    /// A busybox shell on every console; the operator configures by hand.
-    case expert
-    /// No autoconfiguration at all (Clump/OS R5.4 and later), a shell is offered.
-    case safe
-    /// Auto mode's network steps, then the full system from an NFS root (`clump.root=SERVER:PATH`;
-    /// HOWTO 10.2), whose init takes over.
-    case nfsroot
+extension KernelCommandLine {
+    /// Reads `<root>/proc/cmdline`.
+    public static func read(root: String = "/") throws -> KernelCommandLine {
+        KernelCommandLine(parsing: try SystemFile.readText(rooted(root, "/proc/cmdline")))
+    }
 }
+
 
 /// The agent's options from the kernel command line: the boot mode, every `clump.*` key for
 /// later steps, and warnings to show on the console.
@@ -26,8 +23,8 @@ public struct BootOptions: Equatable, Sendable {
     /// the primary (see `PrimaryHints`). A malformed value is warned about and ignored.
     public var hints: PrimaryHints
 
-    /// The mode when `clump.mode` is absent: a drone configures itself unless told otherwise.
-    public static let defaultMode = BootMode.auto
+    /// The mode when `clump.mode` is absent (`BootMode.standard`).
+    public static let defaultMode = BootMode.standard
 
     /// Reads the options from a parsed command line.
     ///
@@ -39,14 +36,14 @@ public struct BootOptions: Equatable, Sendable {
         options = commandLine.clumpOptions
         warnings = []
         hints = PrimaryHints()
-        if let value = options["network"] {
+        if let value = options[BootArgument.network.option] {
             do {
                 hints.clusterNetwork = try IPv4Network(parsing: value)
             } catch {
                 let reason = (error as? AutoMapError)?.message ?? "\(error)"
                 warnings.append(
-                    "clump: clump.network=\(value) is not a network (\(reason)): expected A.B.C.D/P with the host "
-                        + "bits zero, e.g. clump.network=10.0.2.0/24; the primary card is chosen without it")
+                    "clump: \(BootArgument.network.with(value)) is not a network (\(reason)): expected A.B.C.D/P with the "
+                        + "host bits zero, e.g. \(BootArgument.network.with("10.0.2.0/24")); the primary card is chosen without it")
             }
         }
         if let value = commandLine.value("BOOTIF") {
@@ -59,7 +56,7 @@ public struct BootOptions: Equatable, Sendable {
                         + "without it")
             }
         }
-        guard let value = options["mode"] else {
+        guard let value = options[BootArgument.mode.option] else {
             mode = Self.defaultMode
             return
         }
@@ -68,7 +65,7 @@ public struct BootOptions: Equatable, Sendable {
         } else {
             mode = .safe
             let expected = BootMode.allCases.map(\.rawValue).joined(separator: ", ")
-            warnings.append("clump: unknown clump.mode=\(value) (expected one of \(expected)); booting safe")
+            warnings.append("clump: unknown \(BootArgument.mode.with(value)) (expected one of \(expected)); booting safe")
         }
     }
 }

@@ -1,4 +1,5 @@
 import ClumpVersion
+import DroneProtocol
 
 /// Everything PID 1 will do, decided from the command line and the consoles before anything is
 /// done: mounts, the mode's steps, the shells, the shutdown. `InitProcess` carries it out;

@@ -1,3 +1,5 @@
+import DroneProtocol
+
 /// What a boot step gets to work with.
 public struct BootContext {
     /// The root for every /proc, /sys and /lib/modules read (`/` on the drone).

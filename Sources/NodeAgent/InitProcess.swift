@@ -1,5 +1,6 @@
 import AgentSupport
 import ClumpVersion
+import DroneProtocol
 import Glibc
 
 /// The agent as PID 1 (`/init`): mount, read the command line, greet every console, run the

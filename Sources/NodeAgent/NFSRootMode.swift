@@ -143,7 +143,7 @@ enum NFSRootMode {
                     names.append(name)
                 }
             } else {
-                say("clump: nfsroot no \(NodeTree.dataArgument)=SERVER:PATH on the command line: writable directories stay in RAM")
+                say("clump: nfsroot no \(BootArgument.data.with("SERVER:PATH")) on the command line: writable directories stay in RAM")
             }
         }
         say("clump: nfsroot node files \(node)" + (names.isEmpty ? "" : ", writable " + names.joined(separator: " ")))

@@ -68,30 +68,30 @@ public struct NFSRootPlan: Equatable, Sendable {
         options: [String: String], rootPath: String? = nil, dhcpServer: String? = nil
     ) -> Result<NFSRootPlan, NFSRootProblem> {
         var options = options
-        if options["root"] == nil, let rootPath {
-            options["root"] = rootPath.hasPrefix("/") ? dhcpServer.map { "\($0):\(rootPath)" } : rootPath
+        let rootKey = BootArgument.root.option
+        if options[rootKey] == nil, let rootPath {
+            options[rootKey] = rootPath.hasPrefix("/") ? dhcpServer.map { "\($0):\(rootPath)" } : rootPath
         }
-        guard let text = options["root"] else {
+        guard let text = options[rootKey] else {
             return .failure(
                 NFSRootProblem(
-                    "no clump.root=SERVER:PATH on the kernel command line, and no root path in the lease",
+                    "no \(BootArgument.root.with("SERVER:PATH")) on the kernel command line, and no root path in the lease",
                     hint: "boot it from the master's PXE entry for this node (clumpbuild generate writes it)"))
         }
         guard let root = NFSLocation(parsing: text) else {
             return .failure(
                 NFSRootProblem(
-                    "clump.root=\(ConsoleText.printable(text)) is not SERVER:PATH",
-                    hint: "write the server's address, e.g. clump.root=10.0.2.1:/srv/clump/root"))
+                    "\(BootArgument.root.with(ConsoleText.printable(text))) is not SERVER:PATH",
+                    hint: "write the server's address, e.g. \(BootArgument.root.with("10.0.2.1:/srv/clump/root"))"))
         }
         var trees: [NFSLocation?] = []
-        for argument in [NodeTree.descriptionArgument, NodeTree.dataArgument] {
-            let key = String(argument.dropFirst("clump.".count))
-            guard let text = options[key] else {
+        for argument in [BootArgument.node, BootArgument.data] {
+            guard let text = options[argument.option] else {
                 trees.append(nil)
                 continue
             }
             guard let location = NFSLocation(parsing: text) else {
-                return .failure(NFSRootProblem("\(argument)=\(ConsoleText.printable(text)) is not SERVER:PATH", hint: nil))
+                return .failure(NFSRootProblem("\(argument.with(ConsoleText.printable(text))) is not SERVER:PATH", hint: nil))
             }
             trees.append(location)
         }

@@ -1,7 +1,8 @@
 import AgentSupport
 import ClumpVersion
-import ClusterView
 import ClusterState
+import ClusterView
+import DroneProtocol
 import Glibc
 
 /// The `clumpnode` command line: as PID 1 (or started as /init) it is the init process;
@@ -36,7 +37,7 @@ public enum NodeAgentCommand {
         usage: clumpnode [command]
 
         The clump drone agent. The kernel starts it as /init (PID 1); then it mounts /proc, /sys,
-        /dev, /run and /tmp, reads clump.mode=auto|expert|safe from the kernel command line and
+        /dev, /run and /tmp, reads \(BootArgument.mode.rawValue)=auto|expert|safe from the kernel command line and
         keeps a shell on every console. Run by hand, it offers:
 
           version           print the version
@@ -51,7 +52,7 @@ public enum NodeAgentCommand {
           map [--write] [--root DIR] [--network CIDR] [--boot-mac MAC] [ADDRESS/PREFIX[@IFACE][,MAC]...]
                             derive the cluster map (default: from /run/clump/status), print it,
                             with --write write /etc/mosix.map, /etc/hpc.map, hostname, hosts;
-                            the primary card is the one on --network (clump.network=), then the
+                            the primary card is the one on --network (\(BootArgument.network.rawValue)=), then the
                             one with --boot-mac (BOOTIF=), then the first
           map --check FILE  check a map file (HOWTO 5.4.2 syntax), errors with line:column
           announce [--root DIR] [--port N] [--key FILE] [--previous-key FILE] [--interface IFACE]
@@ -126,7 +127,7 @@ public enum NodeAgentCommand {
             do {
                 commandLine = try KernelCommandLine.read(root: root)
             } catch {
-                printError("clumpnode: \(error)")
+                printError(ErrorEdge.report(error, program: "clumpnode").text)
             }
             let consoles = (try? ConsoleList.read(root: root)) ?? []
             print(BootPlan(commandLine: commandLine, consoles: consoles).render(), terminator: "")

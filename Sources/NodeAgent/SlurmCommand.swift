@@ -1,6 +1,7 @@
 import AgentSupport
 import AutoMap
 import ClusterState
+import DroneProtocol
 import Glibc
 
 /// `clumpnode slurm`: runs the drone's engine, munged and slurmd, once this node is configured,

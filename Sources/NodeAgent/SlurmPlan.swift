@@ -1,37 +1,4 @@
-/// The engine settings the image carries in `/etc/clump/engine` (written by the builder from
-/// `engine.slurm`), as `key=value` lines.
-public struct EngineSettings: Equatable, Sendable {
-    /// Where the image keeps them.
-    public static let path = "/etc/clump/engine"
-    /// `HOST` or `HOST:PORT` of the configless slurmctld.
-    public var controller: String
-    /// Node features (`Feature=`).
-    public var features: [String] = []
-    /// The MUNGE socket named by the controller's `AuthInfo=socket=`.
-    public var mungeSocket = SlurmPlan.defaultMungeSocket
-    /// The munge user's id (munged drops to it).
-    public var mungeUID: UInt32 = 990
-
-    /// Settings for `controller`.
-    public init(controller: String) { self.controller = controller }
-
-    /// Parses the file; nil without `engine=slurm` and a controller.
-    public static func parse(_ text: String) -> EngineSettings? {
-        var values: [String: String] = [:]
-        for line in text.split(separator: "\n") {
-            guard let equals = line.firstIndex(of: "=") else { continue }
-            values[String(line[..<equals])] = String(line[line.index(after: equals)...])
-        }
-        guard values["engine"] == "slurm", let controller = values["controller"], !controller.isEmpty else {
-            return nil
-        }
-        var settings = EngineSettings(controller: controller)
-        settings.features = (values["features"] ?? "").split(separator: ",").map(String.init)
-        if let socket = values["munge-socket"], socket.hasPrefix("/") { settings.mungeSocket = socket }
-        if let uid = values["munge-uid"].flatMap({ UInt32($0) }) { settings.mungeUID = uid }
-        return settings
-    }
-}
+import DroneProtocol
 
 /// How a drone runs Slurm's node side, as argv arrays and a reading of slurmd's log (pure).
 ///
@@ -42,8 +9,8 @@ public struct EngineSettings: Equatable, Sendable {
 /// answer to the registration (`_handle_node_reg_resp: slurmctld sent back N TRES`), which is how
 /// we know the node is in.
 public enum SlurmPlan {
-    /// munged's default socket: slurmd uses it to fetch the configuration, before it knows AuthInfo.
-    public static let defaultMungeSocket = "/run/munge/munge.socket.2"
+    /// munged's default socket (`EngineSettings.defaultMungeSocket`).
+    public static let defaultMungeSocket = EngineSettings.defaultMungeSocket
 
     /// munged in the foreground; `socket` is where it listens.
     public static func munged(socket: String) -> [String] {

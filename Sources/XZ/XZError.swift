@@ -1,3 +1,5 @@
+import AgentSupport
+
 /// What went wrong compressing or decompressing `.xz` data, with the liblzma return code.
 public struct XZError: Error, CustomStringConvertible, Equatable, Sendable {
     /// The classes of failure a caller may want to tell apart.
@@ -50,3 +52,5 @@ public struct XZError: Error, CustomStringConvertible, Equatable, Sendable {
         return text
     }
 }
+
+extension XZError: ClumpError {}

@@ -1,26 +1,23 @@
+import AgentSupport
 import ArgumentParser
 import Foundation
-import ImageBuilder
-import ImageSpec
-import KernelBuild
-import MasterSide
 
-/// Prints our errors the way a person would write them and maps them to exit codes:
-/// 2 for a bad spec (the user's input), 1 for everything else.
+/// The one place clumpbuild's errors reach the user: every module's error (`ClumpError`) as its
+/// own sentence with its hint, and the exit status it asks for (2 for a spec or inventory to
+/// fix, 130 for an interrupted kernel build, 1 otherwise). ArgumentParser's own outcomes
+/// (`--help`, exit codes, validation) go back to it untouched.
 func exitOnFailure(_ body: () throws -> Void) throws {
     do {
         try body()
-    } catch let error as SpecError {
-        FileHandle.standardError.write(Data("clumpbuild: \(error)\n".utf8))
-        throw ExitCode(2)
-    } catch let error as ImageBuilderError {
-        FileHandle.standardError.write(Data("clumpbuild: \(error)\n".utf8))
-        throw ExitCode(1)
-    } catch let error as KernelBuildError {
-        FileHandle.standardError.write(Data("clumpbuild: \(error)\n".utf8))
-        throw ExitCode(error.step == "interrupted" ? 130 : 1)
-    } catch let error as MasterSideError {
-        FileHandle.standardError.write(Data("clumpbuild: \(error)\n".utf8))
-        throw ExitCode(1)
+    } catch let error as ExitCode {
+        throw error
+    } catch let error as CleanExit {
+        throw error
+    } catch let error as ValidationError {
+        throw error
+    } catch {
+        let (text, code) = ErrorEdge.report(error, program: "clumpbuild")
+        FileHandle.standardError.write(Data((text + "\n").utf8))
+        throw ExitCode(code)
     }
 }

@@ -1,3 +1,4 @@
+import AgentSupport
 import Testing
 
 @testable import ClusterState

@@ -1,14 +1,15 @@
+import BootMenus
 import Testing
 
 @testable import ImageBuilder
 
 @Suite struct BootMenuTests {
     static let menu = BootMenu(
-        modes: ["auto", "expert", "safe"], defaultMode: "auto", timeoutSeconds: 5, kernelArgs: ["loglevel=4"],
+        modes: [.auto, .expert, .safe], defaultMode: .auto, timeoutSeconds: 5, kernelArgs: ["loglevel=4"],
         serial: .init(port: 0, speed: 115200), quiet: true)
 
     @Test func commandLinePutsTheScreenLastSoItIsDevConsole() {
-        #expect(Self.menu.commandLine(mode: "expert") == "clump.mode=expert console=ttyS0,115200 console=tty0 quiet loglevel=4")
+        #expect(Self.menu.commandLine(mode: .expert) == "clump.mode=expert console=ttyS0,115200 console=tty0 quiet loglevel=4")
     }
 
     @Test func syslinuxConfig() {
@@ -65,7 +66,7 @@ import Testing
     /// syntax; the other entries load the image's alone.
     @Test func nfsrootEntriesLoadTheAddOnBesideTheImage() {
         var menu = Self.menu
-        menu.modes = ["nfsroot", "auto"]
+        menu.modes = [.nfsroot, .auto]
         menu.nfsrootAddOn = BootMenu.nfsrootAddOnName
         let syslinux = menu.syslinuxConfig(kernel: "images/g1/vmlinuz", initrd: "images/g1/initrd.img", display: "b")
         #expect(syslinux.contains("LABEL nfsroot\n  KERNEL images/g1/vmlinuz\n  INITRD images/g1/initrd.img,images/g1/nfsroot.img\n"))
@@ -174,7 +175,7 @@ import Testing
 
 @Suite struct BootMenuTimeoutTests {
     @Test func aZeroTimeoutBootsTheDefaultWithoutWaitingForAKey() {
-        let menu = BootMenu(modes: ["auto", "safe"], defaultMode: "safe", timeoutSeconds: 0, kernelArgs: [], serial: nil, quiet: false)
+        let menu = BootMenu(modes: [.auto, .safe], defaultMode: .safe, timeoutSeconds: 0, kernelArgs: [], serial: nil, quiet: false)
         let script = menu.ipxeScript(kernel: "vmlinuz", initrd: "initrd.img", version: "9.9")
         #expect(!script.contains("choose"))
         #expect(script.contains("set mode safe\ngoto ${mode}"))

@@ -1,3 +1,4 @@
+import DroneProtocol
 import ImageSpec
 import Testing
 
@@ -17,10 +18,10 @@ import Testing
     @Test func theKeyIsTheMungeUsersAndNobodyElses() throws {
         let key = try #require(Self.entries().first { $0.path == "etc/munge/munge.key" })
         #expect(key.mode == 0o400)
-        #expect(key.uid == SlurmImage.mungeUser.id && key.gid == SlurmImage.mungeUser.id)
+        #expect(key.uid == SlurmNode.mungeUser.id && key.gid == SlurmNode.mungeUser.id)
         #expect(key.content == .file(.host(path: "/keys/munge.key")))
         let directory = try #require(Self.entries().first { $0.path == "etc/munge" })
-        #expect(directory.uid == SlurmImage.mungeUser.id && directory.mode == 0o700)
+        #expect(directory.uid == SlurmNode.mungeUser.id && directory.mode == 0o700)
     }
 
     @Test func theImageDefinesTheMungeAndSlurmUsers() throws {
@@ -33,7 +34,7 @@ import Testing
                             "root:x:0:0:root:/root:/bin/sh\nmunge:x:990:990::/var/lib/munge:/bin/false\n"
                                 .appending("slurm:x:64030:64030::/var/lib/slurm:/bin/false\n").utf8))))
         #expect(
-            SlurmImage.extend("munge:x:5:5::/:/bin/false", with: [SlurmImage.mungeUser.passwdLine])
+            SlurmImage.extend("munge:x:5:5::/:/bin/false", with: [SlurmNode.mungeUser.passwdLine])
                 == "munge:x:5:5::/:/bin/false\n")
     }
 
@@ -49,7 +50,7 @@ import Testing
         let slurmd = try #require(Self.entries().first { $0.path == "usr/sbin/slurmd" })
         #expect(slurmd.content == .file(.host(path: "/host/slurmd-wlm")) && slurmd.mode == 0o755)
         #expect(Self.entries().contains { $0.path == "var/spool/slurmd" && $0.content == .directory })
-        #expect(SlurmImage.plugins.allSatisfy { $0.hasPrefix(SlurmImage.pluginDirectory + "/") && $0.hasSuffix(".so") })
+        #expect(SlurmNode.plugins.allSatisfy { $0.hasPrefix(SlurmNode.pluginDirectory + "/") && $0.hasSuffix(".so") })
     }
 
     @Test func jobsRunAsTheMastersRegularUsersAndNobodyWithoutTheirPasswords() {

@@ -1,3 +1,4 @@
+import BootMenus
 import Foundation
 import Testing
 
@@ -36,7 +37,7 @@ import Testing
 
     @Test func grubConfigOverTheNetworkAppendsTheBootCardAndQuotesWhatGrubWouldExpand() {
         let menu = BootMenu(
-            modes: ["safe"], defaultMode: "safe", timeoutSeconds: 0, kernelArgs: ["x=$y", "it's"], serial: nil,
+            modes: [.safe], defaultMode: .safe, timeoutSeconds: 0, kernelArgs: ["x=$y", "it's"], serial: nil,
             quiet: false)
         let config = menu.grubConfig(kernel: "/vmlinuz", initrd: "/initrd.img", version: "1.0", bootInterface: true)
         #expect(config.contains("set timeout=0\n"))

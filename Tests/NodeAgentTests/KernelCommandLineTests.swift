@@ -1,3 +1,4 @@
+import DroneProtocol
 import Testing
 
 @testable import NodeAgent

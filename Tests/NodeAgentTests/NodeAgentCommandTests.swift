@@ -1,4 +1,5 @@
 import AgentSupport
+import DroneProtocol
 import Glibc
 import Testing
 

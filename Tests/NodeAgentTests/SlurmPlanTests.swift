@@ -1,4 +1,5 @@
 import ClusterState
+import DroneProtocol
 import Glibc
 import Testing
 

@@ -1,3 +1,4 @@
+import DroneProtocol
 import Foundation
 import ImageSpec
 
@@ -16,8 +17,8 @@ public struct BootMenu: Sendable, Equatable {
         }
     }
 
-    public var modes: [String]
-    public var defaultMode: String
+    public var modes: [BootMode]
+    public var defaultMode: BootMode
     public var timeoutSeconds: Int
     public var kernelArgs: [String]
     public var serial: Serial?
@@ -30,7 +31,7 @@ public struct BootMenu: Sendable, Equatable {
     public static let nfsrootAddOnName = "nfsroot.img"
 
     public init(
-        modes: [String], defaultMode: String, timeoutSeconds: Int, kernelArgs: [String], serial: Serial?, quiet: Bool
+        modes: [BootMode], defaultMode: BootMode, timeoutSeconds: Int, kernelArgs: [String], serial: Serial?, quiet: Bool
     ) {
         self.modes = modes
         self.defaultMode = defaultMode
@@ -40,24 +41,13 @@ public struct BootMenu: Sendable, Equatable {
         self.quiet = quiet
     }
 
-    /// What each mode does, shown in the menu (HOWTO 7.6: Expert and Safe mode).
-    static func summary(of mode: String) -> String {
-        switch mode {
-        case "auto": return "find the network card, get DHCP, join the cluster"
-        case "expert": return "a shell on the console, configure by hand"
-        case "safe": return "no autoconfiguration at all"
-        case "nfsroot": return "the full system from the master's shared NFS root"
-        default: return mode
-        }
-    }
-
     /// The kernel command line for one mode.
     ///
     /// The serial console is listed first and tty0 last: the kernel makes the last
     /// `console=` /dev/console, so a lab PC's screen stays the primary console while the
     /// agent still writes its status lines (and offers a shell) on every active console.
-    public func commandLine(mode: String) -> String {
-        var args = ["clump.mode=\(mode)"]
+    public func commandLine(mode: BootMode) -> String {
+        var args = [BootArgument.mode.with(mode.rawValue)]
         if let serial {
             args.append("console=ttyS\(serial.port),\(serial.speed)")
             args.append("console=tty0")
@@ -72,11 +62,11 @@ public struct BootMenu: Sendable, Equatable {
         var lines = ["", "clump \(version) - cluster drone", ""]
         for mode in modes {
             let mark = mode == defaultMode ? "*" : " "
-            lines.append("  \(mark) \(pad(mode, 8)) \(Self.summary(of: mode))")
+            lines.append("  \(mark) \(pad(mode.rawValue, 8)) \(mode.summary)")
         }
         lines.append("")
         if timeoutSeconds > 0 {
-            lines.append("Type a mode and press Enter; \(defaultMode) starts in \(timeoutSeconds) s.")
+            lines.append("Type a mode and press Enter; \(defaultMode.rawValue) starts in \(timeoutSeconds) s.")
         }
         lines.append("")
         return lines.joined(separator: "\n")
@@ -86,9 +76,9 @@ public struct BootMenu: Sendable, Equatable {
     /// cards knows which one is its cluster card.
     public init(spec: Spec) {
         var args = spec.boot.kernelArgs
-        if let network = spec.cluster.network { args.append("clump.network=\(network)") }
+        if let network = spec.cluster.network { args.append(BootArgument.network.with(network.description)) }
         self.init(
-            modes: spec.boot.modes.map(\.rawValue), defaultMode: spec.boot.defaultMode.rawValue,
+            modes: spec.boot.modes, defaultMode: spec.boot.defaultMode,
             timeoutSeconds: spec.boot.timeout, kernelArgs: args,
             serial: spec.boot.serial.map { Serial(port: $0.port, speed: $0.speed) }, quiet: spec.boot.quiet)
     }
@@ -101,8 +91,8 @@ public struct BootMenu: Sendable, Equatable {
     }
 
     /// The RAM disks of one entry: the image's, and for `nfsroot` the add-on beside it.
-    func initrds(_ initrd: String, mode: String) -> [String] {
-        guard mode == "nfsroot", let addOn = nfsrootAddOn else { return [initrd] }
+    func initrds(_ initrd: String, mode: BootMode) -> [String] {
+        guard mode == .nfsroot, let addOn = nfsrootAddOn else { return [initrd] }
         let directory = initrd.split(separator: "/", omittingEmptySubsequences: false).dropLast()
         return [initrd, (directory + [Substring(addOn)]).joined(separator: "/")]
     }
@@ -119,10 +109,10 @@ public struct BootMenu: Sendable, Equatable {
         // "boot the default at once", which is PROMPT 0.
         out.append("PROMPT \(timeoutSeconds > 0 ? 1 : 0)")
         if timeoutSeconds > 0 { out.append("TIMEOUT \(timeoutSeconds * 10)") }
-        out.append("DEFAULT \(defaultMode)")
+        out.append("DEFAULT \(defaultMode.rawValue)")
         for mode in modes {
             out.append("")
-            out.append("LABEL \(mode)")
+            out.append("LABEL \(mode.rawValue)")
             out.append("  KERNEL \(kernel)")
             // syslinux loads a comma-separated list one after the other, as the kernel expects them.
             out.append("  INITRD \(initrds(initrd, mode: mode).joined(separator: ","))")
@@ -136,19 +126,20 @@ public struct BootMenu: Sendable, Equatable {
     public func ipxeScript(kernel: String, initrd: String, version: String) -> String {
         var out = ["#!ipxe", "", "menu clump \(version) - cluster drone"]
         for mode in modes {
-            out.append("item \(mode) \(pad(mode, 8)) \(Self.summary(of: mode))")
+            out.append("item \(mode.rawValue) \(pad(mode.rawValue, 8)) \(mode.summary)")
         }
         // `choose` without --timeout waits for a key for ever; a zero timeout means "boot the default
         // at once" (syslinux's PROMPT 0), so the menu is skipped.
         if timeoutSeconds > 0 {
-            out.append("choose --default \(defaultMode) --timeout \(timeoutSeconds * 1000) mode || set mode \(defaultMode)")
+            out.append(
+                "choose --default \(defaultMode.rawValue) --timeout \(timeoutSeconds * 1000) mode || set mode \(defaultMode.rawValue)")
         } else {
-            out.append("set mode \(defaultMode)")
+            out.append("set mode \(defaultMode.rawValue)")
         }
         out.append("goto ${mode}")
         for mode in modes {
             out.append("")
-            out.append(":\(mode)")
+            out.append(":\(mode.rawValue)")
             // initrd= names the image for EFI kernels; BIOS kernels ignore it. BOOTIF is pxelinux's
             // IPAPPEND 2 form of the card that booted (netX: the one iPXE last opened).
             let images = initrds(initrd, mode: mode)
@@ -181,7 +172,7 @@ public struct BootMenu: Sendable, Equatable {
         // Where GRUB itself came from: (cd0) from a CD, (hd0,gpt2) from a USB stick's EFI
         // partition, (tftp,...) from the network.
         out.append("echo \"clump: UEFI boot loader from $cmdpath, root $root\"")
-        out.append("set default=\(defaultMode)")
+        out.append("set default=\(defaultMode.rawValue)")
         // A zero timeout boots the default at once, as PROMPT 0 does for syslinux.
         out.append("set timeout=\(timeoutSeconds)")
         out.append("set timeout_style=menu")
@@ -203,7 +194,7 @@ public struct BootMenu: Sendable, Equatable {
             let key = number + 1
             out.append("")
             out.append(
-                "menuentry '\(key)  \(pad(mode, 8)) \(Self.summary(of: mode))' --id=\(mode) --hotkey=\(key) {")
+                "menuentry '\(key)  \(pad(mode.rawValue, 8)) \(mode.summary)' --id=\(mode.rawValue) --hotkey=\(key) {")
             let line = commandLine(mode: mode).split(separator: " ").map { Self.grubWord(String($0)) }
             out.append("    linux \(kernel) \(line.joined(separator: " "))\(args)")
             out.append("    initrd \(initrds(initrd, mode: mode).joined(separator: " "))")

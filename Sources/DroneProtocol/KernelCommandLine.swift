@@ -1,4 +1,3 @@
-import AgentSupport
 /// The kernel command line (`/proc/cmdline`), split exactly as the kernel splits it for
 /// itself (`next_arg()` and `parse_args()` in kernel/params.c), so `clump.mode=expert` means
 /// the same to us as to the kernel:
@@ -57,11 +56,6 @@ public struct KernelCommandLine: Equatable, Sendable {
         }
     }
 
-    /// Reads `<root>/proc/cmdline`.
-    public static func read(root: String = "/") throws -> KernelCommandLine {
-        KernelCommandLine(parsing: try SystemFile.readText(rooted(root, "/proc/cmdline")))
-    }
-
     /// The value of the last `key` parameter (later parameters win, as in the kernel):
     /// nil when absent, `.some(nil)` for a bare flag.
     public func value(_ key: String) -> String?? {
@@ -84,6 +78,24 @@ public struct KernelCommandLine: Equatable, Sendable {
             options[name] = parameter.value ?? ""
         }
         return options
+    }
+
+    /// The value of a contract argument, as `clumpOptions` has it (a bare flag is "").
+    public func value(_ argument: BootArgument) -> String? { clumpOptions[argument.option] }
+
+    /// Text for a command line: parameters joined with spaces, a value with whitespace in
+    /// double quotes (`key="a b"`), which is how `init(parsing:)` and the kernel read it back.
+    public var rendered: String {
+        var words = parameters.map { parameter -> String in
+            guard let value = parameter.value else { return parameter.key }
+            return parameter.key + "=" + (value.contains(where: { Self.isSpace($0) }) ? "\"\(value)\"" : value)
+        }
+        if !initArguments.isEmpty { words += ["--"] + initArguments }
+        return words.joined(separator: " ")
+    }
+
+    private static func isSpace(_ character: Character) -> Bool {
+        character.asciiValue.map(isSpace) ?? false
     }
 
     private static let quote = UInt8(ascii: "\"")

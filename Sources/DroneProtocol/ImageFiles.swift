@@ -1,0 +1,13 @@
+/// The files under `/etc/clump` a boot image carries for the agent: the builder writes them,
+/// the agent and the announcer read them. `EngineSettings.path` is the engine's.
+public enum ImageFiles {
+    /// The cluster key (announcements are sealed with it).
+    public static let clusterKey = "/etc/clump/cluster.key"
+    /// The key being rotated out, while a rotation lasts.
+    public static let previousClusterKey = "/etc/clump/cluster.key.previous"
+    /// `key=value` lines about the image (version, kernel, build time, modes), for people.
+    public static let imageInfo = "/etc/clump/image"
+
+    /// `path` relative to the image's root, as archive entries name it (`etc/clump/...`).
+    public static func entry(_ path: String) -> String { String(path.drop { $0 == "/" }) }
+}
