@@ -1,4 +1,5 @@
 import AgentSupport
+
 /// Seals outgoing datagrams with the cluster key and opens incoming ones: MAC check against the
 /// current key and, during a rotation, the previous one; per-sender replay protection and proof
 /// of freshness; a counter for every reason a datagram is dropped, for the view.

@@ -1,4 +1,5 @@
 import AgentSupport
+
 /// One announcement as it travels over UDP (port 7077), version 4. All numbers are big-endian.
 ///
 /// ```

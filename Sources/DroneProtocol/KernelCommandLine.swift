@@ -85,6 +85,8 @@ public struct KernelCommandLine: Equatable, Sendable {
 
     /// Text for a command line: parameters joined with spaces, a value with whitespace in
     /// double quotes (`key="a b"`), which is how `init(parsing:)` and the kernel read it back.
+    /// The kernel has no escape for a quote, so a value with both a quote and whitespace does
+    /// not survive the trip (nothing we write holds one).
     public var rendered: String {
         var words = parameters.map { parameter -> String in
             guard let value = parameter.value else { return parameter.key }

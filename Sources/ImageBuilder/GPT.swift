@@ -1,4 +1,5 @@
 import AgentSupport
+
 /// A GUID partition table (UEFI 2.10, 5.3): built for the hybrid ISO, parsed for `inspect`.
 ///
 /// The ISO's first 32 KiB are free for a partition table (ECMA-119 6.2.1, the System Area):

@@ -9,7 +9,6 @@ extension KernelCommandLine {
     }
 }
 
-
 /// The agent's options from the kernel command line: the boot mode, every `clump.*` key for
 /// later steps, and warnings to show on the console.
 public struct BootOptions: Equatable, Sendable {

@@ -15,9 +15,21 @@ func exitOnFailure(_ body: () throws -> Void) throws {
         throw error
     } catch let error as ValidationError {
         throw error
-    } catch {
+    } catch let error as any ClumpError {
         let (text, code) = ErrorEdge.report(error, program: "clumpbuild")
         FileHandle.standardError.write(Data((text + "\n").utf8))
         throw ExitCode(code)
+    } catch {
+        // A library's or the system's error: its own localised words where it has them, as
+        // ArgumentParser would print them, under our prefix.
+        let words = (error as? LocalizedError)?.errorDescription ?? String(describing: error)
+        let (text, code) = ErrorEdge.report(ForeignError(description: words), program: "clumpbuild")
+        FileHandle.standardError.write(Data((text + "\n").utf8))
+        throw ExitCode(code)
     }
+}
+
+/// An error of no module of ours, in its own words.
+private struct ForeignError: ClumpError {
+    var description: String
 }
