@@ -19,7 +19,7 @@ public enum SlurmImage {
     /// Where the key goes; munged's default `--key-file`.
     public static let keyPath = "etc/munge/munge.key"
     /// The agent reads the engine's settings here (`EngineSettings.path`, relative to the image root).
-    public static let settingsPath = String(EngineSettings.path.dropFirst())
+    public static let settingsPath = ImageFiles.entry(EngineSettings.path)
 
     /// The entries: `programs` as (image path, host file), `libraries` (the closure, plugins included),
     /// the key's host path, and the image's passwd and group text to extend.

@@ -147,9 +147,6 @@ extension Spec {
         }
     }
 
-    /// The ways a drone can boot (one type with the agent's); a spec's menu offers `BootMode.imageModes`.
-    public typealias BootMode = DroneProtocol.BootMode
-
     /// A serial console: `ttyS<port>,<speed>`.
     public struct SerialConsole: Sendable, Equatable, CustomStringConvertible {
         /// The `N` in `ttyS<N>`.
@@ -183,7 +180,7 @@ extension Spec {
 
     /// `boot:` in the spec.
     public struct Boot: Sendable, Equatable {
-        /// Modes the boot menu offers, in menu order.
+        /// Modes the boot menu offers, in menu order (`BootMode.imageModes` at most).
         public var modes: [BootMode] = SpecTable.bootModes.default
         /// The mode started when the menu times out; one of `modes`.
         public var defaultMode: BootMode = SpecTable.bootDefault.default

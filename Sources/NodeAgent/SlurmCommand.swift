@@ -54,8 +54,8 @@ public enum SlurmCommand {
         let log: Int32
         do {
             munged = try spawn(
-                SlurmPlan.munged(socket: SlurmPlan.defaultMungeSocket), user: settings.mungeUID, output: nil)
-            try waitForSocket(rooted(root, SlurmPlan.defaultMungeSocket), pid: munged)
+                SlurmPlan.munged(socket: EngineSettings.defaultMungeSocket), user: settings.mungeUID, output: nil)
+            try waitForSocket(rooted(root, EngineSettings.defaultMungeSocket), pid: munged)
             var pipeEnds: [Int32] = [0, 0]
             try syscall("pipe") { pipe(&pipeEnds) }
             _ = fcntl(pipeEnds[0], F_SETFD, FD_CLOEXEC)
@@ -110,11 +110,11 @@ public enum SlurmCommand {
         let runDirectory = rooted(root, "/run/munge")
         try SystemFile.makeDirectories(runDirectory, mode: 0o755)
         try syscall("chown", path: runDirectory) { chown(runDirectory, munge, munge) }
-        if settings.mungeSocket != SlurmPlan.defaultMungeSocket {
+        if settings.mungeSocket != EngineSettings.defaultMungeSocket {
             let link = rooted(root, settings.mungeSocket)
             try SystemFile.makeDirectories(String(link[..<(link.lastIndex(of: "/") ?? link.endIndex)]), mode: 0o755)
             unlink(link)
-            try syscall("symlink", path: link) { symlink(SlurmPlan.defaultMungeSocket, link) }
+            try syscall("symlink", path: link) { symlink(EngineSettings.defaultMungeSocket, link) }
         }
         let cgroup = rooted(root, "/sys/fs/cgroup")
         if !SystemFile.exists(cgroup + "/cgroup.controllers") {

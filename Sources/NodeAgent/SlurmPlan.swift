@@ -9,9 +9,6 @@ import DroneProtocol
 /// answer to the registration (`_handle_node_reg_resp: slurmctld sent back N TRES`), which is how
 /// we know the node is in.
 public enum SlurmPlan {
-    /// munged's default socket (`EngineSettings.defaultMungeSocket`).
-    public static let defaultMungeSocket = EngineSettings.defaultMungeSocket
-
     /// munged in the foreground; `socket` is where it listens.
     public static func munged(socket: String) -> [String] {
         ["/usr/sbin/munged", "--foreground", "--socket=\(socket)"]

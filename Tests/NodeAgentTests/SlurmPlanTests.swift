@@ -36,7 +36,7 @@ import Testing
         var plain = settings
         plain.features = []
         #expect(SlurmPlan.slurmd(plain, name: "n", address: "a").last == "NodeAddr=a")
-        #expect(SlurmPlan.munged(socket: SlurmPlan.defaultMungeSocket).contains("--foreground"))
+        #expect(SlurmPlan.munged(socket: EngineSettings.defaultMungeSocket).contains("--foreground"))
     }
 
     @Test(arguments: [
