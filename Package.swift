@@ -5,7 +5,7 @@ import PackageDescription
 // scripts/lib.sh) and must not pull in Foundation, so every module it imports
 // is Foundation-free: ClumpVersion, DroneProtocol (the master<->drone contract),
 // AgentSupport (the base: OS edge, error protocol, hashes), ELF, Kernel, XZ, NetProbe,
-// AutoMap, ClusterState, ClusterView, NodeAgent. Host-side modules may use it: ImageSpec
+// AutoMap, ClusterState, ClusterView, JoinProtocol (with libsodium, C only), NodeAgent. Host-side modules may use it: ImageSpec
 // (the spec), BootMenus (loader menus), HostTools (running host programs), ImageBuilder
 // (the build), KernelBuild, MasterSide (the master's files and serve; not the build).
 let package = Package(
@@ -26,6 +26,7 @@ let package = Package(
         .systemLibrary(name: "CArchive", pkgConfig: "libarchive", providers: [.apt(["libarchive-dev"])]),
         .systemLibrary(name: "CBlkid", pkgConfig: "blkid", providers: [.apt(["libblkid-dev"])]),
         .systemLibrary(name: "CLzma", pkgConfig: "liblzma", providers: [.apt(["liblzma-dev"])]),
+        .systemLibrary(name: "CSodium", pkgConfig: "libsodium", providers: [.apt(["libsodium-dev"])]),
 
         .target(name: "ClumpVersion"),
         .target(name: "DroneProtocol"),
@@ -33,6 +34,8 @@ let package = Package(
         .target(name: "CSyscall"),
         .target(name: "CCapDrop"),
         .target(name: "AgentSupport"),
+        // The join: Noise XK over libsodium, its messages and the image's join settings (both sides).
+        .target(name: "JoinProtocol", dependencies: ["CSodium", "AgentSupport"]),
         .target(name: "ELF", dependencies: ["AgentSupport"]),
         .target(name: "XZ", dependencies: ["CLzma", "AgentSupport"]),
         .target(name: "Kernel", dependencies: ["ELF", "XZ", "AgentSupport"]),
@@ -45,7 +48,7 @@ let package = Package(
             name: "ImageBuilder",
             dependencies: [
                 "ImageSpec", "ELF", "Kernel", "XZ", "CArchive", "CBlkid", "CLzma", "ClumpVersion", "KernelBuild", "DroneProtocol",
-                "BootMenus", "HostTools", "AgentSupport",
+                "BootMenus", "HostTools", "AgentSupport", "JoinProtocol",
             ]
         ),
         .target(name: "KernelBuild", dependencies: ["ImageSpec", "Kernel", "AgentSupport"]),
@@ -53,15 +56,18 @@ let package = Package(
             name: "MasterSide",
             dependencies: [
                 "ImageSpec", "BootMenus", "HostTools", "AutoMap", "NetProbe", "ClumpVersion", "AgentSupport", "DroneProtocol",
+                "JoinProtocol",
             ]
         ),
         .target(name: "NetProbe", dependencies: ["Kernel", "XZ", "CSyscall", "AgentSupport"]),
         .target(name: "AutoMap", dependencies: ["DroneProtocol", "AgentSupport"]),
         .target(name: "ClusterState", dependencies: ["AutoMap", "AgentSupport", "DroneProtocol"]),
-        .target(name: "ClusterView", dependencies: ["ClusterState", "AutoMap", "AgentSupport"]),
+        .target(name: "ClusterView", dependencies: ["ClusterState", "AutoMap", "AgentSupport", "DroneProtocol"]),
         .target(
             name: "NodeAgent",
-            dependencies: ["NetProbe", "AutoMap", "ClusterState", "ClusterView", "ClumpVersion", "AgentSupport", "DroneProtocol"]
+            dependencies: [
+                "NetProbe", "AutoMap", "ClusterState", "ClusterView", "ClumpVersion", "AgentSupport", "DroneProtocol", "JoinProtocol",
+            ]
         ),
 
         .executableTarget(
@@ -83,7 +89,8 @@ let package = Package(
         .testTarget(name: "XZTests", dependencies: ["XZ"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ImageSpecTests", dependencies: ["ImageSpec"], resources: [.copy("Fixtures")]),
         .testTarget(
-            name: "MasterSideTests", dependencies: ["MasterSide", "ImageSpec", "AutoMap", "NetProbe", "TestSupport", "AgentSupport"]
+            name: "MasterSideTests",
+            dependencies: ["MasterSide", "ImageSpec", "AutoMap", "NetProbe", "TestSupport", "AgentSupport", "JoinProtocol", "NodeAgent"]
         ),
         .testTarget(
             name: "ImageBuilderTests", dependencies: ["ImageBuilder", "BootMenus", "DroneProtocol", "AgentSupport"],
@@ -92,6 +99,7 @@ let package = Package(
         .testTarget(name: "NetProbeTests", dependencies: ["NetProbe", "Kernel", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "AutoMapTests", dependencies: ["AutoMap"]),
         .testTarget(name: "DroneProtocolTests", dependencies: ["DroneProtocol"]),
+        .testTarget(name: "JoinProtocolTests", dependencies: ["JoinProtocol", "AgentSupport"]),
         // Every module's error type, as the executables' edge reports it.
         .testTarget(
             name: "ErrorEdgeTests",

@@ -28,3 +28,10 @@ __attribute__((constructor(101))) static void clump_mount_proc_early(void) {
 }
 
 int clump_startup_linked(void) { return 1; }
+
+// libsodium's misuse handler, which its functions call on arguments out of range. Defining it
+// here keeps libsodium's core.o out of the static agent: that object also holds sodium_init,
+// which links the CPU-specific code of every primitive libsodium has (Argon2, BLAKE2b, Salsa20,
+// AES-GCM: about 90 KB of the RAM disk) although the join uses only X25519 and
+// ChaCha20-Poly1305, in their portable code. Misuse is a bug of ours: stop, as libsodium would.
+void sodium_misuse(void) { abort(); }

@@ -226,27 +226,7 @@ public enum ClusterKeyFile {
     public static func key(from contents: [UInt8]) -> [UInt8]? {
         var text = contents
         while let last = text.last, last == 0x0A || last == 0x0D || last == 0x20 || last == 0x09 { text.removeLast() }
-        if text.count >= 32, text.count % 2 == 0, let bytes = hex(text) { return bytes }
+        if text.count >= 32, text.count % 2 == 0, let bytes = Hex.decode(text) { return bytes }
         return contents.count >= 16 ? contents : nil
-    }
-
-    private static func hex(_ text: [UInt8]) -> [UInt8]? {
-        func digit(_ c: UInt8) -> UInt8? {
-            switch c {
-            case 0x30...0x39: return c - 0x30
-            case 0x61...0x66: return c - 0x61 + 10
-            case 0x41...0x46: return c - 0x41 + 10
-            default: return nil
-            }
-        }
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(text.count / 2)
-        var index = 0
-        while index < text.count {
-            guard let high = digit(text[index]), let low = digit(text[index + 1]) else { return nil }
-            bytes.append(high << 4 | low)
-            index += 2
-        }
-        return bytes
     }
 }

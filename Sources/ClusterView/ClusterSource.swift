@@ -1,5 +1,6 @@
 import AgentSupport
 import ClusterState
+import DroneProtocol
 import Glibc
 
 /// Where the view gets the cluster from, once per refresh. The cluster daemon's in-process
@@ -58,6 +59,8 @@ public final class FileSource: ClusterSource {
             bytes = try SystemFile.read(path, limit: limit + 1)
         } catch let error as OperationError {
             let missing = error.code == ENOENT && error.operation == "open"
+            // A drone that has not joined yet has no announcer: say what it waits for instead.
+            if missing, let state = joinState(beside: path) { throw ClusterViewError(operation: state) }
             throw ClusterViewError(
                 operation: error.operation, path: path, code: error.code,
                 message: missing ? "is the cluster daemon running? (--demo N shows invented nodes)" : nil)
@@ -66,6 +69,20 @@ public final class FileSource: ClusterSource {
             throw ClusterViewError(operation: "read", path: path, message: "larger than 4 MiB")
         }
         return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// The join's state file (`JoinedFiles.state`, beside the announcer's table) in words.
+    static func joinState(beside path: String) -> String? {
+        let directory = path[..<(path.lastIndex(of: "/") ?? path.startIndex)]
+        let name = JoinedFiles.state[JoinedFiles.state.index(after: JoinedFiles.state.lastIndex(of: "/")!)...]
+        guard let text = SystemFile.text(directory + "/" + name), let line = text.split(separator: "\n").first else { return nil }
+        let words = line.split(separator: " ").map(String.init)
+        switch (words.first, words.count) {
+        case ("waiting", 3): return "waiting for approval by \(words[2]), code \(words[1])"
+        case ("joined", 3): return "joined \(words[1]) (approved by \(words[2])); the announcer is starting"
+        case ("refused", 2): return "refused by \(words[1]); asking again"
+        default: return nil
+        }
     }
 }
 

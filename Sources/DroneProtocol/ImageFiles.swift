@@ -11,3 +11,14 @@ public enum ImageFiles {
     /// `path` relative to the image's root, as archive entries name it (`etc/clump/...`).
     public static func entry(_ path: String) -> String { String(path.drop { $0 == "/" }) }
 }
+
+/// What the join delivers, where the drone keeps it: /run is a tmpfs, so the keys live in RAM
+/// only, readable by root alone, and never in the image.
+public enum JoinedFiles {
+    public static let directory = "/run/clump/keys"
+    public static let clusterKey = "/run/clump/keys/cluster.key"
+    public static let previousClusterKey = "/run/clump/keys/cluster.key.previous"
+    public static let mungeKey = "/run/clump/keys/munge.key"
+    /// The join's state for the console and the view: `waiting CODE MASTER`, `joined MASTER BY`, ...
+    public static let state = "/run/clump/join"
+}

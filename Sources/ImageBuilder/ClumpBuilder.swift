@@ -3,6 +3,7 @@ import ClumpVersion
 import ELF
 import Foundation
 import ImageSpec
+import JoinProtocol
 import Kernel
 
 /// What `clumpbuild build` was asked to do.
@@ -54,8 +55,16 @@ public enum ClumpBuilder {
             }
         }
         var inputs = resolved.initramfs
-        inputs.clusterKey = key
-        inputs.previousClusterKey = try resolved.previousKeyFile.map { try ClusterKey.load(at: $0) }
+        let previousKey = try resolved.previousKeyFile.map { try ClusterKey.load(at: $0) }
+        if let join = resolved.join {
+            // The image is public: the drone earns the keys by joining, and pins the master by this key.
+            let pair = try JoinKey.loadOrCreate(at: join.keyFile, log: log)
+            inputs.join = JoinSettings(master: join.master, masterKey: pair.publicKey)
+        } else {
+            inputs.clusterKey = key
+            inputs.previousClusterKey = previousKey
+            log(resolved.openReason)
+        }
         inputs.modules = try compressed(resolved.modules)
         let entries = InitramfsPlan.entries(inputs)
         let initrd = staging + "/initrd.img"
@@ -244,6 +253,24 @@ public enum ClumpBuilder {
             throw ImageBuilderError.io("move into place", path: final, hint: "check permissions")
         }
         if hadOld { try? FileManager.default.removeItem(atPath: old) }
+    }
+}
+
+/// The master's join key pair: made once, kept beside the spec (0600), its public half in every image.
+enum JoinKey {
+    static func loadOrCreate(at path: String, log: (String) -> Void) throws -> KeyPair {
+        if FileManager.default.fileExists(atPath: path) {
+            guard let pair = JoinKeyFile.keyPair(from: try readFile(path)) else {
+                throw ImageBuilderError.io(
+                    "not a join key (64 hex digits)", path: path,
+                    hint: "remove it to have a new one made; drones booted from older images then refuse this master")
+            }
+            return pair
+        }
+        let pair = KeyPair.generate()
+        try writeAtomically(JoinKeyFile.contents(of: pair), to: path, mode: 0o600)
+        log("clump: generated the master's join key in \(path): keep it secret; images pin its public half")
+        return pair
     }
 }
 

@@ -17,6 +17,10 @@ struct ResolvedBuild {
     var keyFile: String
     /// `cluster.previous-key-file`, checked to exist.
     var previousKeyFile: String?
+    /// The master's join key file and address, unless the build is open (its keys in the image).
+    var join: (keyFile: String, master: String)?
+    /// What an open build tells the admin: whose keys are in the image, and why.
+    var openReason: String = ""
     var epoch: Int
     var menu: BootMenu
     var label: String
@@ -128,11 +132,14 @@ struct HostResolver {
         ].joined(separator: "\n") + (spec.engine.isOn ? "\nengine=slurm" : "") + "\n"
         let inputs = InitramfsInputs(
             kernelVersion: kernel.version, agent: agent, busybox: busybox, applets: applets, modules: [],
-            moduleIndexFiles: indexFiles, firmware: firmware, files: files, overlay: overlay, clusterKey: [],
+            moduleIndexFiles: indexFiles, firmware: firmware, files: files, overlay: overlay, clusterKey: nil,
             imageInfo: info)
         return ResolvedBuild(
             kernel: kernel, compression: compression, stripModules: spec.drivers.strip, modules: modules, initramfs: inputs,
-            keyFile: spec.resolve(spec.cluster.keyFile), previousKeyFile: try previousKeyFile(), epoch: epoch, menu: menu, label: spec.label,
+            keyFile: spec.resolve(spec.cluster.keyFile), previousKeyFile: try previousKeyFile(),
+            join: spec.cluster.effectiveJoin == .open ? nil
+                : (keyFile: spec.resolve(spec.cluster.joinKeyFile), master: spec.cluster.effectiveMaster.map { "\($0)" } ?? ""),
+            openReason: openReason(), epoch: epoch, menu: menu, label: spec.label,
             isoName: spec.outputs.iso, pxeName: spec.outputs.pxe, loaders: try BootLoaders.locate(root: root),
             uefi: try UEFILoaders.locate(root: root), secureBoot: spec.boot.secureBoot,
             enginePaths: Set(engine.map(\.path)), nfsrootAddOn: nfsrootAddOn)
@@ -176,6 +183,17 @@ struct HostResolver {
             moduleIndexFiles: try moduleIndexFiles(index, shipping: both, kernel: kernel))
     }
 
+    /// The warning an open build prints: its keys are in the image, readable by anyone who reads that.
+    private func openReason() -> String {
+        let keys = spec.engine.isOn ? "the cluster key and the MUNGE key are" : "the cluster key is"
+        if spec.cluster.effectiveMaster == nil {
+            return "clump: no cluster.network, so no master approves joins: this image is open, \(keys) in it "
+                + "(fine for a CD-only cluster; set cluster.network to keep the keys on the master)"
+        }
+        return "clump: warning: cluster.join is open: \(keys) in the image, and TFTP hands it to any PC on the "
+            + "LAN, which can then forge announcements\(spec.engine.isOn ? " and run jobs as root" : ""); isolated networks only"
+    }
+
     /// `engine.slurm`: slurmd, munged and what they load, the MUNGE key, the users (see `SlurmImage`).
     private func engineEntries(overlay: [ImageEntry]) throws -> [ImageEntry] {
         let slurm = spec.engine.slurm
@@ -196,6 +214,7 @@ struct HostResolver {
                 controllerKey, "the Slurm engine needs the plugin \(plugin)", hint: "apt-get install slurmd")
         }
         let keyFile = spec.resolve(slurm.mungeKeyFile)
+        // The master reads the key to deliver it to approved drones, so it must be there either way.
         guard FileManager.default.isReadableFile(atPath: keyFile) else {
             throw specError(
                 "engine.slurm.munge-key-file", "\(keyFile): no such file",
@@ -230,7 +249,7 @@ struct HostResolver {
         }
         let accounts = SlurmImage.jobAccounts(passwd: host("etc/passwd"), group: host("etc/group"))
         return SlurmImage.entries(
-            settings: slurm, programs: programs, libraries: libraries, keyFile: keyFile,
+            settings: slurm, programs: programs, libraries: libraries, keyFile: spec.cluster.effectiveJoin == .open ? keyFile : nil,
             passwd: text("etc/passwd"), group: text("etc/group"), accounts: accounts)
     }
 

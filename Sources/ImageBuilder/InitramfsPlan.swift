@@ -1,4 +1,5 @@
 import DroneProtocol
+import JoinProtocol
 
 /// Everything the RAM disk is made of, resolved on the host: paths, names and bytes.
 /// Produced by `ClumpBuilder` (which reads the host); turned into entries purely.
@@ -29,11 +30,14 @@ public struct InitramfsInputs: Sendable {
     public var files: [ImageEntry]
     /// Overlay entries, repo `rootfs/` first, later overlays win.
     public var overlay: [ImageEntry]
-    public var clusterKey: [UInt8]
+    /// Nil when the drone gets it by joining (see `join`).
+    public var clusterKey: [UInt8]?
     /// The key being rotated out (`etc/clump/cluster.key.previous`), if any.
     public var previousClusterKey: [UInt8]? = nil
     /// `etc/clump/image`: key=value facts the agent and users read.
     public var imageInfo: String
+    /// Where the master's join service is and its public key (`etc/clump/join`); nil for an open build.
+    public var join: JoinSettings? = nil
 }
 
 /// Which part of the size budget an entry counts towards.
@@ -78,7 +82,12 @@ public enum InitramfsPlan {
         for blob in inputs.firmware {
             put(ImageEntry(path: blob.path, content: .file(.host(path: blob.host)), mode: blob.mode))
         }
-        put(ImageEntry(path: ImageFiles.entry(ImageFiles.clusterKey), content: .file(.bytes(inputs.clusterKey)), mode: 0o600))
+        if let key = inputs.clusterKey {
+            put(ImageEntry(path: ImageFiles.entry(ImageFiles.clusterKey), content: .file(.bytes(key)), mode: 0o600))
+        }
+        if let join = inputs.join {
+            put(ImageEntry(path: ImageFiles.entry(JoinSettings.path), content: .file(.bytes(Array(join.text.utf8))), mode: 0o644))
+        }
         if let previous = inputs.previousClusterKey {
             put(ImageEntry(path: ImageFiles.entry(ImageFiles.previousClusterKey), content: .file(.bytes(previous)), mode: 0o600))
         }

@@ -22,9 +22,9 @@ public enum SlurmImage {
     public static let settingsPath = ImageFiles.entry(EngineSettings.path)
 
     /// The entries: `programs` as (image path, host file), `libraries` (the closure, plugins included),
-    /// the key's host path, and the image's passwd and group text to extend.
+    /// the key's host path (nil: the key comes by the join, into RAM), and the image's passwd and group text to extend.
     public static func entries(
-        settings: Spec.Slurm, programs: [(path: String, host: String)], libraries: [ImageEntry], keyFile: String,
+        settings: Spec.Slurm, programs: [(path: String, host: String)], libraries: [ImageEntry], keyFile: String?,
         passwd: String, group: String, accounts: (passwd: [String], group: [String]) = ([], [])
     ) -> [ImageEntry] {
         let munge = SlurmNode.mungeUser.id
@@ -32,7 +32,6 @@ public enum SlurmImage {
         entries += libraries
         entries += [
             ImageEntry(path: "etc/munge", content: .directory, mode: 0o700, uid: munge, gid: munge),
-            ImageEntry(path: keyPath, content: .file(.host(path: keyFile)), mode: 0o400, uid: munge, gid: munge),
             ImageEntry(path: "var/lib/munge", content: .directory, mode: 0o700, uid: munge, gid: munge),
             ImageEntry(path: "var/log/munge", content: .directory, mode: 0o700, uid: munge, gid: munge),
             .directory("var/spool"), .directory("var/spool/slurmd"), .directory("var/log/slurm"),
@@ -40,6 +39,9 @@ public enum SlurmImage {
             .file("etc/group", text: extend(group, with: [SlurmNode.mungeUser.groupLine, SlurmNode.slurmUser.groupLine] + accounts.group)),
             .file(settingsPath, text: settingsText(settings)),
         ]
+        if let keyFile {
+            entries.append(ImageEntry(path: keyPath, content: .file(.host(path: keyFile)), mode: 0o400, uid: munge, gid: munge))
+        }
         return entries
     }
 

@@ -126,6 +126,18 @@ enum SpecTable {
         help: "While rotating the key: the key being replaced, which nodes still accept (never sign with). "
             + "Build and boot images with the new key-file and this set, then drop it once every node runs them.")
 
+    static let clusterJoin = Setting(
+        "cluster.join", \.cluster.join, default: .approve, .choice("join policy"),
+        help: "How a drone gets the cluster's keys, which are never in the image: approve (an unknown machine "
+            + "waits, showing a code, until `clumpbuild approve CODE` or `serve --enrol`), known-macs (approve, and "
+            + "a machine whose MAC is in the inventory joins by itself: MACs can be copied), or open (the keys are "
+            + "in the image, as in the original Clump/OS: anyone who reads it joins; isolated networks only). "
+            + "Without cluster.network there is no master to approve: the build is open.")
+    static let clusterJoinKeyFile = Setting(
+        "cluster.join-key-file", \.cluster.joinKeyFile, default: "join.key", .path,
+        help: "The master's private join key (the image carries its public half, which drones pin); generated "
+            + "when missing. Lost or leaked: delete it, build again, and boot every drone from the new image.")
+
     static let clusterNetwork = Setting(
         "cluster.network", \.cluster.network, default: nil, .optionalNetwork,
         help: "The cluster's network, e.g. 10.0.2.0/24. Set: a drone with several cards numbers itself by the card "
@@ -219,6 +231,7 @@ enum SpecTable {
         AnySetting(compression), AnySetting(label),
         AnySetting(clusterKeyFile), AnySetting(clusterPreviousKeyFile),
         AnySetting(clusterNetwork), AnySetting(clusterDHCPRange), AnySetting(clusterMaster), AnySetting(clusterNodes),
+        AnySetting(clusterJoin), AnySetting(clusterJoinKeyFile),
         AnySetting(outputsISO), AnySetting(outputsPXE),
         AnySetting(slurmController), AnySetting(slurmMungeKeyFile), AnySetting(slurmMungeSocket),
         AnySetting(slurmFeatures), AnySetting(slurmPartition),

@@ -38,9 +38,7 @@ public struct ServeMonitor: Sendable {
     private var started: Double?
     private var enrolments: [Double] = []
     private var closed = false
-    private var second: Double = -1
-    private var shown = 0
-    private var suppressed = 0
+    private var budget = LineBudget(perSecond: unknownLinesPerSecond)
 
     /// How many machines the monitor keeps something about: bounded by `capacity` per table.
     var tracked: Int { macOf.count + asking.count + reported.count + pending.count }
@@ -58,27 +56,16 @@ public struct ServeMonitor: Sendable {
     /// The summary of the last second's lines that were not shown, once that second is over; call it
     /// now and then (`serve` does, between log lines) with the seconds of a monotonic clock.
     public mutating func tick(at now: Double) -> [Action] {
-        guard suppressed > 0, now.rounded(.down) > second else { return [] }
-        var line = "clump: \(suppressed) more lines about unknown machines in the last second, not shown one by one"
+        guard let held = budget.heldBack(at: now) else { return [] }
+        var line = "clump: \(held) more lines about unknown machines in the last second, not shown one by one"
         if enrol { line += " (\(enrolments.count) of at most \(limits.max) enrolled)" }
-        suppressed = 0
         return [.print(line)]
     }
 
     /// A line about an unknown machine, unless this second already had its share (`tick` counts the rest).
     private mutating func aboutUnknown(_ line: String, at now: Double) -> [Action] {
-        var actions = tick(at: now)
-        if now.rounded(.down) != second {
-            second = now.rounded(.down)
-            shown = 0
-        }
-        if shown < Self.unknownLinesPerSecond {
-            shown += 1
-            actions.append(.print(line))
-        } else {
-            suppressed += 1
-        }
-        return actions
+        let actions = tick(at: now)
+        return budget.admit(at: now) ? actions + [.print(line)] : actions
     }
 
     /// The actions for one line of dnsmasq's log (`dnsmasq-dhcp[PID]: DHCPACK(br0) 10.0.2.2 52:54:00:12:34:56 node2`),

@@ -4,6 +4,7 @@ import BootMenus
 import Foundation
 import HostTools
 import ImageSpec
+import JoinProtocol
 
 /// `clumpbuild serve`: dnsmasq in the foreground with the generated configuration, its log turned into
 /// one line per booting machine, and enrolment of unknown ones without a restart.
@@ -15,6 +16,8 @@ public final class Server {
         public var interface: String
         public var proxy: Bool
         public var enrol: Bool
+        /// Only the join service: the site keeps its own DHCP and TFTP.
+        public var joinOnly: Bool = false
         /// What `enrol` takes at most, how fast and for how long.
         public var limits: EnrolmentLimits
         public var dnsmasq: String
@@ -22,7 +25,7 @@ public final class Server {
         public var outputDescriptor: Int32
 
         public init(
-            specPath: String?, outDir: String, interface: String, proxy: Bool, enrol: Bool,
+            specPath: String?, outDir: String, interface: String, proxy: Bool, enrol: Bool, joinOnly: Bool = false,
             limits: EnrolmentLimits = .init(), dnsmasq: String = "dnsmasq", outputDescriptor: Int32 = STDOUT_FILENO
         ) {
             self.limits = limits
@@ -31,6 +34,7 @@ public final class Server {
             self.interface = interface
             self.proxy = proxy
             self.enrol = enrol
+            self.joinOnly = joinOnly
             self.dnsmasq = dnsmasq
             self.outputDescriptor = outputDescriptor
         }
@@ -62,6 +66,18 @@ public final class Server {
                 "clump: warning: \(options.interface) has \(address), but cluster.master is \(master): ISC dhcpd and "
                     + "Kea configurations name \(master) as the TFTP server")
         }
+        let join = try startJoin(inputs, address: address)
+        if options.joinOnly {
+            guard let join else {
+                throw inputs.spec.error(
+                    "cluster.join", "serve --join-only with cluster.join open: there is nothing to join",
+                    hint: "an open image carries its keys; set cluster.join to approve")
+            }
+            StopSignals.install()
+            _ = output(
+                "clump: serving joins only on \(address) port \(join.options.port) (\(inputs.spec.cluster.join.rawValue)); Ctrl-C stops")
+            return try serveJoins(join, &inputs, process: nil, log: nil, monitor: nil)
+        }
         if !options.proxy {
             let others = try DHCPServerProbe.servers(on: options.interface, mac: Self.mac(of: options.interface))
             if !others.isEmpty {
@@ -75,7 +91,7 @@ public final class Server {
 
         let dir = generator.directory
         let config = dir + "/" + (options.proxy ? MasterLayout.dnsmasqProxy : MasterLayout.dnsmasq)
-        var monitor = ServeMonitor(
+        let monitor = ServeMonitor(
             inventory: inputs.inventory, cluster: inputs.spec.cluster, tftpRoot: dir + "/" + MasterLayout.tftp,
             enrol: options.enrol && !options.proxy, limits: options.limits)
         if options.enrol && !options.proxy {
@@ -107,47 +123,125 @@ public final class Server {
         _ = output(
             "clump: serving \(options.proxy ? "proxy DHCP" : "DHCP") and TFTP on \(options.interface) (\(address)) for "
                 + "\(network), \(inputs.inventory.nodes.count) known nodes; Ctrl-C stops")
+        if let join {
+            _ = output(
+                "clump: joins on \(address) port \(join.options.port): \(inputs.spec.cluster.join.rawValue)"
+                    + (join.options.window.map { ", and up to \($0.max) machines for \(Int($0.window / 60)) min (--enrol)" } ?? ""))
+        }
+        return try serveJoins(join, &inputs, process: (process, user), log: log.fileHandleForReading.fileDescriptor, monitor: monitor)
+    }
 
+    /// The join service, unless the build is open (then the loud warning instead).
+    private func startJoin(_ inputs: MasterInputs, address: IPv4Address) throws -> JoinService? {
+        let spec = inputs.spec
+        guard spec.cluster.effectiveJoin != .open else {
+            _ = output(
+                "clump: warning: cluster.join is open: the images carry the cluster key"
+                    + (spec.engine.isOn ? " and the MUNGE key" : "") + ", so any PC that boots them (or reads them over TFTP) "
+                    + "joins the cluster; isolated networks only")
+            return nil
+        }
+        let keyFile = spec.resolve(spec.cluster.joinKeyFile)
+        guard let bytes = FileManager.default.contents(atPath: keyFile), let keys = JoinKeyFile.keyPair(from: Array(bytes)) else {
+            throw MasterSideError(
+                "no join key", subject: keyFile, hint: "`clumpbuild build` makes it (and the images that pin it); build first")
+        }
+        func read(_ path: String, _ what: String) throws -> [UInt8] {
+            guard let data = FileManager.default.contents(atPath: path) else {
+                throw MasterSideError("cannot read \(what), which approved drones get", subject: path, hint: "build first")
+            }
+            return Array(data)
+        }
+        let delivery = JoinDelivery(
+            clusterKey: try read(spec.resolve(spec.cluster.keyFile), "the cluster key"),
+            previousKey: try spec.cluster.previousKeyFile.map { try read(spec.resolve($0), "the previous cluster key") },
+            mungeKey: spec.engine.isOn ? try read(spec.resolve(spec.engine.slurm.mungeKeyFile), "the MUNGE key") : nil)
+        let directory = options.outDir + "/" + Self.joinDirectory
+        try MasterSideError.wrapping { try SystemFile.makeDirectories(directory, mode: 0o700) }
+        var joinOptions = JoinService.Options(
+            address: address, controlPath: directory + "/" + Self.controlSocket, policy: spec.cluster.join,
+            window: options.enrol ? options.limits : nil)
+        joinOptions.port = JoinSettings.defaultPort
+        return try JoinService(
+            options: joinOptions, keys: keys, delivery: delivery, records: try JoinRecords(path: directory + "/approved"),
+            inventory: inputs.inventory, now: Self.now())
+    }
+
+    /// Where serve keeps the join's state and its control socket, inside the output directory.
+    public static let joinDirectory = "join"
+    public static let controlSocket = "control.sock"
+
+    /// The loop: dnsmasq's log (unless join-only), the output's reader, and the join service.
+    private func serveJoins(
+        _ join: JoinService?, _ inputs: inout MasterInputs, process: (Process, DnsmasqUser.Account)?, log fd: Int32?,
+        monitor initial: ServeMonitor?
+    ) throws -> Int32 {
+        var monitor = initial
+        func stop() { if let process { HostProgram.stop(process.0) } }
         let started = Self.now()
         var checked = false
-
-        let fd = log.fileHandleForReading.fileDescriptor
         var pending: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 8192)
         var recent: [String] = []
+        func say(_ text: String) -> Bool {
+            guard output(text) else {
+                stop()
+                return false
+            }
+            return true
+        }
         while true {
             if StopSignals.requested != 0 {
-                HostProgram.stop(process)
+                stop()
                 return 128 + StopSignals.requested
             }
             // The output is watched too: a reader that went away (`serve | grep -m1 node11`) shows as an
             // error on a pipe's write end even while no machine boots and nothing is written.
             var fds = [
-                pollfd(fd: fd, events: Int16(POLLIN), revents: 0),
+                pollfd(fd: fd ?? -1, events: Int16(POLLIN), revents: 0),
                 pollfd(fd: options.outputDescriptor, events: 0, revents: 0),
-            ]
-            let ready = poll(&fds, 2, 200)
+            ] + (join?.descriptors() ?? [])
+            let ready = poll(&fds, nfds_t(fds.count), 200)
             if ready < 0 && errno != EINTR { break }
             if fds[1].revents & Int16(POLLERR | POLLHUP) != 0 {
-                HostProgram.stop(process)
+                stop()
                 return 141
             }
+            let now = Self.now()
+            if let join {
+                for event in join.handle(Array(fds.dropFirst(2)), now: now) + join.tick(now: now) {
+                    switch event {
+                    case .print(let text):
+                        guard say(text) else { return 141 }
+                    case .approved(let macs, _, _):
+                        // A machine an operator (or the window) let in becomes a known node, for `known-macs` and its name.
+                        let cards = macs.compactMap { MACAddress(parsing: $0) }
+                        guard let mac = cards.first, !cards.contains(where: { inputs.inventory.node(with: $0) != nil }),
+                            let next = inputs.inventory.nextFreeAddress(in: inputs.spec.cluster)
+                        else { continue }
+                        var unused = monitor ?? ServeMonitor(
+                            inventory: inputs.inventory, cluster: inputs.spec.cluster, tftpRoot: "", enrol: false)
+                        guard say(enrol(mac, next, &inputs, &unused)) else { return 141 }
+                        if monitor != nil { monitor = unused }
+                        join.update(inventory: inputs.inventory)
+                    }
+                }
+            }
             // dnsmasq drops root once its sockets are open: say what it kept, once, when it has.
-            if !checked, Self.now() - started > 1 {
+            if let (process, user) = process, !checked, now - started > 1 {
                 checked = true
                 let (line, ok) = DnsmasqUser.describe(pid: process.processIdentifier, user: user)
-                _ = output(line)
+                guard say(line) else { return 141 }
                 if !ok {
-                    HostProgram.stop(process)
+                    stop()
                     return 1
                 }
             }
-            for case .print(let text) in monitor.tick(at: Self.now()) {
-                guard output(text) else {
-                    HostProgram.stop(process)
-                    return 141
-                }
+            guard var current = monitor, let fd else { continue }
+            for case .print(let text) in current.tick(at: now) {
+                guard say(text) else { return 141 }
             }
+            monitor = current
             guard ready > 0, fds[0].revents != 0 else { continue }
             let count = read(fd, &buffer, buffer.count)
             if count <= 0 { break }
@@ -156,26 +250,22 @@ public final class Server {
                 let line = String(decoding: pending[..<newline], as: UTF8.self)
                 pending.removeSubrange(...newline)
                 recent = Array((recent + [line]).suffix(5))
-                for action in monitor.feed(line, at: Self.now()) {
+                for action in current.feed(line, at: now) {
                     switch action {
                     case .print(let text):
-                        guard output(text) else {
-                            HostProgram.stop(process)
-                            return 141
-                        }
+                        guard say(text) else { return 141 }
                     case .enrol(let mac, let address):
-                        let text = enrol(mac, address, &inputs, &monitor)
-                        guard output(text) else {
-                            HostProgram.stop(process)
-                            return 141
-                        }
+                        guard say(enrol(mac, address, &inputs, &current)) else { return 141 }
+                        join?.update(inventory: inputs.inventory)
                     }
                 }
             }
+            monitor = current
         }
-        process.waitUntilExit()
+        guard let process else { throw MasterSideError("the join service's poll failed", subject: options.interface) }
+        process.0.waitUntilExit()
         throw MasterSideError(
-            "dnsmasq stopped (status \(process.terminationStatus)): " + recent.joined(separator: " | "),
+            "dnsmasq stopped (status \(process.0.terminationStatus)): " + recent.joined(separator: " | "),
             subject: options.interface, hint: "another DHCP or TFTP server may hold ports 67 or 69 here")
     }
 

@@ -1,3 +1,4 @@
+import AgentSupport
 import ClusterState
 import DroneProtocol
 
@@ -49,6 +50,15 @@ public enum AnnounceCommand {
 
     /// Runs the daemon; the exit status.
     static func run(_ options: Announcer.Options, log: (String) -> Void) -> Int32 {
+        // A joining image has no key until the master approves this node: wait for it quietly.
+        if let key = options.keyFile, key.hasPrefix(rooted(options.root, JoinedFiles.directory)) {
+            var said = false
+            while !SystemFile.exists(key) {
+                if !said { log("clump: announce waits for the cluster key from the join") }
+                said = true
+                sleep(milliseconds: 500)
+            }
+        }
         do {
             try Announcer.run(options, log: log)
             return 0
@@ -59,14 +69,12 @@ public enum AnnounceCommand {
     }
 
     /// The children PID 1 supervises besides the shells: in auto mode, the announcer (it waits
-    /// for /run/clump/status to name this node, then announces). Its messages go to the kernel
-    /// log (and so to the console), not to a terminal it could take from a shell.
-    public static func children(for mode: BootMode, program: String = "/init") -> [ShellCommand] {
+    /// for /run/clump/status to name this node, then announces).
+    /// An image that joins announces with the keys the join put in RAM.
+    public static func children(for mode: BootMode, root: String = "/", program: String = "/init") -> [ShellCommand] {
         guard mode == .auto else { return [] }
-        return [
-            ShellCommand(
-                path: program, arguments: ["clumpnode", "announce"], environment: ["PATH=" + ShellCommand.searchPath],
-                terminal: "/dev/kmsg")
-        ]
+        let keys = JoinCommand.joins(root: root)
+            ? ["--key", JoinedFiles.clusterKey, "--previous-key", JoinedFiles.previousClusterKey] : []
+        return [ShellCommand.agentDaemon(["announce"] + keys, program: program)]
     }
 }

@@ -49,7 +49,9 @@ public enum InitProcess {
         BootSequence.standard(for: plan.options.mode).run(context)
 
         plan.shellBanner.forEach(say)
-        let shells = ShellSupervisor(commands: plan.shells + AnnounceCommand.children(for: plan.options.mode)
+        let shells = ShellSupervisor(
+            commands: plan.shells + JoinCommand.children(for: plan.options.mode, root: root)
+                + AnnounceCommand.children(for: plan.options.mode, root: root)
                 + SlurmCommand.children(for: plan.options.mode, root: root), say: say)
         shells.startDue(now: monotonicNanoseconds())
 

@@ -28,6 +28,8 @@ public enum NodeAgentCommand {
         case announce(Announcer.Options)
         /// Run the engine, munged and slurmd (`SlurmCommand`).
         case slurm
+        /// Join the master and keep the session (`JoinCommand`).
+        case join
         /// A usage mistake, with the message.
         case usageError(String)
     }
@@ -60,6 +62,8 @@ public enum NodeAgentCommand {
                             DIR/run/clump/cluster current for clumpview
           slurm             run munged and slurmd -Z (the image's engine.slurm), say when the
                             controller has registered this node
+          join              join the master named in /etc/clump/join (a Noise session pinned to
+                            its key), show the approval code, keep the keys it delivers in RAM
           help              print this text
 
         On a drone, /init is this program: run `/init probe` and so on from the shell.
@@ -95,6 +99,7 @@ public enum NodeAgentCommand {
             case .failure(let error): return .usageError("\(error.description)\n" + AnnounceCommand.usage)
             }
         case "slurm": return words.count == 1 ? .slurm : .usageError("slurm takes no arguments")
+        case "join": return words.count == 1 ? .join : .usageError("join takes no arguments")
         default: return .usageError("unknown command '\(command)'")
         }
     }
@@ -142,6 +147,8 @@ public enum NodeAgentCommand {
             return AnnounceCommand.run(options) { printError($0) }
         case .slurm:
             return SlurmCommand.run()
+        case .join:
+            return JoinCommand.run()
         case .usageError(let message):
             printError("clumpnode: \(message)\n\n" + usage)
             return 2

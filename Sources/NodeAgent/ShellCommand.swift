@@ -18,6 +18,12 @@ public struct ShellCommand: Equatable, Sendable {
         self.terminal = terminal
     }
 
+    /// A daemon of the agent's own (`clumpnode announce`, `slurm`, `join`) that PID 1 supervises: its
+    /// messages go to the kernel log (and so to the console), not to a terminal it could take from a shell.
+    public static func agentDaemon(_ arguments: [String], program: String = "/init") -> ShellCommand {
+        ShellCommand(path: program, arguments: ["clumpnode"] + arguments, environment: ["PATH=" + searchPath], terminal: "/dev/kmsg")
+    }
+
     /// The shell's PATH: busybox's applet links live in all four.
     public static let searchPath = "/sbin:/usr/sbin:/bin:/usr/bin"
 

@@ -12,11 +12,7 @@ public enum SlurmCommand {
     /// The children PID 1 supervises in auto mode when the image has an engine.
     public static func children(for mode: BootMode, root: String = "/", program: String = "/init") -> [ShellCommand] {
         guard mode == .auto, SystemFile.exists(rooted(root, EngineSettings.path)) else { return [] }
-        return [
-            ShellCommand(
-                path: program, arguments: ["clumpnode", "slurm"], environment: ["PATH=" + ShellCommand.searchPath],
-                terminal: "/dev/kmsg")
-        ]
+        return [ShellCommand.agentDaemon(["slurm"], program: program)]
     }
 
     /// Runs the engine; returns when it stopped (the exit status).
@@ -48,13 +44,20 @@ public enum SlurmCommand {
             state("down", "\(error)")
             return 1
         }
+        // A joining image gets the MUNGE key with its approval: nothing that needs it starts before.
+        let joinedKey = JoinCommand.joins(root: root) ? rooted(root, JoinedFiles.mungeKey) : nil
+        if let joinedKey, !SystemFile.exists(joinedKey) {
+            state("waiting", "waiting for approval")
+            while !SystemFile.exists(joinedKey) { sleep(milliseconds: 500) }
+        }
         state("starting", nil)
         let munged: pid_t
         let slurmd: pid_t
         let log: Int32
         do {
             munged = try spawn(
-                SlurmPlan.munged(socket: EngineSettings.defaultMungeSocket), user: settings.mungeUID, output: nil)
+                SlurmPlan.munged(socket: EngineSettings.defaultMungeSocket, keyFile: joinedKey.map { _ in JoinedFiles.mungeKey }),
+                user: settings.mungeUID, output: nil)
             try waitForSocket(rooted(root, EngineSettings.defaultMungeSocket), pid: munged)
             var pipeEnds: [Int32] = [0, 0]
             try syscall("pipe") { pipe(&pipeEnds) }

@@ -9,9 +9,10 @@ import DroneProtocol
 /// answer to the registration (`_handle_node_reg_resp: slurmctld sent back N TRES`), which is how
 /// we know the node is in.
 public enum SlurmPlan {
-    /// munged in the foreground; `socket` is where it listens.
-    public static func munged(socket: String) -> [String] {
-        ["/usr/sbin/munged", "--foreground", "--socket=\(socket)"]
+    /// munged in the foreground; `socket` is where it listens; `keyFile` when the key is not the
+    /// image's (a joining drone keeps it in RAM, where the join put it).
+    public static func munged(socket: String, keyFile: String? = nil) -> [String] {
+        ["/usr/sbin/munged", "--foreground", "--socket=\(socket)"] + (keyFile.map { ["--key-file=\($0)"] } ?? [])
     }
 
     /// `slurmd -D -Z --conf-server CONTROLLER -N NAME --conf "NodeAddr=ADDRESS Feature=..."`.

@@ -7,7 +7,10 @@ struct Clumpbuild: ParsableCommand {
         commandName: "clumpbuild",
         abstract: "Build bootable cluster-drone images (ISO, USB, PXE) from one spec.",
         version: ClumpVersion.string,
-        subcommands: [Build.self, Generate.self, Serve.self, Init.self, Inspect.self, CheckKernel.self, Boot.self, KernelCommand.self],
+        subcommands: [
+            Build.self, Generate.self, Serve.self, Approve.self, Deny.self, Init.self, Inspect.self, CheckKernel.self, Boot.self,
+            KernelCommand.self,
+        ],
         defaultSubcommand: nil
     )
 }

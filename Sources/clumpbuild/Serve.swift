@@ -12,6 +12,9 @@ struct Serve: ParsableCommand {
             A machine not in the inventory is shown with the line that enrols it; with --enrol it is \
             added at the next free address (with the time, in a comment) and gets it from its next DHCP \
             request on, without a restart: at most --max machines, a few a minute, for --window minutes. \
+            Unless cluster.join is open, serve also runs the join service on the interface's address \
+            (TCP port 7078): drones that are not approved wait, showing a code that `clumpbuild approve CODE` \
+            lets in (or --enrol's window, or known-macs). --join-only serves joins alone. \
             Ctrl-C, SIGTERM or a closed output stop dnsmasq too.
             """
     )
@@ -28,8 +31,11 @@ struct Serve: ParsableCommand {
     @Flag(name: .long, help: "Proxy DHCP: another server hands out addresses, clump says what to boot.")
     var proxy = false
 
-    @Flag(name: .long, help: "Add machines that boot and are not in the inventory to it.")
+    @Flag(name: .long, help: "Add machines that boot and are not in the inventory to it, and let them join (at most --max).")
     var enrol = false
+
+    @Flag(name: .long, help: "Only the join service: the site keeps its own DHCP and TFTP.")
+    var joinOnly = false
 
     @Option(name: .long, help: "With --enrol: the most machines to add.")
     var max: Int = EnrolmentLimits().max
@@ -51,7 +57,7 @@ struct Serve: ParsableCommand {
         try exitOnFailure {
             let server = Server(
                 options: .init(
-                    specPath: spec, outDir: out, interface: interface, proxy: proxy, enrol: enrol,
+                    specPath: spec, outDir: out, interface: interface, proxy: proxy, enrol: enrol, joinOnly: joinOnly,
                     limits: EnrolmentLimits(max: max, perMinute: perMinute, window: Double(window) * 60)),
                 output: { line in
                     let data = Array((line + "\n").utf8)

@@ -214,6 +214,66 @@ struct MasterServeTests {
         #expect(lan.dnsmasqLeft(for: master.out).isEmpty)
     }
 
+    /// The secretless image end to end: built for the cluster network with the default
+    /// `cluster.join: approve`, nothing that TFTP or the ISO hands out holds a key; an unknown
+    /// drone PXE-boots, shows its code, announces nothing and is in no view; `clumpbuild approve
+    /// CODE` lets it join, and then it announces with the key it got over its session.
+    @Test("a secretless image: no key in anything served; an unknown drone waits with its code and joins once approved")
+    func approvedJoin() async throws {
+        let directory = try Harness.scratch("joinmaster")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let spec = directory + "/clump.yaml"
+        let out = directory + "/out"
+        try "cluster:\n  network: \(MasterLAN.network)\nboot:\n  timeout: 0\n".write(toFile: spec, atomically: true, encoding: .utf8)
+        let built = try Harness.run(
+            [try Harness.clumpbuild, "build", "--spec", spec, "--out", out], cwd: directory,
+            environment: ["SOURCE_DATE_EPOCH": "1700000000"])
+        try #require(built.status == 0, "\(built.output)")
+        #expect(built.output.contains("clump: generated the master's join key in \(directory)/join.key"), "\(built.output)")
+        let lan = try MasterLAN(taps: 1)
+        defer { lan.remove() }
+        let serve = try Console(
+            "serve-join", clumpbuild: ["serve", "--spec", spec, "--out", out, "--interface", "br0"], namespace: lan.namespace)
+        try serve.expect("clump: joins on 10\\.66\\.0\\.1 port 7078: approve", within: 60)
+
+        // Everything a PC on the LAN can fetch, archives unpacked: no key, raw, hex or base64.
+        let secrets = try SecretScan.needles(keyFiles: [directory + "/cluster.key", directory + "/join.key"])
+        let found = try SecretScan.find(secrets, under: out, scratch: directory + "/unpacked")
+        #expect(found.isEmpty, "secrets in what the master serves: \(found)")
+
+        let mac = Self.macs[2]
+        let drone = try Console("pxe-join", bootArguments: lan.pxeBoot(out + "/master/tftp", drone: 1, mac: mac), namespace: lan.namespace)
+        let lease = try drone.expect(#"clump: lease eth0 10\.66\.0\.[0-9]+/24"#, within: Self.bootSeconds)
+        let address = String(lease.dropFirst("clump: lease eth0 ".count).prefix { $0 != "/" })
+        let waiting = try drone.expect(#"clump: waiting for approval by 10\.66\.0\.1, code [0-9]{3}-[0-9]{3}"#, within: 120)
+        let code = String(waiting.suffix(7))
+        // (QEMU's firmware tables give no DMI UUID unless asked for one.)
+        try serve.expect("clump: join: machine \(mac) at \(address)( \\(uuid [^)]*\\))? waits for approval, code \(code)", within: 10)
+        #expect(!drone.transcript.contains("clump: announcing"), "announced before approval")
+        let before = try Harness.run([
+            "ip", "netns", "exec", lan.namespace, try Harness.binDir + "/clumpview", "--json", "--join", MasterLAN.network,
+            "--key", directory + "/cluster.key", "--wait", "8",
+        ])
+        #expect(!((try? Self.upAddresses(before.output)) ?? []).contains(address), "\(before.output)")
+
+        let approved = try Harness.run([try Harness.clumpbuild, "approve", code, "--out", out])
+        #expect(approved.status == 0, "\(approved.output)")
+        #expect(approved.output.hasPrefix("approved machine \(mac)"), "\(approved.output)")
+        try drone.expect(#"clump: joined 10\.66\.0\.1 \(approved by operator\)"#, within: 30)
+        try serve.expect("clump: enrolled \(mac) as node2 10\\.66\\.0\\.2", within: 10)
+        let view = try Harness.run([
+            "ip", "netns", "exec", lan.namespace, try Harness.binDir + "/clumpview", "--json", "--join", MasterLAN.network,
+            "--key", directory + "/cluster.key", "--wait", "30",
+        ])
+        #expect(try Self.upAddresses(view.output).contains(address), "\(view.output)")
+        // A code nobody shows is refused with a reason, and the approved one is no longer waiting.
+        let again = try Harness.run([try Harness.clumpbuild, "approve", code, "--out", out])
+        #expect(again.status == 1 && again.output.contains("no machine waits with code \(code)"), "\(again.output)")
+        _ = try drone.stop()
+        _ = try serve.stop()
+        #expect(lan.dnsmasqLeft(for: out).isEmpty)
+    }
+
     /// VmRSS of a process, in KiB.
     static func residentKiB(_ pid: Int32) throws -> Int {
         let status = try String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)

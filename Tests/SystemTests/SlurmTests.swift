@@ -10,11 +10,13 @@ import Testing
     static let bootSeconds = 600.0
     static let prefix = "10.69.0"
 
-    /// A spec with the engine on, for the master `master`, with the MUNGE key `key`.
-    static func spec(key: String, socket: String) -> String {
+    /// A spec with the engine on, for the master `master`, with the MUNGE key `key`; `join: open`
+    /// puts that key in the image, the default keeps it on the master for joined drones.
+    static func spec(key: String, socket: String, join: String = "approve") -> String {
         """
         cluster:
           network: \(prefix).0/24
+          join: \(join)
         boot:
           timeout: 1
         engine:
@@ -60,17 +62,21 @@ import Testing
         return states
     }
 
-    /// The LAN, the controller on the generated configuration, and the image with the engine.
+    /// The LAN, the controller on the generated configuration, the image with the engine, and the
+    /// master's join service (`serve --join-only --enrol`: the window lets the drones in, and they
+    /// get the MUNGE key over their sessions; the image has none).
     final class Lab {
         let lan: DroneLAN
         let work: String
         let master: SlurmMaster
         let out: String
+        var serve: Console?
 
         init(drones: Int, name: String) throws {
             lan = try DroneLAN(drones: drones, name: name, prefix: SlurmTests.prefix)
             let lan = lan
             var made: (work: String, master: SlurmMaster)?
+            var serving: Console?
             do {
                 let work = try Harness.scratch(name)
                 let master = try SlurmMaster(namespace: lan.namespace, directory: work + "/master")
@@ -82,7 +88,14 @@ import Testing
                 try self.master.start(
                     slurmConf: String(contentsOfFile: out + "/master/slurm/slurm.conf", encoding: .utf8),
                     cgroupConf: String(contentsOfFile: out + "/master/slurm/cgroup.conf", encoding: .utf8))
+                let serve = try Console(
+                    "serve", clumpbuild: ["serve", "--spec", work + "/clump.yaml", "--out", out, "--interface", "br0", "--join-only",
+                        "--enrol"], namespace: lan.namespace)
+                serving = serve
+                self.serve = serve
+                try serve.expect("clump: serving joins only on 10\\.69\\.0\\.1 port 7078", within: 60)
             } catch {
+                _ = try? serving?.stop()
                 made?.master.stop()
                 if let work = made?.work { try? FileManager.default.removeItem(atPath: work) }
                 lan.remove()
@@ -91,6 +104,7 @@ import Testing
         }
 
         func remove() {
+            _ = try? serve?.stop()
             master.stop()
             lan.remove()
             try? FileManager.default.removeItem(atPath: work)
@@ -107,6 +121,7 @@ import Testing
         for (index, drone) in drones.enumerated() {
             let name = "node\(11 + index)"
             try drone.expect(#"clump: node \#(11 + index) network 10\.69\.0\.0/24"#, within: Self.bootSeconds)
+            try drone.expect(#"clump: joined 10\.69\.0\.1 \(approved by window\)"#, within: 120)
             try drone.expect(#"clump: slurm registered with 10\.69\.0\.1 as \#(name)"#, within: 180)
         }
         // The announcements carry the engine (version 5 datagrams): the view's list grows a SLURM column.
@@ -154,12 +169,12 @@ import Testing
         let lab = try Lab(drones: 1, name: "clumpslurmkey")
         defer { lab.remove() }
         let (lan, master) = (lab.lan, lab.master)
-        // The same spec with another key: an image for some other cluster.
+        // The same spec with another key, in the image (open): an image for some other cluster.
         let other = lab.work + "/other"
         try FileManager.default.createDirectory(atPath: other, withIntermediateDirectories: true)
         try SlurmMaster.makeKey(at: other + "/munge.key")
         let otherOut = try Self.build(
-            Self.spec(key: other + "/munge.key", socket: master.socket), in: other, generate: false)
+            Self.spec(key: other + "/munge.key", socket: master.socket, join: "open"), in: other, generate: false)
 
         let drone = try Self.boot(lan, 1, iso: otherOut + "/clump.iso")
         try drone.expect(#"clump: node 11 network 10\.69\.0\.0/24"#, within: Self.bootSeconds)

@@ -1,0 +1,146 @@
+import AgentSupport
+
+/// The join's messages inside the Noise session: lines of `name value`, the first naming the
+/// message. Text, so a transcript reads as what was said; values never hold a newline.
+public struct JoinMessage: Sendable, Equatable {
+    /// The first line's word (`hello`, `wait`, `welcome`, `refused`).
+    public var kind: String
+    /// The first line's value.
+    public var value: String
+    /// The other lines, in order; a name may repeat (`mac`).
+    public var fields: [(name: String, value: String)]
+
+    public init(_ kind: String, _ value: String = "", fields: [(name: String, value: String)] = []) {
+        self.kind = kind
+        self.value = value
+        self.fields = fields
+    }
+
+    public static func == (a: JoinMessage, b: JoinMessage) -> Bool {
+        a.kind == b.kind && a.value == b.value && a.fields.map(\.name) == b.fields.map(\.name)
+            && a.fields.map(\.value) == b.fields.map(\.value)
+    }
+
+    /// The values of every `name` line.
+    public func all(_ name: String) -> [String] { fields.filter { $0.name == name }.map(\.value) }
+    /// The value of the first `name` line.
+    public func first(_ name: String) -> String? { fields.first { $0.name == name }?.value }
+
+    public var bytes: [UInt8] {
+        var text = value.isEmpty ? kind : kind + " " + value
+        for field in fields { text += "\n" + field.name + " " + field.value }
+        return Array((text + "\n").utf8)
+    }
+
+    /// Reads a message; nil for anything that is not lines of printable ASCII with a name each.
+    public static func parse(_ bytes: [UInt8]) -> JoinMessage? {
+        guard !bytes.isEmpty, bytes.allSatisfy({ $0 == 0x0A || (0x20...0x7E).contains($0) }) else { return nil }
+        var lines = bytes.split(separator: 0x0A, omittingEmptySubsequences: true).map { line -> (String, String) in
+            let text = String(decoding: line, as: UTF8.self)
+            guard let space = text.firstIndex(of: " ") else { return (text, "") }
+            return (String(text[..<space]), String(text[text.index(after: space)...]))
+        }
+        guard !lines.isEmpty, lines.allSatisfy({ !$0.0.isEmpty }) else { return nil }
+        let head = lines.removeFirst()
+        return JoinMessage(head.0, head.1, fields: lines.map { (name: $0.0, value: $0.1) })
+    }
+}
+
+/// What a drone says about itself: every card's MAC, the board's DMI UUID and serial, its lease.
+public struct JoinHello: Sendable, Equatable {
+    /// The protocol's version: a master refuses what it does not know, with a reason.
+    public static let version = "1"
+
+    public var macs: [String]
+    public var uuid: String?
+    public var serial: String?
+    public var address: String?
+
+    public init(macs: [String], uuid: String? = nil, serial: String? = nil, address: String? = nil) {
+        self.macs = macs
+        self.uuid = uuid
+        self.serial = serial
+        self.address = address
+    }
+
+    /// At most this many cards, and each value this long: a hello fits one frame.
+    static let maxMACs = 16
+    static let maxValue = 128
+
+    public var message: JoinMessage {
+        var fields = macs.prefix(Self.maxMACs).map { (name: "mac", value: $0) }
+        if let uuid { fields.append((name: "uuid", value: Self.clean(uuid))) }
+        if let serial { fields.append((name: "serial", value: Self.clean(serial))) }
+        if let address { fields.append((name: "address", value: Self.clean(address))) }
+        return JoinMessage("hello", Self.version, fields: fields)
+    }
+
+    public init?(_ message: JoinMessage) {
+        guard message.kind == "hello", message.value == Self.version else { return nil }
+        macs = Array(message.all("mac").prefix(Self.maxMACs))
+        uuid = message.first("uuid")
+        serial = message.first("serial")
+        address = message.first("address")
+        guard !macs.isEmpty, ([uuid, serial, address].compactMap { $0 } + macs).allSatisfy({ $0.count <= Self.maxValue })
+        else { return nil }
+    }
+
+    /// Firmware strings can be anything: printable ASCII, bounded.
+    static func clean(_ text: String, keepingSpaces: Bool = false) -> String {
+        let lowest: UInt8 = keepingSpaces ? 0x20 : 0x21
+        return String(decoding: text.utf8.filter { (lowest...0x7E).contains($0) }.prefix(maxValue), as: UTF8.self)
+    }
+}
+
+/// The master's answer to a hello.
+public enum JoinReply: Sendable, Equatable {
+    /// Not approved yet: the code an operator approves it by.
+    case wait(code: String)
+    /// Approved (`by`: operator, window, mac, open), with what the drone needs.
+    case welcome(Welcome)
+    /// No, and why.
+    case refused(reason: String)
+
+    public struct Welcome: Sendable, Equatable {
+        public var approvedBy: String
+        public var clusterKey: [UInt8]
+        public var previousKey: [UInt8]?
+        public var mungeKey: [UInt8]?
+        public var name: String?
+
+        public init(approvedBy: String, clusterKey: [UInt8], previousKey: [UInt8]? = nil, mungeKey: [UInt8]? = nil, name: String? = nil) {
+            self.approvedBy = approvedBy
+            self.clusterKey = clusterKey
+            self.previousKey = previousKey
+            self.mungeKey = mungeKey
+            self.name = name
+        }
+    }
+
+    public var message: JoinMessage {
+        switch self {
+        case .wait(let code): return JoinMessage("wait", code)
+        case .refused(let reason): return JoinMessage("refused", JoinHello.clean(reason, keepingSpaces: true))
+        case .welcome(let welcome):
+            var fields = [(name: "cluster-key", value: Hex.encode(welcome.clusterKey))]
+            if let key = welcome.previousKey { fields.append((name: "previous-key", value: Hex.encode(key))) }
+            if let key = welcome.mungeKey { fields.append((name: "munge-key", value: Hex.encode(key))) }
+            if let name = welcome.name { fields.append((name: "name", value: name)) }
+            return JoinMessage("welcome", welcome.approvedBy, fields: fields)
+        }
+    }
+
+    public init?(_ message: JoinMessage) {
+        switch message.kind {
+        case "wait": self = .wait(code: message.value)
+        case "refused": self = .refused(reason: message.value)
+        case "welcome":
+            guard let key = message.first("cluster-key").flatMap { Hex.decode($0) }, key.count >= 16 else { return nil }
+            self = .welcome(
+                Welcome(
+                    approvedBy: message.value, clusterKey: key, previousKey: message.first("previous-key").flatMap { Hex.decode($0) },
+                    mungeKey: message.first("munge-key").flatMap { Hex.decode($0) }, name: message.first("name")))
+        default: return nil
+        }
+    }
+}

@@ -1,0 +1,471 @@
+import AgentSupport
+import AutoMap
+import Glibc
+import ImageSpec
+import JoinProtocol
+
+/// What an approved drone receives: the announcement keys and, where it runs jobs, MUNGE's.
+public struct JoinDelivery: Sendable {
+    public var clusterKey: [UInt8]
+    public var previousKey: [UInt8]?
+    public var mungeKey: [UInt8]?
+
+    public init(clusterKey: [UInt8], previousKey: [UInt8]? = nil, mungeKey: [UInt8]? = nil) {
+        self.clusterKey = clusterKey
+        self.previousKey = previousKey
+        self.mungeKey = mungeKey
+    }
+}
+
+/// The master's join service: drones connect over TCP, prove nothing but a fresh key in a Noise
+/// XK session the master authenticates itself in, say hello, and wait until `JoinDecision`, an
+/// operator (`clumpbuild approve`, over a root-only control socket) or the enrolment window lets
+/// them in; then they get `JoinDelivery`. Single-threaded and non-blocking: the caller polls
+/// `descriptors()` together with its own and hands the results to `handle`. Every cost a peer can
+/// cause is bounded: connections, bytes buffered, seconds to finish the handshake, pending drones.
+public final class JoinService {
+    public struct Options: Sendable {
+        public var address: IPv4Address
+        public var port: UInt16 = JoinSettings.defaultPort
+        /// The control socket (`clumpbuild approve`), in a root-only directory.
+        public var controlPath: String
+        public var policy: Spec.JoinPolicy
+        /// `serve --enrol`: approve up to `max` machines for `window` seconds.
+        public var window: EnrolmentLimits?
+        /// Drones waiting for approval at most; a flood pushes out the oldest.
+        public var maxPending = 256
+        /// Open connections at most (joined drones keep theirs).
+        public var maxConnections = 4096
+        /// Seconds a peer has to finish the handshake and say hello.
+        public var handshakeSeconds = 10.0
+
+        public init(address: IPv4Address, controlPath: String, policy: Spec.JoinPolicy, window: EnrolmentLimits? = nil) {
+            self.address = address
+            self.controlPath = controlPath
+            self.policy = policy
+            self.window = window
+        }
+    }
+
+    /// What the service tells its caller.
+    public enum Event: Equatable, Sendable {
+        case print(String)
+        /// A drone was approved: record its card in the inventory if it is not there.
+        case approved(macs: [String], address: String?, by: String)
+    }
+
+    final class Peer {
+        let fd: Int32
+        let remote: String
+        var reader = FrameReader()
+        var noise: NoiseXK
+        var transport: Transport?
+        var hello: JoinHello?
+        var code: String?
+        var output: [UInt8] = []
+        var deadline: Double
+        var lastSent: Double
+        var joined = false
+        /// The control socket's peer: one command line, one answer.
+        let control: Bool
+        var line: [UInt8] = []
+
+        init(fd: Int32, remote: String, noise: NoiseXK, now: Double, deadline: Double, control: Bool) {
+            self.fd = fd
+            self.remote = remote
+            self.noise = noise
+            self.deadline = deadline
+            lastSent = now
+            self.control = control
+        }
+    }
+
+    public let options: Options
+    private let keys: KeyPair
+    private let delivery: JoinDelivery
+    private var records: JoinRecords
+    private var inventory: Inventory
+    private let listener: Int32
+    private let controlListener: Int32
+    private var peers: [Int32: Peer] = [:]
+    /// Waiting drones' descriptors, oldest first.
+    private var pending: [Int32] = []
+    private var started: Double
+    private var windowApproved = 0
+    private var budget = LineBudget(perSecond: linesPerSecond)
+    private var dropped = 0
+
+    /// Lines about waiting machines per second; the rest go into one summary line.
+    static let linesPerSecond = 5
+
+    public init(
+        options: Options, keys: KeyPair, delivery: JoinDelivery, records: JoinRecords, inventory: Inventory, now: Double
+    ) throws {
+        self.options = options
+        self.keys = keys
+        self.delivery = delivery
+        self.records = records
+        self.inventory = inventory
+        started = now
+        listener = try Self.listen(address: options.address, port: options.port)
+        do {
+            controlListener = try Self.listenControl(options.controlPath)
+        } catch {
+            Glibc.close(listener)
+            throw error
+        }
+    }
+
+    deinit {
+        for fd in peers.keys { Glibc.close(fd) }
+        Glibc.close(listener)
+        Glibc.close(controlListener)
+        unlink(options.controlPath)
+    }
+
+    /// Ends every session (drones keep their keys and reconnect); the listeners stay.
+    public func closeSessions() {
+        for peer in Array(peers.values) { close(peer) }
+    }
+
+    /// After an enrolment or a regeneration: the inventory `known-macs` and names are read from.
+    public func update(inventory: Inventory) { self.inventory = inventory }
+
+    /// The TCP port the service listens on (the options', or the kernel's pick for port 0).
+    public var port: UInt16 {
+        var local = sockaddr_in()
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &local) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(listener, $0, &length) }
+        }
+        return UInt16(bigEndian: local.sin_port)
+    }
+
+    /// How many drones wait for approval now.
+    public var pendingCount: Int { pending.count }
+    /// How many connections are open.
+    public var connectionCount: Int { peers.count }
+
+    /// What to poll: the two listeners and every peer (for writing too while output waits).
+    public func descriptors() -> [pollfd] {
+        [pollfd(fd: listener, events: Int16(POLLIN), revents: 0), pollfd(fd: controlListener, events: Int16(POLLIN), revents: 0)]
+            + peers.values.map { peer in
+                pollfd(fd: peer.fd, events: Int16(POLLIN) | (peer.output.isEmpty ? 0 : Int16(POLLOUT)), revents: 0)
+            }
+    }
+
+    /// Serves what `poll` found ready among `descriptors()`.
+    public func handle(_ ready: [pollfd], now: Double) -> [Event] {
+        var events: [Event] = []
+        for entry in ready where entry.revents != 0 {
+            if entry.fd == listener {
+                accept(from: listener, control: false, now: now, events: &events)
+            } else if entry.fd == controlListener {
+                accept(from: controlListener, control: true, now: now, events: &events)
+            } else if let peer = peers[entry.fd] {
+                if entry.revents & Int16(POLLOUT) != 0 { flush(peer) }
+                if entry.revents & Int16(POLLIN | POLLHUP | POLLERR) != 0 { read(peer, now: now, events: &events) }
+            }
+        }
+        return events
+    }
+
+    /// Deadlines, keep-alives, the window's end and the summary of lines not shown; call it a few times a second.
+    public func tick(now: Double) -> [Event] {
+        var events: [Event] = []
+        for peer in Array(peers.values) {
+            if peer.transport == nil || (peer.hello == nil && !peer.control) || peer.control {
+                if now > peer.deadline { close(peer) }
+                continue
+            }
+            if now - peer.lastSent >= Double(JoinWire.keepAliveMilliseconds) / 1000 {
+                send(JoinMessage(JoinWire.keepAlive), to: peer, now: now)
+            }
+        }
+        summary(now: now, events: &events)
+        return events
+    }
+
+    /// The line for the last second's machines not shown one by one, once that second is over.
+    private func summary(now: Double, events: inout [Event]) {
+        let held = budget.heldBack(at: now)
+        guard held != nil || (dropped > 0 && budget.secondIsOver(at: now)) else { return }
+        var line = "clump: join: \(held ?? 0) more machines waiting for approval in the last second, not shown one by one"
+        if dropped > 0 { line += "; \(dropped) oldest waiting dropped (at most \(options.maxPending) wait)" }
+        events.append(.print(line + "; \(pending.count) waiting"))
+        dropped = 0
+    }
+
+    // MARK: the drones
+
+    private func accept(from socket: Int32, control: Bool, now: Double, events: inout [Event]) {
+        for _ in 0..<64 {
+            var address = sockaddr_in()
+            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+            let fd = withUnsafeMutablePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    Glibc.accept(socket, $0, &length)
+                }
+            }
+            guard fd >= 0 else { return }
+            _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+            _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+            if control && !Self.peerIsRoot(fd) {
+                _ = try? SystemFile.writeAll(fd, "clump: approve needs root\n")
+                Glibc.close(fd)
+                continue
+            }
+            if peers.count >= options.maxConnections {
+                // Full: the newcomer is turned away, the drones already here keep their sessions.
+                Glibc.close(fd)
+                continue
+            }
+            let remote = control ? "control" : "\(IPv4Address(UInt32(bigEndian: address.sin_addr.s_addr)))"
+            let deadline = now + (control ? 5 : options.handshakeSeconds)
+            peers[fd] = Peer(
+                fd: fd, remote: remote, noise: .responder(localStatic: keys, prologue: JoinWire.prologue), now: now,
+                deadline: deadline, control: control)
+        }
+    }
+
+    private func read(_ peer: Peer, now: Double, events: inout [Event]) {
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        let count = Glibc.read(peer.fd, &buffer, buffer.count)
+        if count < 0 && (errno == EAGAIN || errno == EINTR) { return }
+        guard count > 0 else { return close(peer) }
+        if peer.control { return control(peer, Array(buffer.prefix(count)), now: now, events: &events) }
+        peer.reader.append(buffer.prefix(count))
+        do {
+            while let frame = try peer.reader.next() {
+                try receive(frame, from: peer, now: now, events: &events)
+                if peers[peer.fd] == nil { return }
+            }
+        } catch {
+            // Not a drone of ours, or a broken one: dropped, at the cost of what it sent.
+            close(peer)
+        }
+    }
+
+    private func receive(_ frame: [UInt8], from peer: Peer, now: Double, events: inout [Event]) throws {
+        guard var transport = peer.transport else {
+            _ = try peer.noise.read(frame)
+            if peer.noise.writesNext {
+                queue(FrameReader.frame(try peer.noise.write()), to: peer, now: now)
+            } else if peer.noise.isComplete {
+                peer.transport = peer.noise.split()
+            }
+            return
+        }
+        guard let plain = transport.open(frame) else { throw JoinError("a message that does not authenticate") }
+        peer.transport = transport
+        guard peer.hello == nil else { return }  // a drone says hello once; anything later is ignored
+        guard let message = JoinMessage.parse(plain), let hello = JoinHello(message) else {
+            send(JoinReply.refused(reason: "not a hello of join protocol \(JoinHello.version)").message, to: peer, now: now)
+            throw JoinError("no hello")
+        }
+        peer.hello = hello
+        let code = ApprovalCode.code(handshakeHash: peer.noise.handshakeHash)
+        peer.code = code
+        let windowOpen = options.window.map { now - started < $0.window && windowApproved < $0.max } ?? false
+        let context = JoinDecision.Context(
+            policy: options.policy, knownMACs: Set(inventory.nodes.flatMap { $0.macs.map { "\($0)".lowercased() } }),
+            approvedBefore: peer.noise.peerStatic.flatMap { records.approval(of: $0) }, windowOpen: windowOpen)
+        switch JoinDecision.decide(hello, context) {
+        case .welcome(let by):
+            if by == "window" { windowApproved += 1 }
+            welcome(peer, by: by, now: now, events: &events, fresh: context.approvedBefore == nil)
+        case .wait:
+            pending.append(peer.fd)
+            if pending.count > options.maxPending, let oldest = peers[pending[0]] {
+                dropped += 1
+                close(oldest)
+            }
+            send(JoinReply.wait(code: code).message, to: peer, now: now)
+            about(
+                "clump: join: \(describe(hello, from: peer)) waits for approval, code \(code): "
+                    + "`clumpbuild approve \(code)` lets it in", now: now, events: &events)
+        }
+    }
+
+    private func welcome(_ peer: Peer, by: String, now: Double, events: inout [Event], fresh: Bool) {
+        guard let hello = peer.hello, let key = peer.noise.peerStatic else { return }
+        pending.removeAll { $0 == peer.fd }
+        if fresh && by != "open" {
+            do {
+                try records.approve(key: key, by: by, macs: hello.macs, time: Int(time(nil)))
+            } catch {
+                events.append(.print("clump: join: cannot record the approval of \(describe(hello, from: peer)): \(error)"))
+                return
+            }
+        }
+        let name = hello.macs.lazy.compactMap { MACAddress(parsing: $0) }.compactMap { self.inventory.node(with: $0)?.name }.first
+        let reply = JoinReply.welcome(
+            .init(
+                approvedBy: by, clusterKey: delivery.clusterKey, previousKey: delivery.previousKey, mungeKey: delivery.mungeKey,
+                name: name))
+        send(reply.message, to: peer, now: now)
+        peer.joined = true
+        events.append(.print("clump: join: \(describe(hello, from: peer)) joined (approved by \(by))"))
+        if fresh { events.append(.approved(macs: hello.macs, address: hello.address, by: by)) }
+    }
+
+    private func describe(_ hello: JoinHello, from peer: Peer) -> String {
+        var text = "machine " + hello.macs.joined(separator: ",") + " at " + peer.remote
+        if let uuid = hello.uuid { text += " (uuid \(uuid))" }
+        return text
+    }
+
+    private func about(_ line: String, now: Double, events: inout [Event]) {
+        summary(now: now, events: &events)
+        if budget.admit(at: now) { events.append(.print(line)) }
+    }
+
+    // MARK: the operator
+
+    /// One command line: `approve CODE|MAC`, `deny CODE|MAC` or `pending`; one answer, then closed.
+    private func control(_ peer: Peer, _ bytes: [UInt8], now: Double, events: inout [Event]) {
+        peer.line += bytes
+        guard let newline = peer.line.firstIndex(of: 10) else {
+            if peer.line.count > 512 { close(peer) }
+            return
+        }
+        let words = String(decoding: peer.line[..<newline], as: UTF8.self).split(separator: " ").map(String.init)
+        let answer: String
+        switch (words.first, words.count) {
+        case ("pending", 1):
+            let lines = pending.compactMap { peers[$0] }.compactMap { waiting -> String? in
+                guard let hello = waiting.hello, let code = waiting.code else { return nil }
+                return "\(code) \(describe(hello, from: waiting))"
+            }
+            answer = lines.isEmpty ? "no machine waits for approval\n" : lines.joined(separator: "\n") + "\n"
+        case ("approve", 2), ("deny", 2):
+            answer = decide(words[0] == "approve", words[1], now: now, events: &events)
+        default:
+            answer = "error: say approve CODE, deny CODE or pending\n"
+        }
+        try? SystemFile.writeAll(peer.fd, answer)
+        close(peer)
+    }
+
+    private func decide(_ approve: Bool, _ which: String, now: Double, events: inout [Event]) -> String {
+        let code = ApprovalCode.normalise(which)
+        let mac = MACAddress(parsing: which).map { "\($0)".lowercased() }
+        let matches = pending.compactMap { peers[$0] }.filter { peer in
+            if let code { return peer.code == code }
+            if let mac { return peer.hello?.macs.contains { $0.lowercased() == mac } == true }
+            return false
+        }
+        guard code != nil || mac != nil else { return "error: '\(which)' is neither a code (482-913) nor a MAC\n" }
+        guard let peer = matches.first else {
+            return "error: no machine waits with \(code.map { "code \($0)" } ?? "MAC \(which)") (`clumpbuild approve --pending` lists them)\n"
+        }
+        guard matches.count == 1 else {
+            return "error: \(matches.count) machines wait with \(which): approve one by its MAC\n"
+        }
+        guard let hello = peer.hello else { return "error: that machine has not said hello\n" }
+        if approve {
+            welcome(peer, by: "operator", now: now, events: &events, fresh: true)
+            return "approved \(describe(hello, from: peer))\n"
+        }
+        send(JoinReply.refused(reason: "denied by the operator").message, to: peer, now: now)
+        pending.removeAll { $0 == peer.fd }
+        events.append(.print("clump: join: \(describe(hello, from: peer)) denied by the operator"))
+        return "denied \(describe(hello, from: peer))\n"
+    }
+
+    // MARK: sockets
+
+    private func send(_ message: JoinMessage, to peer: Peer, now: Double) {
+        guard var transport = peer.transport else { return }
+        let sealed = transport.seal(message.bytes)
+        peer.transport = transport
+        queue(FrameReader.frame(sealed), to: peer, now: now)
+    }
+
+    private func queue(_ bytes: [UInt8], to peer: Peer, now: Double) {
+        peer.output += bytes
+        peer.lastSent = now
+        // A peer that reads nothing does not make us hold more than a few messages for it.
+        if peer.output.count > 4 * FrameReader.maximum { return close(peer) }
+        flush(peer)
+    }
+
+    private func flush(_ peer: Peer) {
+        while !peer.output.isEmpty {
+            let count = peer.output.withUnsafeBytes { Glibc.send(peer.fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                if errno != EAGAIN { close(peer) }
+                return
+            }
+            peer.output.removeFirst(count)
+        }
+    }
+
+    private func close(_ peer: Peer) {
+        guard peers.removeValue(forKey: peer.fd) != nil else { return }
+        pending.removeAll { $0 == peer.fd }
+        Glibc.close(peer.fd)
+    }
+
+    private static func listen(address: IPv4Address, port: UInt16) throws -> Int32 {
+        let subject = "\(address):\(port)"
+        let fd = try MasterSideError.wrapping {
+            try syscall("socket", path: subject) {
+                socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+            }
+        }
+        var one: Int32 = 1
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+        var local = sockaddr_in()
+        local.sin_family = sa_family_t(AF_INET)
+        local.sin_port = port.bigEndian
+        local.sin_addr.s_addr = address.value.bigEndian
+        let bound = withUnsafePointer(to: &local) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard bound == 0, Glibc.listen(fd, 512) == 0 else {
+            let code = errno
+            Glibc.close(fd)
+            throw MasterSideError(
+                "cannot listen for joins: \(String(cString: strerror(code)))", subject: subject,
+                hint: code == EADDRINUSE ? "another serve runs on this address" : nil)
+        }
+        return fd
+    }
+
+    private static func listenControl(_ path: String) throws -> Int32 {
+        let directory = String(path[..<(path.lastIndex(of: "/") ?? path.startIndex)])
+        try MasterSideError.wrapping { try SystemFile.makeDirectories(directory, mode: 0o700) }
+        chmod(directory, 0o700)
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else {
+            throw MasterSideError("the control socket's path is too long for a socket (108 bytes)", subject: path,
+                                  hint: "use a shorter --out directory")
+        }
+        withUnsafeMutableBytes(of: &address.sun_path) { buffer in
+            for (index, byte) in bytes.enumerated() { buffer[index] = byte }
+        }
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        unlink(path)
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard fd >= 0, bound == 0, chmod(path, 0o600) == 0, Glibc.listen(fd, 16) == 0 else {
+            let code = errno
+            if fd >= 0 { Glibc.close(fd) }
+            throw MasterSideError("cannot open the control socket: \(String(cString: strerror(code)))", subject: path)
+        }
+        return fd
+    }
+
+    /// Only root approves: the socket's directory is root's, and the peer's credentials say so.
+    private static func peerIsRoot(_ fd: Int32) -> Bool {
+        // struct ucred (pid, uid, gid), which Glibc's module leaves out without _GNU_SOURCE.
+        var credentials: (pid: Int32, uid: UInt32, gid: UInt32) = (0, UInt32.max, UInt32.max)
+        var length = socklen_t(MemoryLayout<(Int32, UInt32, UInt32)>.size)
+        return getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &credentials, &length) == 0 && credentials.uid == 0
+    }
+}

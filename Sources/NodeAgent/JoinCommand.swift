@@ -1,0 +1,224 @@
+import AgentSupport
+import AutoMap
+import DroneProtocol
+import Glibc
+import JoinProtocol
+
+/// `clumpnode join`: earns this drone the cluster's keys from the master, in a Noise XK session
+/// pinned to the master's key from the image (`/etc/clump/join`). Once the node has its lease it
+/// says who it is (its cards' MACs, DMI UUID and serial), shows the code the operator approves it
+/// by, and writes what the master delivers to /run/clump/keys (RAM, root only), where the
+/// announcer and munged wait for it. The session then stays open; when it drops the keys stay,
+/// and it reconnects. PID 1 supervises it like the announcer.
+public enum JoinCommand {
+    /// The children PID 1 supervises in auto mode when the image joins rather than carrying keys.
+    public static func children(for mode: BootMode, root: String = "/", program: String = "/init") -> [ShellCommand] {
+        guard mode == .auto, SystemFile.exists(rooted(root, JoinSettings.path)) else { return [] }
+        return [ShellCommand.agentDaemon(["join"], program: program)]
+    }
+
+    /// Whether this image gets its keys by joining (`/etc/clump/join` is there).
+    public static func joins(root: String) -> Bool { SystemFile.exists(rooted(root, JoinSettings.path)) }
+
+    /// Seconds between attempts after a failure: doubling from 1 to 30.
+    static func backoff(after failures: Int) -> Int { min(30, 1 << min(failures, 5)) }
+
+    /// Runs until killed.
+    static func run(root: String = "/") -> Int32 {
+        let consoles = (try? ConsoleList.read(root: root)) ?? []
+        let output = ConsoleOutput(consoles: consoles, root: root)
+        let say: (String) -> Void = { output.line($0) }
+        guard let text = SystemFile.text(rooted(root, JoinSettings.path)), let settings = JoinSettings.parse(text) else {
+            say("clump: join: \(JoinSettings.path) is missing or unreadable: this image cannot join a master")
+            return 1
+        }
+        let node = SlurmCommand.waitForNode(root: root)
+        let keys: KeyPair
+        do {
+            keys = try sessionKey(root: root)
+        } catch {
+            say("clump: join: \(error)")
+            return 1
+        }
+        var session = JoinSession(settings: settings, keys: keys, root: root, say: say)
+        var failures = 0
+        var lastReason: String?
+        while true {
+            let hello = JoinHello(
+                macs: cardMACs(root: root), uuid: firmware("product_uuid", root: root),
+                serial: firmware("product_serial", root: root), address: node.address)
+            switch session.attempt(hello) {
+            case .closedAfterJoining:
+                failures = 0
+                lastReason = nil
+                say("clump: join: the session with \(settings.master) ended; this node keeps its keys and reconnects")
+            case .failed(let reason):
+                let pause = backoff(after: failures)
+                failures += 1
+                // A master that is down for a while: the reason once, then now and then (8, 16, 32 tries ...).
+                if reason != lastReason || (failures >= 8 && failures & (failures - 1) == 0) {
+                    say("clump: join: \(reason); trying again in \(pause) s" + (failures > 1 ? " (try \(failures))" : ""))
+                }
+                lastReason = reason
+                sleep(milliseconds: pause * 1000)
+                continue
+            }
+            sleep(milliseconds: 1000)
+        }
+    }
+
+    /// This boot's key: made once per boot, from the kernel's random pool, kept in RAM (/run) so
+    /// a restarted join is the same drone the master approved.
+    static func sessionKey(root: String) throws -> KeyPair {
+        let directory = rooted(root, JoinedFiles.directory)
+        try SystemFile.makeDirectories(directory, mode: 0o711)
+        let path = directory + "/session.key"
+        if let bytes = try? SystemFile.read(path), let pair = JoinKeyFile.keyPair(from: bytes) { return pair }
+        let pair = KeyPair.generate()
+        try SystemFile.writeAtomically(JoinKeyFile.contents(of: pair), to: path, mode: 0o400)
+        return pair
+    }
+
+    /// Every ethernet card's MAC, from /sys/class/net (loopback and all-zero addresses left out).
+    static func cardMACs(root: String) -> [String] {
+        let base = rooted(root, "/sys/class/net")
+        guard let directory = opendir(base) else { return [] }
+        defer { closedir(directory) }
+        var macs: [String] = []
+        while let entry = readdir(directory) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            guard !name.hasPrefix("."), name != "lo",
+                let text = SystemFile.text(base + "/" + name + "/address")?.split(separator: "\n").first.map(String.init),
+                text.count == 17, text != "00:00:00:00:00:00"
+            else { continue }
+            macs.append(text)
+        }
+        return macs.sorted()
+    }
+
+    /// A DMI string (`product_uuid`, `product_serial`), if the firmware has one.
+    static func firmware(_ name: String, root: String) -> String? {
+        guard let text = SystemFile.text(rooted(root, "/sys/class/dmi/id/" + name)) else { return nil }
+        let value = text.split(separator: "\n").first.map(String.init) ?? ""
+        return value.isEmpty ? nil : value
+    }
+}
+
+/// One drone's sessions with the master: connect, handshake, hello, then the master's replies.
+struct JoinSession {
+    enum Outcome: Equatable {
+        /// Joined, and later the master closed the session (or it broke).
+        case closedAfterJoining
+        /// Not joined: why, for the console.
+        case failed(String)
+    }
+
+    let settings: JoinSettings
+    let keys: KeyPair
+    let root: String
+    let say: (String) -> Void
+    /// The last code shown, so a reconnect with a new code says so once.
+    var shownCode: String?
+    var joined = false
+
+    init(settings: JoinSettings, keys: KeyPair, root: String, say: @escaping (String) -> Void) {
+        self.settings = settings
+        self.keys = keys
+        self.root = root
+        self.say = say
+    }
+
+    mutating func attempt(_ hello: JoinHello) -> Outcome {
+        let connection: StreamConnection
+        do {
+            connection = try StreamConnection(host: settings.master, port: settings.port, timeoutMilliseconds: 5000)
+        } catch {
+            return .failed("cannot reach the master at \(settings.master) port \(settings.port): \(error)")
+        }
+        defer { connection.close() }
+        var noise = NoiseXK.initiator(localStatic: keys, remoteStatic: settings.masterKey, prologue: JoinWire.prologue)
+        var transport: Transport
+        do {
+            try connection.send(FrameReader.frame(noise.write()))
+            guard let answer = try connection.receive(timeoutMilliseconds: 10_000) else {
+                return .failed(
+                    "\(settings.master) closed the connection during the handshake: it does not hold this image's master "
+                        + "key (a rogue server, or the master's join key was remade), or it is full")
+            }
+            _ = try noise.read(answer)
+            try connection.send(FrameReader.frame(noise.write()))
+            transport = noise.split()
+            try connection.send(FrameReader.frame(transport.seal(hello.message.bytes)))
+        } catch NoiseXK.Failure.authentication {
+            return .failed(
+                "\(settings.master) answered with another key than this image's master: refused (a rogue server, "
+                    + "or the master's join key was remade: boot the new image)")
+        } catch {
+            return .failed("the handshake with \(settings.master) failed: \(error)")
+        }
+        let code = ApprovalCode.code(handshakeHash: noise.handshakeHash)
+        while true {
+            let frame: [UInt8]?
+            do {
+                // The master sends a keep-alive now and then; silence this long means it is gone.
+                frame = try connection.receive(timeoutMilliseconds: JoinWire.silenceMilliseconds)
+            } catch {
+                return joined ? .closedAfterJoining : .failed("the session with \(settings.master) broke: \(error)")
+            }
+            guard let frame else {
+                return joined ? .closedAfterJoining : .failed("\(settings.master) closed the session")
+            }
+            guard let plain = transport.open(frame), let message = JoinMessage.parse(plain) else {
+                return .failed("\(settings.master) sent a message that does not authenticate")
+            }
+            if message.kind == JoinWire.keepAlive { continue }
+            switch JoinReply(message) {
+            case .wait?:
+                if shownCode != code {
+                    shownCode = code
+                    say("clump: waiting for approval by \(settings.master), code \(code)")
+                }
+                writeState("waiting \(code) \(settings.master)")
+            case .welcome(let welcome)?:
+                do {
+                    try deliver(welcome)
+                } catch {
+                    return .failed("cannot keep the keys: \(error)")
+                }
+                if !joined {
+                    say("clump: joined \(settings.master) (approved by \(welcome.approvedBy))")
+                }
+                joined = true
+                writeState("joined \(settings.master) \(welcome.approvedBy)")
+            case .refused(let reason)?:
+                writeState("refused \(settings.master)")
+                return .failed("\(settings.master) refused this machine: \(reason)")
+            case nil:
+                return .failed("\(settings.master) sent '\(message.kind)', which this drone does not know")
+            }
+        }
+    }
+
+    /// The keys, into RAM: root-only files on /run, the MUNGE key owned by munged's user.
+    func deliver(_ welcome: JoinReply.Welcome) throws {
+        try SystemFile.makeDirectories(rooted(root, JoinedFiles.directory), mode: 0o711)
+        try SystemFile.writeAtomically(welcome.clusterKey, to: rooted(root, JoinedFiles.clusterKey), mode: 0o400)
+        let previous = rooted(root, JoinedFiles.previousClusterKey)
+        if let key = welcome.previousKey {
+            try SystemFile.writeAtomically(key, to: previous, mode: 0o400)
+        } else {
+            unlink(previous)
+        }
+        if let key = welcome.mungeKey {
+            let path = rooted(root, JoinedFiles.mungeKey)
+            try SystemFile.writeAtomically(key, to: path, mode: 0o400)
+            let settings = SystemFile.text(rooted(root, EngineSettings.path)).flatMap(EngineSettings.parse)
+            let munge = settings?.mungeUID ?? SlurmNode.mungeUser.id
+            if getuid() == 0 { try syscall("chown", path: path) { chown(path, munge, munge) } }
+        }
+    }
+
+    func writeState(_ text: String) {
+        try? SystemFile.writeAtomically(Array((text + "\n").utf8), to: rooted(root, JoinedFiles.state), mode: 0o644)
+    }
+}

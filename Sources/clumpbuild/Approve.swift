@@ -1,0 +1,50 @@
+import ArgumentParser
+import Foundation
+import MasterSide
+
+struct Approve: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Let a drone that waits for approval join: by the code on its console, or by a MAC of it.",
+        discussion: """
+            A drone whose image does not carry the cluster's keys (cluster.join: approve) shows \
+            `clump: waiting for approval by MASTER, code 482-913` on its console, and the running \
+            `clumpbuild serve` prints the same code with the machine's MACs. Approving the code you read \
+            on the console approves that very session: nobody else can race it. The machine is \
+            added to the inventory if it is not there. Talks to serve over OUT/join/control.sock (root only).
+            """
+    )
+
+    @Argument(help: "The code (482-913) or a MAC of the machine.")
+    var which: String?
+
+    @Flag(name: .long, help: "List the machines that wait, with their codes.")
+    var pending = false
+
+    @Option(name: .long, help: "The output directory of the running serve.")
+    var out: String = "out"
+
+    func validate() throws {
+        guard pending != (which != nil) else { throw ValidationError("name a code or a MAC, or pass --pending") }
+    }
+
+    func run() throws {
+        try exitOnFailure {
+            print(try JoinControl.send(pending ? "pending" : "approve \(which ?? "")", outDir: out), terminator: "")
+        }
+    }
+}
+
+struct Deny: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Refuse a drone that waits for approval (by its code or a MAC): it is told so and gets nothing.")
+
+    @Argument(help: "The code (482-913) or a MAC of the machine.")
+    var which: String
+
+    @Option(name: .long, help: "The output directory of the running serve.")
+    var out: String = "out"
+
+    func run() throws {
+        try exitOnFailure { print(try JoinControl.send("deny \(which)", outDir: out), terminator: "") }
+    }
+}

@@ -1,0 +1,140 @@
+import AgentSupport
+import DroneProtocol
+import Foundation
+import Glibc
+import JoinProtocol
+import Testing
+
+@testable import MasterSide
+@testable import NodeAgent
+
+/// The drone's own join client (`clumpnode join`'s session) against the master's service on
+/// loopback: a server with another key gets refused, the real one makes it wait with the code it
+/// shows, `clumpbuild approve`'s request lets it in, and the keys land in RAM, root only.
+@Suite("drone join client", .serialized)
+struct DroneJoinTests {
+    /// A service pumped on its own thread until stopped.
+    final class Running: @unchecked Sendable {
+        let master: JoinServiceTests.Master
+        private let lock = NSLock()
+        private var stopping = false
+        private var closeRequested = false
+        private var thread: Thread?
+
+        init(_ master: JoinServiceTests.Master) {
+            self.master = master
+            let thread = Thread { [self] in
+                let master = self.master
+                while true {
+                    lock.lock()
+                    let (stop, close) = (stopping, closeRequested)
+                    closeRequested = false
+                    lock.unlock()
+                    if stop { return }
+                    if close { master.service.closeSessions() }
+                    master.pump(rounds: 1)
+                }
+            }
+            self.thread = thread
+            thread.start()
+        }
+
+        func closeSessions() {
+            lock.lock()
+            closeRequested = true
+            lock.unlock()
+        }
+
+        func stop() {
+            lock.lock()
+            stopping = true
+            lock.unlock()
+            while thread?.isFinished == false { usleep(10_000) }
+        }
+    }
+
+    final class Lines: @unchecked Sendable {
+        private let lock = NSLock()
+        private var lines: [String] = []
+        func add(_ line: String) { lock.withLock { lines.append(line) } }
+        var all: [String] { lock.withLock { lines } }
+    }
+
+    static func waitFor(_ what: String, seconds: Double = 10, _ condition: () -> Bool) throws {
+        let deadline = Date().addingTimeInterval(seconds)
+        while !condition() {
+            guard Date() < deadline else { throw JoinError("timed out waiting for \(what)") }
+            usleep(20_000)
+        }
+    }
+
+    @Test("refuses a server with another key, waits at the real master with its code, and keeps the keys it is given in RAM, root only")
+    func droneJoins() throws {
+        let real = try JoinServiceTests.Master()
+        let rogue = try JoinServiceTests.Master()
+        defer {
+            real.remove()
+            rogue.remove()
+        }
+        let root = real.directory + "/drone"
+        try FileManager.default.createDirectory(atPath: root + "/run/clump", withIntermediateDirectories: true)
+        let lines = Lines()
+        let keys = try JoinCommand.sessionKey(root: root)
+        #expect(try JoinCommand.sessionKey(root: root) == keys, "a restarted join is the same drone")
+        let hello = JoinHello(macs: ["52:54:00:66:00:55"], address: "10.66.0.200")
+
+        // The rogue answers where the drone looks for its master: it cannot read the first message.
+        let rogueRunning = Running(rogue)
+        var misled = JoinSession(
+            settings: JoinSettings(master: "127.0.0.1", port: rogue.service.port, masterKey: real.keys.publicKey), keys: keys,
+            root: root, say: lines.add)
+        guard case .failed(let reason) = misled.attempt(hello) else {
+            Issue.record("the drone joined a server with another key")
+            return
+        }
+        rogueRunning.stop()
+        #expect(reason.contains("does not hold this image's master key"), "\(reason)")
+        #expect(!SystemFile.exists(root + JoinedFiles.clusterKey))
+
+        // The real master: the drone waits, showing its code, until the operator approves it.
+        let running = Running(real)
+        let port = real.service.port
+        let masterKey = real.keys.publicKey
+        let outcome = LockedOutcome()
+        let drone = Thread {
+            var session = JoinSession(
+                settings: JoinSettings(master: "127.0.0.1", port: port, masterKey: masterKey), keys: keys, root: root,
+                say: lines.add)
+            outcome.set(session.attempt(hello))
+        }
+        drone.start()
+        try Self.waitFor("the waiting line") { lines.all.contains { $0.hasPrefix("clump: waiting for approval by 127.0.0.1, code ") } }
+        let code = String(try #require(lines.all.last { $0.hasPrefix("clump: waiting") }).suffix(7))
+        #expect(SystemFile.text(root + JoinedFiles.state) == "waiting \(code) 127.0.0.1\n")
+        #expect(!SystemFile.exists(root + JoinedFiles.clusterKey), "a key before approval")
+        let answer = try JoinControl.send("approve \(code)", outDir: real.directory)
+        #expect(answer.hasPrefix("approved machine 52:54:00:66:00:55 at 127.0.0.1"), "\(answer)")
+        try Self.waitFor("the keys") { SystemFile.exists(root + JoinedFiles.mungeKey) }
+        #expect(lines.all.contains("clump: joined 127.0.0.1 (approved by operator)"))
+        #expect(try SystemFile.read(root + JoinedFiles.clusterKey) == JoinServiceTests.clusterKey)
+        #expect(try SystemFile.read(root + JoinedFiles.mungeKey) == JoinServiceTests.mungeKey)
+        var info = stat()
+        stat(root + JoinedFiles.clusterKey, &info)
+        #expect(info.st_mode & 0o777 == 0o400)
+        #expect(SystemFile.text(root + JoinedFiles.state) == "joined 127.0.0.1 operator\n")
+
+        // The master ends the session: the drone keeps its keys and reports it, to reconnect.
+        running.closeSessions()
+        try Self.waitFor("the session's end") { outcome.value != nil }
+        #expect(outcome.value == .closedAfterJoining)
+        running.stop()
+        #expect(SystemFile.exists(root + JoinedFiles.clusterKey))
+    }
+
+    final class LockedOutcome: @unchecked Sendable {
+        private let lock = NSLock()
+        private var outcome: JoinSession.Outcome?
+        func set(_ value: JoinSession.Outcome) { lock.withLock { outcome = value } }
+        var value: JoinSession.Outcome? { lock.withLock { outcome } }
+    }
+}

@@ -1,0 +1,291 @@
+import AgentSupport
+import AutoMap
+import Foundation
+import Glibc
+import ImageSpec
+import JoinProtocol
+import Testing
+
+@testable import MasterSide
+
+/// The master's join service on loopback, with the test as the drone: the handshake pinned to
+/// the master's key, the code both ends derive, approval over the control socket, the keys that
+/// arrive, a restart that remembers, and the floods and garbage a LAN can send.
+@Suite("join service", .serialized)
+struct JoinServiceTests {
+    static let clusterKey = Array("00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n".utf8)
+    static let mungeKey = [UInt8](repeating: 0x5A, count: 1024)
+
+    // Driven by one thread at a time (DroneJoinTests hands it to its pump thread).
+    final class Master: @unchecked Sendable {
+        let directory: String
+        let keys = KeyPair.generate()
+        var service: JoinService
+        var events: [JoinService.Event] = []
+        var now = 1000.0
+
+        init(policy: Spec.JoinPolicy = .approve, window: EnrolmentLimits? = nil, inventory: Inventory? = nil, maxPending: Int = 256) throws {
+            directory = NSTemporaryDirectory() + "clump-join-\(UUID().uuidString.prefix(8))"
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            service = try Self.start(directory, keys, policy: policy, window: window, inventory: inventory, maxPending: maxPending)
+        }
+
+        static func start(
+            _ directory: String, _ keys: KeyPair, policy: Spec.JoinPolicy, window: EnrolmentLimits? = nil,
+            inventory: Inventory? = nil, maxPending: Int = 256
+        ) throws -> JoinService {
+            var options = JoinService.Options(
+                address: try IPv4Address(parsing: "127.0.0.1"), controlPath: directory + "/join/control.sock", policy: policy,
+                window: window)
+            options.port = 0
+            options.maxPending = maxPending
+            return try JoinService(
+                options: options, keys: keys, delivery: JoinDelivery(clusterKey: JoinServiceTests.clusterKey, mungeKey: JoinServiceTests.mungeKey),
+                records: try JoinRecords(path: directory + "/join/approved"), inventory: inventory ?? Inventory(file: "nodes.yaml", nodes: []),
+                now: 1000)
+        }
+
+        /// Serves whatever is ready now (a few rounds: loopback delivers at once).
+        func pump(rounds: Int = 4) {
+            for _ in 0..<rounds {
+                var fds = service.descriptors()
+                _ = poll(&fds, nfds_t(fds.count), 5)
+                events += service.handle(fds, now: now)
+                events += service.tick(now: now)
+            }
+        }
+
+        /// A control command, answered while the service is pumped.
+        func control(_ command: String) throws -> String {
+            let path = directory + "/join/control.sock"
+            let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+            defer { close(fd) }
+            var address = sockaddr_un()
+            address.sun_family = sa_family_t(AF_UNIX)
+            withUnsafeMutableBytes(of: &address.sun_path) { buffer in
+                for (index, byte) in path.utf8.enumerated() { buffer[index] = byte }
+            }
+            let connected = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            }
+            try #require(connected == 0)
+            try SystemFile.writeAll(fd, command + "\n")
+            pump()
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            let count = read(fd, &buffer, buffer.count)
+            return String(decoding: buffer.prefix(max(0, count)), as: UTF8.self)
+        }
+
+        func remove() { try? FileManager.default.removeItem(atPath: directory) }
+    }
+
+    /// The drone's side, step by step on a blocking socket, the service pumped in between.
+    final class Drone {
+        let fd: Int32
+        var noise: NoiseXK
+        var transport: Transport?
+        var reader = FrameReader()
+        let master: Master
+
+        init(_ master: Master, pinned: [UInt8]? = nil, keys: KeyPair = .generate()) throws {
+            self.master = master
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            self.fd = fd
+            var peer = sockaddr_in()
+            peer.sin_family = sa_family_t(AF_INET)
+            peer.sin_port = master.service.port.bigEndian
+            peer.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
+            let connected = withUnsafePointer(to: &peer) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            try #require(connected == 0)
+            var timeout = timeval(tv_sec: 0, tv_usec: 200_000)
+            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+            noise = .initiator(localStatic: keys, remoteStatic: pinned ?? master.keys.publicKey, prologue: JoinWire.prologue)
+        }
+
+        deinit { close(fd) }
+
+        func send(_ bytes: [UInt8]) throws {
+            try SystemFile.writeAll(fd, bytes)
+            master.pump()
+        }
+
+        /// The next frame, nil when the master closed or said nothing.
+        func frame() throws -> [UInt8]? {
+            var buffer = [UInt8](repeating: 0, count: 8192)
+            for _ in 0..<20 {
+                if let frame = try reader.next() { return frame }
+                master.pump(rounds: 1)
+                let count = read(fd, &buffer, buffer.count)
+                if count == 0 { return nil }
+                if count > 0 { reader.append(buffer.prefix(count)) }
+            }
+            return nil
+        }
+
+        func handshake() throws {
+            try send(FrameReader.frame(noise.write()))
+            let answer = try #require(try frame(), "the master answered the first message")
+            _ = try noise.read(answer)
+            try send(FrameReader.frame(noise.write()))
+            transport = noise.split()
+        }
+
+        func say(_ message: JoinMessage) throws {
+            try send(FrameReader.frame(transport!.seal(message.bytes)))
+        }
+
+        func reply() throws -> JoinReply? {
+            while let sealed = try frame() {
+                let message = try #require(transport!.open(sealed).flatMap(JoinMessage.parse))
+                if message.kind == JoinWire.keepAlive { continue }
+                return JoinReply(message)
+            }
+            return nil
+        }
+
+        var code: String { ApprovalCode.code(handshakeHash: noise.handshakeHash) }
+    }
+
+    static let hello = JoinHello(macs: ["52:54:00:66:00:44"], uuid: "1e0c4ee6-6d4b-4c4a-a4f5-33f2b2e1d001", address: "10.66.0.200")
+
+    @Test("approve: the drone waits with the code both ends derive; approving it delivers the keys, and a restarted serve remembers")
+    func approveByCode() throws {
+        let master = try Master()
+        defer { master.remove() }
+        let keys = KeyPair.generate()
+        let drone = try Drone(master, keys: keys)
+        try drone.handshake()
+        try drone.say(Self.hello.message)
+        #expect(try drone.reply() == .wait(code: drone.code))
+        #expect(master.events.contains(.print(
+            "clump: join: machine 52:54:00:66:00:44 at 127.0.0.1 (uuid 1e0c4ee6-6d4b-4c4a-a4f5-33f2b2e1d001) waits for approval, "
+                + "code \(drone.code): `clumpbuild approve \(drone.code)` lets it in")))
+        #expect(try master.control("pending").hasPrefix(drone.code + " machine 52:54:00:66:00:44"))
+        #expect(try master.control("approve 000-000").hasPrefix("error: no machine waits with code 000-000"))
+        #expect(try master.control("approve \(drone.code.replacingOccurrences(of: "-", with: ""))").hasPrefix("approved machine"))
+        guard case .welcome(let welcome)? = try drone.reply() else {
+            Issue.record("no welcome after approval")
+            return
+        }
+        #expect(welcome.approvedBy == "operator")
+        #expect(welcome.clusterKey == Self.clusterKey)
+        #expect(welcome.mungeKey == Self.mungeKey)
+        #expect(master.events.contains(.approved(macs: ["52:54:00:66:00:44"], address: "10.66.0.200", by: "operator")))
+        #expect(master.service.pendingCount == 0)
+        let records = try String(contentsOfFile: master.directory + "/join/approved", encoding: .utf8)
+        #expect(records.hasPrefix(Hex.encode(keys.publicKey) + " operator "), "\(records)")
+
+        // serve restarts: the same drone (its key lives for the boot) reconnects and is let in at once.
+        master.service = try Master.start(master.directory, master.keys, policy: .approve)
+        let again = try Drone(master, keys: keys)
+        try again.handshake()
+        try again.say(Self.hello.message)
+        guard case .welcome(let second)? = try again.reply() else {
+            Issue.record("a drone approved before a restart waits again")
+            return
+        }
+        #expect(second.approvedBy == "operator")
+    }
+
+    @Test("deny: the waiting drone is told, gets no key, and is gone from the pending list")
+    func deny() throws {
+        let master = try Master()
+        defer { master.remove() }
+        let drone = try Drone(master)
+        try drone.handshake()
+        try drone.say(Self.hello.message)
+        _ = try drone.reply()
+        #expect(try master.control("deny 52:54:00:66:00:44").hasPrefix("denied machine"))
+        #expect(try drone.reply() == .refused(reason: "denied by the operator"))
+        #expect(try master.control("pending") == "no machine waits for approval\n")
+    }
+
+    @Test("a drone pinned to another key gets nothing: the master cannot read its first message and closes")
+    func wrongKey() throws {
+        let master = try Master()
+        defer { master.remove() }
+        let drone = try Drone(master, pinned: KeyPair.generate().publicKey)
+        try drone.send(FrameReader.frame(drone.noise.write()))
+        #expect(try drone.frame() == nil)
+        #expect(master.service.connectionCount == 0)
+    }
+
+    @Test("garbage, an oversized frame and a silent peer are dropped; the silent one at its deadline")
+    func garbage() throws {
+        let master = try Master()
+        defer { master.remove() }
+        let junk = try Drone(master)
+        try junk.send([0, 40] + [UInt8](repeating: 0xAB, count: 40))
+        #expect(try junk.frame() == nil)
+        let huge = try Drone(master)
+        try huge.send([0xFF, 0xFF, 1, 2, 3])
+        #expect(try huge.frame() == nil)
+        let silent = try Drone(master)
+        master.pump()
+        #expect(master.service.connectionCount == 1)
+        master.now += 11
+        master.pump()
+        #expect(master.service.connectionCount == 0)
+        _ = silent
+        // A drone that finishes the handshake but sends no hello is refused with a reason.
+        let mute = try Drone(master)
+        try mute.handshake()
+        try mute.say(JoinMessage("hello", "99", fields: [(name: "mac", value: "x")]))
+        #expect(try mute.reply() == .refused(reason: "not a hello of join protocol 1"))
+    }
+
+    @Test("a flood of invented machines keeps the pending list at its bound, oldest dropped, and says so in summary lines")
+    func flood() throws {
+        let master = try Master(maxPending: 16)
+        defer { master.remove() }
+        var drones: [Drone] = []
+        for index in 0..<60 {
+            let drone = try Drone(master)
+            try drone.handshake()
+            try drone.say(JoinHello(macs: [String(format: "02:cf:00:00:%02x:%02x", index >> 8, index & 0xFF)]).message)
+            drones.append(drone)
+        }
+        master.now += 1
+        master.pump()
+        #expect(master.service.pendingCount == 16)
+        #expect(master.service.connectionCount == 16)
+        let lines = master.events.compactMap { if case .print(let line) = $0 { return line } else { return nil } }
+        // One second's share of lines, then the summary (a hello that arrives in the next second may add its own).
+        #expect((JoinService.linesPerSecond...JoinService.linesPerSecond + 1).contains(lines.filter { $0.contains("waits for approval") }.count))
+        #expect(lines.contains { $0.contains("more machines waiting for approval in the last second") && $0.contains("oldest waiting dropped") })
+        #expect(!master.events.contains { if case .approved = $0 { return true } else { return false } })
+        // The first one was pushed out: its code is no longer known.
+        #expect(try master.control("approve \(drones[0].code)").hasPrefix("error: no machine waits"))
+        #expect(try master.control("approve \(drones[59].code)").hasPrefix("approved"))
+    }
+
+    @Test("the policies: open and a reconnect welcome at once, known-macs only a known card, the window while it lasts")
+    func decisions() throws {
+        let hello = JoinHello(macs: ["52:54:00:00:00:01"])
+        let known: Set<String> = ["52:54:00:00:00:01"]
+        #expect(JoinDecision.decide(hello, .init(policy: .open, knownMACs: [])) == .welcome(by: "open"))
+        #expect(JoinDecision.decide(hello, .init(policy: .approve, knownMACs: known)) == .wait)
+        #expect(JoinDecision.decide(hello, .init(policy: .knownMACs, knownMACs: known)) == .welcome(by: "mac"))
+        #expect(JoinDecision.decide(hello, .init(policy: .knownMACs, knownMACs: ["52:54:00:00:00:02"])) == .wait)
+        #expect(JoinDecision.decide(hello, .init(policy: .approve, knownMACs: [], windowOpen: true)) == .welcome(by: "window"))
+        #expect(JoinDecision.decide(hello, .init(policy: .approve, knownMACs: [], approvedBefore: "operator")) == .welcome(by: "operator"))
+
+        // The window takes at most --max machines.
+        let master = try Master(window: EnrolmentLimits(max: 2, perMinute: 60, window: 600))
+        defer { master.remove() }
+        var replies: [String] = []
+        for index in 0..<3 {
+            let drone = try Drone(master)
+            try drone.handshake()
+            try drone.say(JoinHello(macs: [String(format: "52:54:00:00:01:%02x", index)]).message)
+            switch try drone.reply() {
+            case .welcome(let welcome)?: replies.append(welcome.approvedBy)
+            case .wait?: replies.append("wait")
+            default: replies.append("?")
+            }
+        }
+        #expect(replies == ["window", "window", "wait"])
+    }
+}
