@@ -77,12 +77,21 @@ public struct JoinHello: Sendable, Equatable {
 
     public init?(_ message: JoinMessage) {
         guard message.kind == "hello", message.value == Self.version else { return nil }
-        macs = Array(message.all("mac").prefix(Self.maxMACs))
+        macs = Array(message.all("mac").prefix(Self.maxMACs)).map { String($0.lowercased()) }
         uuid = message.first("uuid")
         serial = message.first("serial")
         address = message.first("address")
-        guard !macs.isEmpty, ([uuid, serial, address].compactMap { $0 } + macs).allSatisfy({ $0.count <= Self.maxValue })
+        guard !macs.isEmpty, macs.allSatisfy(Self.isMAC),
+            [uuid, serial, address].compactMap({ $0 }).allSatisfy({ $0.count <= Self.maxValue })
         else { return nil }
+    }
+
+    /// `52:54:00:12:34:56`: what serve prints and compares is a card's address, nothing else.
+    static func isMAC(_ text: String) -> Bool {
+        let bytes = Array(text.utf8)
+        return bytes.count == 17 && bytes.indices.allSatisfy { index in
+            index % 3 == 2 ? bytes[index] == 0x3A : (0x30...0x39).contains(bytes[index]) || (0x61...0x66).contains(bytes[index])
+        }
     }
 
     /// Firmware strings can be anything: printable ASCII, bounded.

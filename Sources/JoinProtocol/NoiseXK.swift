@@ -79,6 +79,12 @@ public struct NoiseXK: Sendable {
     public var isComplete: Bool { step == 3 }
     /// The handshake hash: the same on both sides once complete, unique to the session.
     public var handshakeHash: [UInt8] { symmetric.h }
+    /// The seed of the session's approval code: a key from the chaining key right after the
+    /// ephemeral-ephemeral exchange of message 2. Secret (an eavesdropper has no share of `ee`),
+    /// and fixed before the drone says anything it could choose (its static key and payload come
+    /// in message 3), so neither a listener nor the drone itself can steer the code.
+    public private(set) var approvalSeed: [UInt8]?
+
     /// The peer's static key: the master's for the drone, the drone's (after message 3) for the master.
     public var peerStatic: [UInt8]? { remoteStatic }
 
@@ -103,6 +109,7 @@ public struct NoiseXK: Sendable {
         }
         out += symmetric.encryptAndHash(payload)
         step += 1
+        if step == 2 { approvalSeed = symmetric.approvalSeed() }
         return out
     }
 
@@ -129,6 +136,7 @@ public struct NoiseXK: Sendable {
         }
         guard let payload = symmetric.decryptAndHash(Array(rest)) else { throw .authentication }
         step += 1
+        if step == 2 { approvalSeed = symmetric.approvalSeed() }
         return payload
     }
 
@@ -216,6 +224,9 @@ struct SymmetricState: Sendable {
         mixHash(ciphertext)
         return plaintext
     }
+
+    /// A key for the approval code only, apart from every key the session uses.
+    func approvalSeed() -> [UInt8] { HMACSHA256(key: ck).mac(Array("clump approval code".utf8)) }
 
     func split() -> (CipherState, CipherState) {
         let (first, second) = Self.hkdf(ck, [])

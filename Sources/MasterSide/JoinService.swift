@@ -38,6 +38,8 @@ public final class JoinService {
         public var maxConnections = 4096
         /// Seconds a peer has to finish the handshake and say hello.
         public var handshakeSeconds = 10.0
+        /// Connections from one address that have not said hello yet, at most: one PC cannot fill the table.
+        public var maxUnfinishedPerAddress = 16
 
         public init(address: IPv4Address, controlPath: String, policy: Spec.JoinPolicy, window: EnrolmentLimits? = nil) {
             self.address = address
@@ -93,6 +95,10 @@ public final class JoinService {
     private var started: Double
     private var windowApproved = 0
     private var budget = LineBudget(perSecond: linesPerSecond)
+    /// `maxConnections`, within the descriptors the process may open (some kept for files and dnsmasq).
+    private let connectionLimit: Int
+    /// Out of descriptors: the listener is left alone until then, rather than polled in a busy loop.
+    private var acceptPausedUntil = 0.0
     private var dropped = 0
 
     /// Lines about waiting machines per second; the rest go into one summary line.
@@ -107,6 +113,14 @@ public final class JoinService {
         self.records = records
         self.inventory = inventory
         started = now
+        // Every joined drone keeps its session open: as many descriptors as the system lets us have.
+        var limit = rlimit()
+        if getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 {
+            limit.rlim_cur = limit.rlim_max
+            _ = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+            _ = getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+        }
+        connectionLimit = min(options.maxConnections, max(16, Int(clamping: limit.rlim_cur) - 128))
         listener = try Self.listen(address: options.address, port: options.port)
         do {
             controlListener = try Self.listenControl(options.controlPath)
@@ -147,8 +161,9 @@ public final class JoinService {
     public var connectionCount: Int { peers.count }
 
     /// What to poll: the two listeners and every peer (for writing too while output waits).
-    public func descriptors() -> [pollfd] {
-        [pollfd(fd: listener, events: Int16(POLLIN), revents: 0), pollfd(fd: controlListener, events: Int16(POLLIN), revents: 0)]
+    public func descriptors(now: Double = 0) -> [pollfd] {
+        [pollfd(fd: now < acceptPausedUntil ? -1 : listener, events: Int16(POLLIN), revents: 0),
+         pollfd(fd: controlListener, events: Int16(POLLIN), revents: 0)]
             + peers.values.map { peer in
                 pollfd(fd: peer.fd, events: Int16(POLLIN) | (peer.output.isEmpty ? 0 : Int16(POLLOUT)), revents: 0)
             }
@@ -207,7 +222,10 @@ public final class JoinService {
                     Glibc.accept(socket, $0, &length)
                 }
             }
-            guard fd >= 0 else { return }
+            guard fd >= 0 else {
+                if errno == EMFILE || errno == ENFILE { acceptPausedUntil = now + 0.5 }
+                return
+            }
             _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
             _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
             if control && !Self.peerIsRoot(fd) {
@@ -215,12 +233,13 @@ public final class JoinService {
                 Glibc.close(fd)
                 continue
             }
-            if peers.count >= options.maxConnections {
+            let remote = control ? "control" : "\(IPv4Address(UInt32(bigEndian: address.sin_addr.s_addr)))"
+            let unfinished = control ? 0 : peers.values.lazy.filter { $0.remote == remote && $0.hello == nil }.count
+            if peers.count >= connectionLimit || unfinished >= options.maxUnfinishedPerAddress {
                 // Full: the newcomer is turned away, the drones already here keep their sessions.
                 Glibc.close(fd)
                 continue
             }
-            let remote = control ? "control" : "\(IPv4Address(UInt32(bigEndian: address.sin_addr.s_addr)))"
             let deadline = now + (control ? 5 : options.handshakeSeconds)
             peers[fd] = Peer(
                 fd: fd, remote: remote, noise: .responder(localStatic: keys, prologue: JoinWire.prologue), now: now,
@@ -248,7 +267,8 @@ public final class JoinService {
 
     private func receive(_ frame: [UInt8], from peer: Peer, now: Double, events: inout [Event]) throws {
         guard var transport = peer.transport else {
-            _ = try peer.noise.read(frame)
+            // A drone's handshake messages carry nothing: a payload could only serve to steer the session.
+            guard try peer.noise.read(frame).isEmpty else { throw JoinError("a handshake message with a payload") }
             if peer.noise.writesNext {
                 queue(FrameReader.frame(try peer.noise.write()), to: peer, now: now)
             } else if peer.noise.isComplete {
@@ -264,7 +284,7 @@ public final class JoinService {
             throw JoinError("no hello")
         }
         peer.hello = hello
-        let code = ApprovalCode.code(handshakeHash: peer.noise.handshakeHash)
+        let code = ApprovalCode.code(seed: peer.noise.approvalSeed ?? [])
         peer.code = code
         let windowOpen = options.window.map { now - started < $0.window && windowApproved < $0.max } ?? false
         let context = JoinDecision.Context(
@@ -272,8 +292,9 @@ public final class JoinService {
             approvedBefore: peer.noise.peerStatic.flatMap { records.approval(of: $0) }, windowOpen: windowOpen)
         switch JoinDecision.decide(hello, context) {
         case .welcome(let by):
-            if by == "window" { windowApproved += 1 }
-            welcome(peer, by: by, now: now, events: &events, fresh: context.approvedBefore == nil)
+            if welcome(peer, by: by, now: now, events: &events, fresh: context.approvedBefore == nil), by == "window" {
+                windowApproved += 1
+            }
         case .wait:
             pending.append(peer.fd)
             if pending.count > options.maxPending, let oldest = peers[pending[0]] {
@@ -287,17 +308,20 @@ public final class JoinService {
         }
     }
 
-    private func welcome(_ peer: Peer, by: String, now: Double, events: inout [Event], fresh: Bool) {
-        guard let hello = peer.hello, let key = peer.noise.peerStatic else { return }
-        pending.removeAll { $0 == peer.fd }
+    /// Sends the keys, once the approval is on disk; false (and the session closed) when it could not be recorded.
+    @discardableResult
+    private func welcome(_ peer: Peer, by: String, now: Double, events: inout [Event], fresh: Bool) -> Bool {
+        guard let hello = peer.hello, let key = peer.noise.peerStatic else { return false }
         if fresh && by != "open" {
             do {
                 try records.approve(key: key, by: by, macs: hello.macs, time: Int(time(nil)))
             } catch {
                 events.append(.print("clump: join: cannot record the approval of \(describe(hello, from: peer)): \(error)"))
-                return
+                close(peer)
+                return false
             }
         }
+        pending.removeAll { $0 == peer.fd }
         let name = hello.macs.lazy.compactMap { MACAddress(parsing: $0) }.compactMap { self.inventory.node(with: $0)?.name }.first
         let reply = JoinReply.welcome(
             .init(
@@ -307,6 +331,7 @@ public final class JoinService {
         peer.joined = true
         events.append(.print("clump: join: \(describe(hello, from: peer)) joined (approved by \(by))"))
         if fresh { events.append(.approved(macs: hello.macs, address: hello.address, by: by)) }
+        return true
     }
 
     private func describe(_ hello: JoinHello, from peer: Peer) -> String {
@@ -356,19 +381,29 @@ public final class JoinService {
             return false
         }
         guard code != nil || mac != nil else { return "error: '\(which)' is neither a code (482-913) nor a MAC\n" }
+        // A MAC is only what the drone claims, and anyone on the LAN can claim a MAC it has seen:
+        // only the code, read on the console, names a session.
+        if approve && code == nil {
+            return "error: approve by the code on the machine's console (a MAC can be claimed by anyone); deny takes a MAC\n"
+        }
         guard let peer = matches.first else {
             return "error: no machine waits with \(code.map { "code \($0)" } ?? "MAC \(which)") (`clumpbuild approve --pending` lists them)\n"
         }
         guard matches.count == 1 else {
-            return "error: \(matches.count) machines wait with \(which): approve one by its MAC\n"
+            return "error: \(matches.count) machines wait with \(which): deny them, and approve the one you see when it asks again\n"
         }
         guard let hello = peer.hello else { return "error: that machine has not said hello\n" }
         if approve {
-            welcome(peer, by: "operator", now: now, events: &events, fresh: true)
+            guard welcome(peer, by: "operator", now: now, events: &events, fresh: true) else {
+                return "error: the approval of \(describe(hello, from: peer)) could not be recorded (serve says why)\n"
+            }
             return "approved \(describe(hello, from: peer))\n"
         }
         send(JoinReply.refused(reason: "denied by the operator").message, to: peer, now: now)
         pending.removeAll { $0 == peer.fd }
+        // Its answer is on its way; the session ends at the deadline (the drone asks again later, with a new code).
+        peer.deadline = now + 2
+        peer.hello = nil
         events.append(.print("clump: join: \(describe(hello, from: peer)) denied by the operator"))
         return "denied \(describe(hello, from: peer))\n"
     }

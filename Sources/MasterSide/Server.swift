@@ -156,6 +156,13 @@ public final class Server {
             clusterKey: try read(spec.resolve(spec.cluster.keyFile), "the cluster key"),
             previousKey: try spec.cluster.previousKeyFile.map { try read(spec.resolve($0), "the previous cluster key") },
             mungeKey: spec.engine.isOn ? try read(spec.resolve(spec.engine.slurm.mungeKeyFile), "the MUNGE key") : nil)
+        // The welcome carries them hex-encoded in one frame.
+        let carried = delivery.clusterKey.count + (delivery.previousKey?.count ?? 0) + (delivery.mungeKey?.count ?? 0)
+        guard 2 * carried + 256 <= FrameReader.maximum else {
+            throw MasterSideError(
+                "the keys drones get are \(carried) bytes, more than a join message holds (\(FrameReader.maximum / 2 - 128))",
+                subject: spec.resolve(spec.engine.slurm.mungeKeyFile), hint: "a MUNGE key of 1024 bytes (mungekey's default) fits")
+        }
         let directory = options.outDir + "/" + Self.joinDirectory
         try MasterSideError.wrapping { try SystemFile.makeDirectories(directory, mode: 0o700) }
         var joinOptions = JoinService.Options(
@@ -200,7 +207,7 @@ public final class Server {
             var fds = [
                 pollfd(fd: fd ?? -1, events: Int16(POLLIN), revents: 0),
                 pollfd(fd: options.outputDescriptor, events: 0, revents: 0),
-            ] + (join?.descriptors() ?? [])
+            ] + (join?.descriptors(now: Self.now()) ?? [])
             let ready = poll(&fds, nfds_t(fds.count), 200)
             if ready < 0 && errno != EINTR { break }
             if fds[1].revents & Int16(POLLERR | POLLHUP) != 0 {

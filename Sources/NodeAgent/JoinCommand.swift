@@ -156,7 +156,7 @@ struct JoinSession {
         } catch {
             return .failed("the handshake with \(settings.master) failed: \(error)")
         }
-        let code = ApprovalCode.code(handshakeHash: noise.handshakeHash)
+        let code = ApprovalCode.code(seed: noise.approvalSeed ?? [])
         while true {
             let frame: [UInt8]?
             do {
@@ -199,10 +199,11 @@ struct JoinSession {
         }
     }
 
-    /// The keys, into RAM: root-only files on /run, the MUNGE key owned by munged's user.
+    /// The keys, into RAM: root-only files on /run, the MUNGE key owned by munged's user. Each file
+    /// appears whole and with its final owner (the announcer and munged start once theirs exists),
+    /// the key being rotated out before the current one.
     func deliver(_ welcome: JoinReply.Welcome) throws {
         try SystemFile.makeDirectories(rooted(root, JoinedFiles.directory), mode: 0o711)
-        try SystemFile.writeAtomically(welcome.clusterKey, to: rooted(root, JoinedFiles.clusterKey), mode: 0o400)
         let previous = rooted(root, JoinedFiles.previousClusterKey)
         if let key = welcome.previousKey {
             try SystemFile.writeAtomically(key, to: previous, mode: 0o400)
@@ -211,11 +212,14 @@ struct JoinSession {
         }
         if let key = welcome.mungeKey {
             let path = rooted(root, JoinedFiles.mungeKey)
-            try SystemFile.writeAtomically(key, to: path, mode: 0o400)
+            let staged = path + ".new"
+            try SystemFile.writeAtomically(key, to: staged, mode: 0o400)
             let settings = SystemFile.text(rooted(root, EngineSettings.path)).flatMap(EngineSettings.parse)
             let munge = settings?.mungeUID ?? SlurmNode.mungeUser.id
-            if getuid() == 0 { try syscall("chown", path: path) { chown(path, munge, munge) } }
+            if getuid() == 0 { try syscall("chown", path: staged) { chown(staged, munge, munge) } }
+            try syscall("rename", path: path) { rename(staged, path) }
         }
+        try SystemFile.writeAtomically(welcome.clusterKey, to: rooted(root, JoinedFiles.clusterKey), mode: 0o400)
     }
 
     func writeState(_ text: String) {

@@ -4,17 +4,18 @@ import MasterSide
 
 struct Approve: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Let a drone that waits for approval join: by the code on its console, or by a MAC of it.",
+        abstract: "Let a drone that waits for approval join, by the code on its console.",
         discussion: """
             A drone whose image does not carry the cluster's keys (cluster.join: approve) shows \
             `clump: waiting for approval by MASTER, code 482-913` on its console, and the running \
             `clumpbuild serve` prints the same code with the machine's MACs. Approving the code you read \
-            on the console approves that very session: nobody else can race it. The machine is \
+            on the console approves that very session: nobody listening on the LAN can compute it, and \
+            a MAC is only what a machine claims, so approval takes the code. The machine is \
             added to the inventory if it is not there. Talks to serve over OUT/join/control.sock (root only).
             """
     )
 
-    @Argument(help: "The code (482-913) or a MAC of the machine.")
+    @Argument(help: "The code (482-913) on the machine's console.")
     var which: String?
 
     @Flag(name: .long, help: "List the machines that wait, with their codes.")
@@ -24,7 +25,7 @@ struct Approve: ParsableCommand {
     var out: String = "out"
 
     func validate() throws {
-        guard pending != (which != nil) else { throw ValidationError("name a code or a MAC, or pass --pending") }
+        guard pending != (which != nil) else { throw ValidationError("name the code, or pass --pending") }
     }
 
     func run() throws {

@@ -90,12 +90,14 @@ struct NoiseXKTests {
     @Test("both ends derive the same approval code from their session")
     func approvalCode() throws {
         let (a, b) = try Self.handshake()
-        let code = ApprovalCode.code(handshakeHash: a.handshakeHash)
-        #expect(code == ApprovalCode.code(handshakeHash: b.handshakeHash))
-        // Another session hashes differently (its code then collides one time in a million).
-        #expect(try Self.handshake().0.handshakeHash != a.handshakeHash)
+        let code = ApprovalCode.code(seed: a.approvalSeed!)
+        #expect(code == ApprovalCode.code(seed: b.approvalSeed!))
+        // Another session has another seed (its code then collides one time in a million), and the
+        // seed is none of what a listener sees: not the handshake hash.
+        #expect(try Self.handshake().0.approvalSeed != a.approvalSeed)
+        #expect(a.approvalSeed != a.handshakeHash && a.approvalSeed == b.approvalSeed)
         #expect(code.count == 7 && code.dropFirst(3).first == "-")
-        #expect(ApprovalCode.code(handshakeHash: [0, 0, 0, 7]) == "000-007")
+        #expect(ApprovalCode.code(seed: [0, 0, 0, 7]) == "000-007")
         #expect(ApprovalCode.normalise("482913") == "482-913")
         #expect(ApprovalCode.normalise("482 913") == "482-913")
         #expect(ApprovalCode.normalise("48291") == nil)

@@ -114,7 +114,8 @@ struct DroneJoinTests {
         #expect(!SystemFile.exists(root + JoinedFiles.clusterKey), "a key before approval")
         let answer = try JoinControl.send("approve \(code)", outDir: real.directory)
         #expect(answer.hasPrefix("approved machine 52:54:00:66:00:55 at 127.0.0.1"), "\(answer)")
-        try Self.waitFor("the keys") { SystemFile.exists(root + JoinedFiles.mungeKey) }
+        // The cluster key comes last: once it is there, so is everything else.
+        try Self.waitFor("the keys") { SystemFile.exists(root + JoinedFiles.clusterKey) }
         #expect(lines.all.contains("clump: joined 127.0.0.1 (approved by operator)"))
         #expect(try SystemFile.read(root + JoinedFiles.clusterKey) == JoinServiceTests.clusterKey)
         #expect(try SystemFile.read(root + JoinedFiles.mungeKey) == JoinServiceTests.mungeKey)

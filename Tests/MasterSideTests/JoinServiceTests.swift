@@ -145,7 +145,7 @@ struct JoinServiceTests {
             return nil
         }
 
-        var code: String { ApprovalCode.code(handshakeHash: noise.handshakeHash) }
+        var code: String { ApprovalCode.code(seed: noise.approvalSeed!) }
     }
 
     static let hello = JoinHello(macs: ["52:54:00:66:00:44"], uuid: "1e0c4ee6-6d4b-4c4a-a4f5-33f2b2e1d001", address: "10.66.0.200")
@@ -164,6 +164,8 @@ struct JoinServiceTests {
                 + "code \(drone.code): `clumpbuild approve \(drone.code)` lets it in")))
         #expect(try master.control("pending").hasPrefix(drone.code + " machine 52:54:00:66:00:44"))
         #expect(try master.control("approve 000-000").hasPrefix("error: no machine waits with code 000-000"))
+        // A MAC is only a claim: approval takes the code.
+        #expect(try master.control("approve 52:54:00:66:00:44").hasPrefix("error: approve by the code"))
         #expect(try master.control("approve \(drone.code.replacingOccurrences(of: "-", with: ""))").hasPrefix("approved machine"))
         guard case .welcome(let welcome)? = try drone.reply() else {
             Issue.record("no welcome after approval")
@@ -234,6 +236,15 @@ struct JoinServiceTests {
         try mute.handshake()
         try mute.say(JoinMessage("hello", "99", fields: [(name: "mac", value: "x")]))
         #expect(try mute.reply() == .refused(reason: "not a hello of join protocol 1"))
+        // A hello whose "MAC" is anything else (text for serve's terminal) is no hello either.
+        let liar = try Drone(master)
+        try liar.handshake()
+        try liar.say(JoinMessage("hello", "1", fields: [(name: "mac", value: "node11 joined (approved")]))
+        #expect(try liar.reply() == .refused(reason: "not a hello of join protocol 1"))
+        // A payload in the handshake, which could steer the session, is dropped at once.
+        let steering = try Drone(master)
+        try steering.send(FrameReader.frame(steering.noise.write(payload: [1, 2, 3])))
+        #expect(try steering.frame() == nil)
     }
 
     @Test("a flood of invented machines keeps the pending list at its bound, oldest dropped, and says so in summary lines")
