@@ -14,15 +14,7 @@ public enum JoinControl {
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw MasterSideError("socket: \(String(cString: strerror(errno)))", subject: path) }
         defer { close(fd) }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8)
-        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else {
-            throw MasterSideError("the path is too long for a socket", subject: path)
-        }
-        withUnsafeMutableBytes(of: &address.sun_path) { buffer in
-            for (index, byte) in bytes.enumerated() { buffer[index] = byte }
-        }
+        var address = try unixAddress(path)
         let connected = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
         }
@@ -48,6 +40,21 @@ public enum JoinControl {
             throw MasterSideError(String(text.dropFirst(text.hasPrefix("error: ") ? 7 : 0)).trimmingCharacters(), subject: path)
         }
         return text
+    }
+
+    /// The socket address of `path`, for both ends of the control socket.
+    static func unixAddress(_ path: String) throws -> sockaddr_un {
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else {
+            throw MasterSideError(
+                "the control socket's path is too long for a socket (108 bytes)", subject: path, hint: "use a shorter --out directory")
+        }
+        withUnsafeMutableBytes(of: &address.sun_path) { buffer in
+            for (index, byte) in bytes.enumerated() { buffer[index] = byte }
+        }
+        return address
     }
 }
 

@@ -473,16 +473,7 @@ public final class JoinService {
         let directory = String(path[..<(path.lastIndex(of: "/") ?? path.startIndex)])
         try MasterSideError.wrapping { try SystemFile.makeDirectories(directory, mode: 0o700) }
         chmod(directory, 0o700)
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8)
-        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else {
-            throw MasterSideError("the control socket's path is too long for a socket (108 bytes)", subject: path,
-                                  hint: "use a shorter --out directory")
-        }
-        withUnsafeMutableBytes(of: &address.sun_path) { buffer in
-            for (index, byte) in bytes.enumerated() { buffer[index] = byte }
-        }
+        var address = try JoinControl.unixAddress(path)
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         unlink(path)
         let bound = withUnsafePointer(to: &address) {

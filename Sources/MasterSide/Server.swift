@@ -165,10 +165,9 @@ public final class Server {
         }
         let directory = options.outDir + "/" + Self.joinDirectory
         try MasterSideError.wrapping { try SystemFile.makeDirectories(directory, mode: 0o700) }
-        var joinOptions = JoinService.Options(
+        let joinOptions = JoinService.Options(
             address: address, controlPath: directory + "/" + Self.controlSocket, policy: spec.cluster.join,
             window: options.enrol ? options.limits : nil)
-        joinOptions.port = JoinSettings.defaultPort
         return try JoinService(
             options: joinOptions, keys: keys, delivery: delivery, records: try JoinRecords(path: directory + "/approved"),
             inventory: inputs.inventory, now: Self.now())
@@ -226,10 +225,8 @@ public final class Server {
                         guard let mac = cards.first, !cards.contains(where: { inputs.inventory.node(with: $0) != nil }),
                             let next = inputs.inventory.nextFreeAddress(in: inputs.spec.cluster)
                         else { continue }
-                        var unused = monitor ?? ServeMonitor(
-                            inventory: inputs.inventory, cluster: inputs.spec.cluster, tftpRoot: "", enrol: false)
-                        guard say(enrol(mac, next, &inputs, &unused)) else { return 141 }
-                        if monitor != nil { monitor = unused }
+                        guard say(enrol(mac, next, &inputs)) else { return 141 }
+                        monitor?.enrolled(inputs.inventory)
                         join.update(inventory: inputs.inventory)
                     }
                 }
@@ -262,7 +259,8 @@ public final class Server {
                     case .print(let text):
                         guard say(text) else { return 141 }
                     case .enrol(let mac, let address):
-                        guard say(enrol(mac, address, &inputs, &current)) else { return 141 }
+                        guard say(enrol(mac, address, &inputs)) else { return 141 }
+                        current.enrolled(inputs.inventory)
                         join?.update(inventory: inputs.inventory)
                     }
                 }
@@ -277,8 +275,9 @@ public final class Server {
     }
 
     /// Appends the card to the inventory (checked first, written by rename) and regenerates: dnsmasq reads
-    /// the new host file by itself, so the machine gets its address on its next boot.
-    private func enrol(_ mac: MACAddress, _ address: IPv4Address, _ inputs: inout MasterInputs, _ monitor: inout ServeMonitor) -> String {
+    /// the new host file by itself, so the machine gets its address on its next boot. The caller then tells
+    /// its monitor (`ServeMonitor.enrolled`), whether this worked or not.
+    private func enrol(_ mac: MACAddress, _ address: IPv4Address, _ inputs: inout MasterInputs) -> String {
         let file = inputs.spec.resolve(inputs.spec.cluster.nodes)
         let old = FileManager.default.contents(atPath: file).map { String(decoding: $0, as: UTF8.self) }
             ?? "# clump node inventory: one entry per machine (see README, `The node inventory`).\n"
@@ -293,7 +292,6 @@ public final class Server {
                 spec: inputs.spec, inventory: inventory, outDir: options.outDir, interface: options.interface
             ).generate()
             inputs.inventory = inventory
-            monitor.enrolled(inventory)
             let node = inventory.node(with: mac)
             return "clump: enrolled \(mac) as \(node?.name ?? "?") \(address) in \(file) "
                 + "(\(report.written.count) files written in \(String(format: "%.3f", report.seconds)) s); "
