@@ -5,7 +5,7 @@ import PackageDescription
 // scripts/lib.sh) and must not pull in Foundation, so every module it imports
 // is Foundation-free: ClumpVersion, DroneProtocol (the master<->drone contract),
 // AgentSupport (the base: OS edge, error protocol, hashes), ELF, Kernel, XZ, NetProbe,
-// AutoMap, ClusterState, ClusterView, JoinProtocol (with libsodium, C only), NodeAgent. Host-side modules may use it: ImageSpec
+// AutoMap, ClusterState, ClusterView, JoinProtocol (with libsodium, C only), TPM, NodeAgent. Host-side modules may use it: ImageSpec
 // (the spec), BootMenus (loader menus), HostTools (running host programs), ImageBuilder
 // (the build), KernelBuild, MasterSide (the master's files and serve; not the build).
 let package = Package(
@@ -31,11 +31,15 @@ let package = Package(
         .target(name: "ClumpVersion"),
         .target(name: "DroneProtocol"),
         .target(name: "CStartup"),
+        // TPM2_MakeCredential's ciphers for the master (RSA-OAEP with a label, AES-CFB), over libcrypto.
+        .target(name: "CCredential", linkerSettings: [.linkedLibrary("crypto")]),
         .target(name: "CSyscall"),
         .target(name: "CCapDrop"),
         .target(name: "AgentSupport"),
         // The join: Noise XK over libsodium, its messages and the image's join settings (both sides).
         .target(name: "JoinProtocol", dependencies: ["CSodium", "AgentSupport"]),
+        // The drone's TPM: its endorsement key and credential activation, in TPM 2.0 commands of its own.
+        .target(name: "TPM", dependencies: ["AgentSupport"]),
         .target(name: "ELF", dependencies: ["AgentSupport"]),
         .target(name: "XZ", dependencies: ["CLzma", "AgentSupport"]),
         .target(name: "Kernel", dependencies: ["ELF", "XZ", "AgentSupport"]),
@@ -56,7 +60,7 @@ let package = Package(
             name: "MasterSide",
             dependencies: [
                 "ImageSpec", "BootMenus", "HostTools", "AutoMap", "NetProbe", "ClumpVersion", "AgentSupport", "DroneProtocol",
-                "JoinProtocol",
+                "JoinProtocol", "CCredential",
             ]
         ),
         .target(name: "NetProbe", dependencies: ["Kernel", "XZ", "CSyscall", "AgentSupport"]),
@@ -67,6 +71,7 @@ let package = Package(
             name: "NodeAgent",
             dependencies: [
                 "NetProbe", "AutoMap", "ClusterState", "ClusterView", "ClumpVersion", "AgentSupport", "DroneProtocol", "JoinProtocol",
+                "TPM",
             ]
         ),
 
@@ -90,7 +95,9 @@ let package = Package(
         .testTarget(name: "ImageSpecTests", dependencies: ["ImageSpec"], resources: [.copy("Fixtures")]),
         .testTarget(
             name: "MasterSideTests",
-            dependencies: ["MasterSide", "ImageSpec", "AutoMap", "NetProbe", "TestSupport", "AgentSupport", "JoinProtocol", "NodeAgent"]
+            dependencies: [
+                "MasterSide", "ImageSpec", "AutoMap", "NetProbe", "TestSupport", "AgentSupport", "JoinProtocol", "NodeAgent", "TPM",
+            ]
         ),
         .testTarget(
             name: "ImageBuilderTests", dependencies: ["ImageBuilder", "BootMenus", "DroneProtocol", "AgentSupport"],
@@ -100,6 +107,8 @@ let package = Package(
         .testTarget(name: "AutoMapTests", dependencies: ["AutoMap"]),
         .testTarget(name: "DroneProtocolTests", dependencies: ["DroneProtocol"]),
         .testTarget(name: "JoinProtocolTests", dependencies: ["JoinProtocol", "AgentSupport"]),
+        // The TPM client against swtpm, and the master's credential (tpm2-tools) against it.
+        .testTarget(name: "TPMTests", dependencies: ["TPM", "MasterSide", "AgentSupport", "TestSupport"]),
         // Every module's error type, as the executables' edge reports it.
         .testTarget(
             name: "ErrorEdgeTests",

@@ -9,6 +9,9 @@ CLUMP_APT_PACKAGES=(
     libarchive-dev libblkid-dev liblzma-dev pkg-config
     # the join's Noise session (X25519, ChaCha20-Poly1305), linked into the static agent
     libsodium-dev
+    # the master's side of TPM credential activation (RSA-OAEP and AES-CFB from libcrypto); the
+    # software TPM the tests give QEMU drones, and tpm2-tools that tests and admins read EKs with
+    libssl-dev tpm2-tools swtpm swtpm-tools
     # boot loaders and the expert-mode shell
     isolinux pxelinux syslinux-common busybox-static
     # UEFI: GRUB's modules and grub-mkimage, Debian's signed shim and GRUB (Secure Boot, PXE),

@@ -46,7 +46,8 @@ public enum SystemFile {
 
     /// `mkdir -p`: creates `path` and its parents; existing directories are fine.
     public static func makeDirectories(_ path: String, mode: mode_t = 0o755) throws {
-        var current = ""
+        // A relative path stays relative: "out/join" is made in the working directory, not at "/out/join".
+        var current = path.hasPrefix("/") ? "" : "."
         for component in path.split(separator: "/") {
             current += "/" + component
             do {

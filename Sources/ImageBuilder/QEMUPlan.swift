@@ -33,6 +33,9 @@ public struct QEMUPlan: Sendable, Equatable {
     public var memoryMB: Int
     public var accelerator: String
     public var qemu: String
+    /// A software TPM's control socket (`swtpm socket --tpm2 --ctrl type=unixio,path=...`), given to
+    /// the machine as a TPM 2.0 on the TIS interface: the drone finds it as /dev/tpmrm0.
+    public var tpmSocket: String?
 
     public init(
         medium: Medium, nics: [String] = ["e1000"], memoryMB: Int = 256, accelerator: String = "tcg",
@@ -116,6 +119,9 @@ public struct QEMUPlan: Sendable, Equatable {
             }
             let properties = fields.filter { !$0.hasPrefix("net=") && !$0.hasPrefix("tap=") }.map { "," + $0 }.joined()
             args += ["-netdev", netdev, "-device", "\(model),netdev=net\(number)\(properties)"]
+        }
+        if let tpmSocket {
+            args += ["-chardev", "socket,id=tpm0chr,path=\(tpmSocket)", "-tpmdev", "emulator,id=tpm0,chardev=tpm0chr", "-device", "tpm-tis,tpmdev=tpm0"]
         }
         return args
     }

@@ -40,13 +40,16 @@ public struct Inventory: Sendable, Equatable {
         public var kernelArgs: [String]
         /// An NFS-root node's own root on the master; nil uses the spec's `nfsroot.root`.
         public var root: String?
+        /// Its TPM's fingerprint (`sha256:` and the hex SHA-256 of its endorsement key's public area): the
+        /// node joins without anyone approving it once that very TPM proves itself, and only then.
+        public var tpm: String?
         /// Where the entry starts in the file (nil for nodes made in code).
         public var location: SourceLocation?
 
         /// A node with every part given.
         public init(
             macs: [MACAddress], address: IPv4Address, number: UInt32, name: String, boot: BootKind = .drone,
-            kernelArgs: [String] = [], root: String? = nil, location: SourceLocation? = nil
+            kernelArgs: [String] = [], root: String? = nil, tpm: String? = nil, location: SourceLocation? = nil
         ) {
             self.macs = macs
             self.address = address
@@ -55,6 +58,7 @@ public struct Inventory: Sendable, Equatable {
             self.boot = boot
             self.kernelArgs = kernelArgs
             self.root = root
+            self.tpm = tpm
             self.location = location
         }
     }
@@ -73,8 +77,22 @@ public struct Inventory: Sendable, Equatable {
     }
 
     /// The inventory line that enrols `mac` at `address`, as `serve` prints and `--enrol` appends it.
-    public static func enrolmentLine(mac: MACAddress, address: IPv4Address) -> String {
-        "- {mac: \"\(mac)\", address: \(address)}"
+    public static func enrolmentLine(mac: MACAddress, address: IPv4Address, tpm: String? = nil) -> String {
+        "- {mac: \"\(mac)\", address: \(address)" + (tpm.map { ", tpm: \"\($0)\"" } ?? "") + "}"
+    }
+
+    /// The node bound to a TPM with this fingerprint.
+    public func node(withTPM fingerprint: String) -> Node? {
+        nodes.first { $0.tpm == fingerprint }
+    }
+
+    /// A TPM fingerprint as written (`sha256:` and 64 hex digits, any case), in the form serve compares; nil if it is none.
+    public static func tpmFingerprint(_ text: String) -> String? {
+        let lower = text.lowercased()
+        guard lower.hasPrefix("sha256:") else { return nil }
+        let digits = lower.dropFirst(7)
+        guard digits.count == 64, digits.allSatisfy({ $0.isHexDigit }) else { return nil }
+        return lower
     }
 }
 

@@ -68,7 +68,7 @@ enum InventoryFastPath {
 
     /// The keys an entry may have, as the reader tells them apart.
     enum Key: CaseIterable {
-        case mac, address, name, boot, kernelArgs
+        case mac, address, name, boot, kernelArgs, tpm
 
         var text: StaticString {
             switch self {
@@ -77,6 +77,7 @@ enum InventoryFastPath {
             case .name: "name"
             case .boot: "boot"
             case .kernelArgs: "kernel-args"
+            case .tpm: "tpm"
             }
         }
     }
@@ -126,6 +127,9 @@ enum InventoryFastPath {
                 case (.boot, .scalar(let range, _)):
                     guard let kind = Inventory.BootKind(rawValue: string(range)) else { return nil }
                     entry.boot = kind
+                case (.tpm, .scalar(let range, let at)):
+                    guard let fingerprint = Inventory.tpmFingerprint(string(range)) else { return nil }
+                    entry.tpm = (fingerprint, at)
                 case (.kernelArgs, .list(let items, _)):
                     for (range, _) in items {
                         let argument = string(range)

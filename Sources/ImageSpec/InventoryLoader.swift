@@ -6,7 +6,7 @@ import Yams
 /// inventory file, line:column and key path (`[3].mac`), and nothing is generated from a bad one.
 public enum InventoryLoader {
     /// The keys a node entry may have.
-    static let keys = ["mac", "address", "name", "boot", "kernel-args", "root"]
+    static let keys = ["mac", "address", "name", "boot", "kernel-args", "root", "tpm"]
 
     /// Reads the inventory the spec names; a missing file is an empty inventory.
     public static func load(for spec: Spec) throws(SpecError) -> Inventory {
@@ -91,6 +91,8 @@ public enum InventoryLoader {
         var kernelArgs: [String] = []
         /// An NFS-root node's own root directory, when not the spec's `nfsroot.root`; only the full parser reads it.
         var root: (String, SourceLocation?)?
+        /// The fingerprint of the node's TPM (`sha256:` and 64 hex digits), which lets it join unattended.
+        var tpm: (String, SourceLocation?)?
     }
 
     private static func decodeEntry(_ item: Node, _ index: Int, _ decoding: inout Decoding) -> Entry? {
@@ -168,6 +170,20 @@ public enum InventoryLoader {
                     continue
                 }
                 entry.root = (text, field.value.location)
+            case "tpm":
+                guard let text = ScalarDecoder.text(field.value, field.path, &decoding, expected: "a TPM fingerprint") else {
+                    ok = false
+                    continue
+                }
+                guard let fingerprint = Inventory.tpmFingerprint(text) else {
+                    decoding.error(
+                        field.path, at: field.value, "\(text.debugDescription) is not a TPM fingerprint",
+                        hint: "write `sha256:` and 64 hex digits, as serve records it on approving the machine "
+                            + "(`tpm2 createek -G rsa -u ek.pub; sha256sum ek.pub` on the machine gives the digits)")
+                    ok = false
+                    continue
+                }
+                entry.tpm = (fingerprint, field.value.location)
             default:
                 SpecLoader.unknownKey(field, among: keys, &decoding)
                 ok = false
@@ -221,6 +237,7 @@ public enum InventoryLoader {
         // fifth of reading a 10,000-node inventory.
         var macOwner: [MACAddress: Int] = [:]
         var addressOwner: [IPv4Address: Int] = [:]
+        var tpmOwner: [String: Int] = [:]
         macOwner.reserveCapacity(entries.count)
         let range = cluster.effectiveDHCPRange
         let master = cluster.effectiveMaster
@@ -237,6 +254,16 @@ public enum InventoryLoader {
                         hint: "a card boots one node; remove one of the entries")
                 } else {
                     macOwner[mac] = entryIndex
+                }
+            }
+            // One TPM is one machine: a second node bound to it would let that machine in under any MAC it claims.
+            if let (tpm, location) = entry.tpm {
+                if let first = tpmOwner[tpm] {
+                    decoding.error(
+                        "\(entry.path).tpm", at: location, "this TPM is listed twice: it already belongs to \(owner(first))",
+                        hint: "a TPM is one machine; remove the tpm of the entry that is not that machine")
+                } else {
+                    tpmOwner[tpm] = entryIndex
                 }
             }
             guard let (address, node) = entry.address else { continue }
@@ -294,7 +321,7 @@ public enum InventoryLoader {
             nodes.append(
                 Inventory.Node(
                     macs: entry.macs.map(\.0), address: address, number: number, name: name, boot: entry.boot,
-                    kernelArgs: entry.kernelArgs, root: entry.root?.0, location: entry.location))
+                    kernelArgs: entry.kernelArgs, root: entry.root?.0, tpm: entry.tpm?.0, location: entry.location))
         }
         return nodes
     }

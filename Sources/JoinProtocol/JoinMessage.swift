@@ -55,23 +55,43 @@ public struct JoinHello: Sendable, Equatable {
     public var uuid: String?
     public var serial: String?
     public var address: String?
+    /// Where the machine has a TPM: its endorsement key's `TPM2B_PUBLIC` and this session's attestation key's name.
+    public var tpm: (endorsementKey: [UInt8], attestationName: [UInt8])?
 
-    public init(macs: [String], uuid: String? = nil, serial: String? = nil, address: String? = nil) {
+    public init(
+        macs: [String], uuid: String? = nil, serial: String? = nil, address: String? = nil,
+        tpm: (endorsementKey: [UInt8], attestationName: [UInt8])? = nil
+    ) {
         self.macs = macs
         self.uuid = uuid
         self.serial = serial
         self.address = address
+        self.tpm = tpm
     }
+
+    public static func == (a: JoinHello, b: JoinHello) -> Bool {
+        a.macs == b.macs && a.uuid == b.uuid && a.serial == b.serial && a.address == b.address
+            && a.tpm?.endorsementKey == b.tpm?.endorsementKey && a.tpm?.attestationName == b.tpm?.attestationName
+    }
+
+    /// The TPM's fingerprint, as the inventory's `tpm:` records it.
+    public var tpmFingerprint: String? { tpm.map { TPMFingerprint.of($0.endorsementKey) } }
 
     /// At most this many cards, and each value this long: a hello fits one frame.
     static let maxMACs = 16
     static let maxValue = 128
+    /// An RSA 2048 endorsement key's public area is 318 bytes; room for RSA 4096 and ECC.
+    static let maxEndorsementKey = 1024
 
     public var message: JoinMessage {
         var fields = macs.prefix(Self.maxMACs).map { (name: "mac", value: $0) }
         if let uuid { fields.append((name: "uuid", value: Self.clean(uuid))) }
         if let serial { fields.append((name: "serial", value: Self.clean(serial))) }
         if let address { fields.append((name: "address", value: Self.clean(address))) }
+        if let tpm {
+            fields.append((name: "tpm-ek", value: Hex.encode(tpm.endorsementKey)))
+            fields.append((name: "tpm-ak", value: Hex.encode(tpm.attestationName)))
+        }
         return JoinMessage("hello", Self.version, fields: fields)
     }
 
@@ -81,6 +101,12 @@ public struct JoinHello: Sendable, Equatable {
         uuid = message.first("uuid")
         serial = message.first("serial")
         address = message.first("address")
+        switch (message.first("tpm-ek").flatMap({ Hex.decode($0) }), message.first("tpm-ak").flatMap({ Hex.decode($0) })) {
+        case (nil, nil) where message.first("tpm-ek") == nil && message.first("tpm-ak") == nil: tpm = nil
+        case (let key?, let name?) where (1...Self.maxEndorsementKey).contains(key.count) && (2...66).contains(name.count):
+            tpm = (key, name)
+        default: return nil
+        }
         guard !macs.isEmpty, macs.allSatisfy(Self.isMAC),
             [uuid, serial, address].compactMap({ $0 }).allSatisfy({ $0.count <= Self.maxValue })
         else { return nil }
@@ -109,6 +135,8 @@ public enum JoinReply: Sendable, Equatable {
     case welcome(Welcome)
     /// No, and why.
     case refused(reason: String)
+    /// Prove the TPM the hello named: open this credential (TPM2_ActivateCredential) and send back what is in it.
+    case challenge(credential: [UInt8], secret: [UInt8])
 
     public struct Welcome: Sendable, Equatable {
         public var approvedBy: String
@@ -130,6 +158,9 @@ public enum JoinReply: Sendable, Equatable {
         switch self {
         case .wait(let code): return JoinMessage("wait", code)
         case .refused(let reason): return JoinMessage("refused", JoinHello.clean(reason, keepingSpaces: true))
+        case .challenge(let credential, let secret):
+            return JoinMessage(
+                "challenge", "tpm", fields: [(name: "credential", value: Hex.encode(credential)), (name: "secret", value: Hex.encode(secret))])
         case .welcome(let welcome):
             var fields = [(name: "cluster-key", value: Hex.encode(welcome.clusterKey))]
             if let key = welcome.previousKey { fields.append((name: "previous-key", value: Hex.encode(key))) }
@@ -143,6 +174,11 @@ public enum JoinReply: Sendable, Equatable {
         switch message.kind {
         case "wait": self = .wait(code: message.value)
         case "refused": self = .refused(reason: message.value)
+        case "challenge":
+            guard message.value == "tpm", let credential = message.first("credential").flatMap({ Hex.decode($0) }),
+                let secret = message.first("secret").flatMap({ Hex.decode($0) })
+            else { return nil }
+            self = .challenge(credential: credential, secret: secret)
         case "welcome":
             guard let key = message.first("cluster-key").flatMap { Hex.decode($0) }, key.count >= 16 else { return nil }
             self = .welcome(
@@ -152,4 +188,23 @@ public enum JoinReply: Sendable, Equatable {
         default: return nil
         }
     }
+}
+
+/// The drone's answer to a challenge: what its TPM recovered from the credential.
+public enum JoinProof {
+    public static func message(_ recovered: [UInt8]) -> JoinMessage { JoinMessage("proof", Hex.encode(recovered)) }
+
+    public static func recovered(_ message: JoinMessage) -> [UInt8]? {
+        guard message.kind == "proof", let bytes = Hex.decode(message.value), bytes.count <= 64 else { return nil }
+        return bytes
+    }
+}
+
+/// A TPM's fingerprint: `sha256:` and the hex SHA-256 of its endorsement key's `TPM2B_PUBLIC`, the
+/// bytes `tpm2 createek -G rsa -u ek.pub` writes (so `sha256sum ek.pub` on the machine shows it).
+public enum TPMFingerprint {
+    public static func of(_ endorsementKey: [UInt8]) -> String { "sha256:" + Hex.encode(SHA256.hash(endorsementKey)) }
+
+    /// The first digits, for a log line.
+    public static func short(_ fingerprint: String) -> String { String(fingerprint.prefix(7 + 12)) }
 }

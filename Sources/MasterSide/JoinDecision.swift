@@ -2,12 +2,16 @@ import ImageSpec
 import JoinProtocol
 
 /// Whether a drone that said hello joins now, and on whose authority; pure, so every policy is
-/// tested without sockets. The order: a session already approved (a drone that reconnects), the
-/// policy `open`, a known MAC under `known-macs`, `serve --enrol`'s window while it lasts; else
-/// the drone waits for an operator.
+/// tested without sockets. The order: a TPM that proved itself, of the node whose MAC the drone
+/// has; a refusal for a machine with a bound node's MAC and not its TPM (another TPM, or none),
+/// even if that session was approved before; a session already approved (a drone that
+/// reconnects); the policy `open`, a known MAC under `known-macs`, `serve --enrol`'s window while
+/// it lasts; else the drone waits for an operator. A bound TPM with another node's MACs, or none
+/// known, is only a TPM: it proves no name, and cannot enrol cards for itself.
 public enum JoinDecision: Equatable, Sendable {
     case welcome(by: String)
     case wait
+    case refused(String)
 
     public struct Context: Sendable {
         public var policy: Spec.JoinPolicy
@@ -17,16 +21,50 @@ public enum JoinDecision: Equatable, Sendable {
         public var approvedBefore: String?
         /// Whether the enrolment window takes one more machine now.
         public var windowOpen: Bool
+        /// The fingerprint of the TPM this session proved (by opening the master's credential), if any.
+        public var provenTPM: String?
+        /// The inventory's nodes bound to a TPM: by their MACs (lower case), the node and its fingerprint.
+        public var boundMACs: [String: (node: String, tpm: String)]
 
-        public init(policy: Spec.JoinPolicy, knownMACs: Set<String>, approvedBefore: String? = nil, windowOpen: Bool = false) {
+        public init(
+            policy: Spec.JoinPolicy, knownMACs: Set<String>, approvedBefore: String? = nil, windowOpen: Bool = false,
+            provenTPM: String? = nil, boundMACs: [String: (node: String, tpm: String)] = [:]
+        ) {
             self.policy = policy
             self.knownMACs = knownMACs
             self.approvedBefore = approvedBefore
             self.windowOpen = windowOpen
+            self.provenTPM = provenTPM
+            self.boundMACs = boundMACs
+        }
+
+        /// The context for one hello, from the inventory.
+        public init(
+            policy: Spec.JoinPolicy, inventory: Inventory, approvedBefore: String?, windowOpen: Bool, provenTPM: String?
+        ) {
+            var macs: Set<String> = []
+            var bound: [String: (node: String, tpm: String)] = [:]
+            for node in inventory.nodes {
+                let cards = node.macs.map { "\($0)".lowercased() }
+                macs.formUnion(cards)
+                guard let tpm = node.tpm else { continue }
+                for card in cards { bound[card] = (node.name, tpm) }
+            }
+            self.init(
+                policy: policy, knownMACs: macs, approvedBefore: approvedBefore, windowOpen: windowOpen, provenTPM: provenTPM,
+                boundMACs: bound)
         }
     }
 
     public static func decide(_ hello: JoinHello, _ context: Context) -> JoinDecision {
+        let bound = hello.macs.compactMap { context.boundMACs[$0.lowercased()] }
+        if let proven = context.provenTPM, bound.contains(where: { $0.tpm == proven }) { return .welcome(by: "tpm") }
+        // A MAC is easy to copy, a TPM is not: a bound node's card in another machine is refused, whatever the policy.
+        if let node = bound.first {
+            let has = context.provenTPM.map { "another TPM (\(TPMFingerprint.short($0))...)" } ?? "no TPM"
+            return .refused(
+                "\(node.node) is bound to its TPM (\(TPMFingerprint.short(node.tpm))...), and this machine with its MAC has \(has)")
+        }
         if let by = context.approvedBefore { return .welcome(by: by) }
         switch context.policy {
         case .open: return .welcome(by: "open")

@@ -52,8 +52,8 @@ public final class JoinService {
     /// What the service tells its caller.
     public enum Event: Equatable, Sendable {
         case print(String)
-        /// A drone was approved: record its card in the inventory if it is not there.
-        case approved(macs: [String], address: String?, by: String)
+        /// A drone was approved: record its card in the inventory if it is not there, with the TPM it proved.
+        case approved(macs: [String], address: String?, by: String, tpm: String?)
     }
 
     final class Peer {
@@ -64,10 +64,18 @@ public final class JoinService {
         var transport: Transport?
         var hello: JoinHello?
         var code: String?
+        /// The credential its TPM must open before anything is decided, and what it holds.
+        var challenge: TPMCredential.Challenge?
+        /// The fingerprint of the TPM it proved.
+        var tpm: String?
         var output: [UInt8] = []
         var deadline: Double
         var lastSent: Double
         var joined = false
+        /// Refused or denied: its answer is on its way, nothing more is read, the session ends at its deadline.
+        var closing = false
+        /// Not through the hello and, if it named a TPM, its proof yet, or closing: held to its deadline.
+        var unfinished: Bool { hello == nil || challenge != nil || closing }
         /// The control socket's peer: one command line, one answer.
         let control: Bool
         var line: [UInt8] = []
@@ -189,7 +197,7 @@ public final class JoinService {
     public func tick(now: Double) -> [Event] {
         var events: [Event] = []
         for peer in Array(peers.values) {
-            if peer.transport == nil || (peer.hello == nil && !peer.control) || peer.control {
+            if peer.transport == nil || peer.unfinished || peer.control {
                 if now > peer.deadline { close(peer) }
                 continue
             }
@@ -234,7 +242,7 @@ public final class JoinService {
                 continue
             }
             let remote = control ? "control" : "\(IPv4Address(UInt32(bigEndian: address.sin_addr.s_addr)))"
-            let unfinished = control ? 0 : peers.values.lazy.filter { $0.remote == remote && $0.hello == nil }.count
+            let unfinished = control ? 0 : peers.values.lazy.filter { $0.remote == remote && $0.unfinished }.count
             if peers.count >= connectionLimit || unfinished >= options.maxUnfinishedPerAddress {
                 // Full: the newcomer is turned away, the drones already here keep their sessions.
                 Glibc.close(fd)
@@ -278,23 +286,60 @@ public final class JoinService {
         }
         guard let plain = transport.open(frame) else { throw JoinError("a message that does not authenticate") }
         peer.transport = transport
-        guard peer.hello == nil else { return }  // a drone says hello once; anything later is ignored
-        guard let message = JoinMessage.parse(plain), let hello = JoinHello(message) else {
-            send(JoinReply.refused(reason: "not a hello of join protocol \(JoinHello.version)").message, to: peer, now: now)
-            throw JoinError("no hello")
+        if peer.closing { return }
+        if peer.hello == nil {
+            guard let message = JoinMessage.parse(plain), let hello = JoinHello(message) else {
+                send(JoinReply.refused(reason: "not a hello of join protocol \(JoinHello.version)").message, to: peer, now: now)
+                throw JoinError("no hello")
+            }
+            peer.hello = hello
+            peer.code = ApprovalCode.code(seed: peer.noise.approvalSeed ?? [])
+            guard let tpm = hello.tpm else { return decide(peer, now: now, events: &events) }
+            // The TPM proves itself before anything is decided: what it is bound to, or what an approval records.
+            // A credential is one RSA public-key operation in this process: a flood of invented keys costs little.
+            do {
+                let challenge = try TPMCredential.make(endorsementKey: tpm.endorsementKey, attestationName: tpm.attestationName)
+                peer.challenge = challenge
+                send(JoinReply.challenge(credential: challenge.credential, secret: challenge.secret).message, to: peer, now: now)
+            } catch {
+                send(JoinReply.refused(reason: "its TPM's keys cannot be used: \(error)").message, to: peer, now: now)
+                throw JoinError("an unusable TPM key")
+            }
+            return
         }
-        peer.hello = hello
-        let code = ApprovalCode.code(seed: peer.noise.approvalSeed ?? [])
-        peer.code = code
+        // After the hello only the TPM's proof is awaited; anything else is ignored.
+        guard let challenge = peer.challenge, let hello = peer.hello, let message = JoinMessage.parse(plain),
+            message.kind == "proof"
+        else { return }
+        guard let recovered = JoinProof.recovered(message), HMACSHA256.equal(recovered, challenge.expected) else {
+            send(JoinReply.refused(reason: "its TPM did not open the master's credential").message, to: peer, now: now)
+            about("clump: join: \(describe(hello, from: peer)) refused: its TPM did not prove itself", now: now, events: &events)
+            throw JoinError("a wrong TPM proof")
+        }
+        peer.challenge = nil
+        peer.tpm = hello.tpmFingerprint
+        decide(peer, now: now, events: &events)
+    }
+
+    /// The hello (and the TPM's proof) are in: welcome, refuse, or wait for an operator.
+    private func decide(_ peer: Peer, now: Double, events: inout [Event]) {
+        guard let hello = peer.hello, let code = peer.code else { return }
         let windowOpen = options.window.map { now - started < $0.window && windowApproved < $0.max } ?? false
         let context = JoinDecision.Context(
-            policy: options.policy, knownMACs: Set(inventory.nodes.flatMap { $0.macs.map { "\($0)".lowercased() } }),
-            approvedBefore: peer.noise.peerStatic.flatMap { records.approval(of: $0) }, windowOpen: windowOpen)
+            policy: options.policy, inventory: inventory,
+            approvedBefore: peer.noise.peerStatic.flatMap { records.approval(of: $0) }, windowOpen: windowOpen,
+            provenTPM: peer.tpm)
         switch JoinDecision.decide(hello, context) {
         case .welcome(let by):
             if welcome(peer, by: by, now: now, events: &events, fresh: context.approvedBefore == nil), by == "window" {
                 windowApproved += 1
             }
+        case .refused(let reason):
+            send(JoinReply.refused(reason: reason).message, to: peer, now: now)
+            // Its answer is on its way; the session ends at the deadline, as after a denial.
+            peer.deadline = now + 2
+            peer.closing = true
+            about("clump: join: \(describe(hello, from: peer)) refused: \(reason)", now: now, events: &events)
         case .wait:
             pending.append(peer.fd)
             if pending.count > options.maxPending, let oldest = peers[pending[0]] {
@@ -322,7 +367,8 @@ public final class JoinService {
             }
         }
         pending.removeAll { $0 == peer.fd }
-        let name = hello.macs.lazy.compactMap { MACAddress(parsing: $0) }.compactMap { self.inventory.node(with: $0)?.name }.first
+        let name = peer.tpm.flatMap { inventory.node(withTPM: $0)?.name }
+            ?? hello.macs.lazy.compactMap { MACAddress(parsing: $0) }.compactMap { self.inventory.node(with: $0)?.name }.first
         let reply = JoinReply.welcome(
             .init(
                 approvedBy: by, clusterKey: delivery.clusterKey, previousKey: delivery.previousKey, mungeKey: delivery.mungeKey,
@@ -330,13 +376,14 @@ public final class JoinService {
         send(reply.message, to: peer, now: now)
         peer.joined = true
         events.append(.print("clump: join: \(describe(hello, from: peer)) joined (approved by \(by))"))
-        if fresh { events.append(.approved(macs: hello.macs, address: hello.address, by: by)) }
+        if fresh { events.append(.approved(macs: hello.macs, address: hello.address, by: by, tpm: peer.tpm)) }
         return true
     }
 
     private func describe(_ hello: JoinHello, from peer: Peer) -> String {
         var text = "machine " + hello.macs.joined(separator: ",") + " at " + peer.remote
         if let uuid = hello.uuid { text += " (uuid \(uuid))" }
+        if let tpm = peer.tpm ?? hello.tpmFingerprint { text += " (TPM \(TPMFingerprint.short(tpm))...)" }
         return text
     }
 
@@ -403,7 +450,7 @@ public final class JoinService {
         pending.removeAll { $0 == peer.fd }
         // Its answer is on its way; the session ends at the deadline (the drone asks again later, with a new code).
         peer.deadline = now + 2
-        peer.hello = nil
+        peer.closing = true
         events.append(.print("clump: join: \(describe(hello, from: peer)) denied by the operator"))
         return "denied \(describe(hello, from: peer))\n"
     }

@@ -219,13 +219,27 @@ public final class Server {
                     switch event {
                     case .print(let text):
                         guard say(text) else { return 141 }
-                    case .approved(let macs, _, _):
-                        // A machine an operator (or the window) let in becomes a known node, for `known-macs` and its name.
+                    case .approved(let macs, _, let by, let tpm):
+                        // A machine an operator (or the window) let in becomes a known node, for `known-macs` and its
+                        // name, bound to the TPM it proved so that it joins by itself from then on. A TPM's own
+                        // approval never adds a card: it proves that node, not the MACs the drone claims.
+                        guard by != "tpm" else { continue }
                         let cards = macs.compactMap { MACAddress(parsing: $0) }
-                        guard let mac = cards.first, !cards.contains(where: { inputs.inventory.node(with: $0) != nil }),
-                            let next = inputs.inventory.nextFreeAddress(in: inputs.spec.cluster)
-                        else { continue }
-                        guard say(enrol(mac, next, &inputs)) else { return 141 }
+                        let inventory = inputs.inventory
+                        if let known = cards.lazy.compactMap({ inventory.node(with: $0) }).first {
+                            if let tpm, known.tpm == nil, by == "operator" {
+                                guard say(
+                                    "clump: join: the machine you approved as \(known.name) proved its TPM: add `tpm: \"\(tpm)\"` "
+                                        + "to its entry in \(inputs.spec.resolve(inputs.spec.cluster.nodes)) and it joins by "
+                                        + "itself from then on")
+                                else { return 141 }
+                            }
+                            continue
+                        }
+                        guard let mac = cards.first, let next = inputs.inventory.nextFreeAddress(in: inputs.spec.cluster) else {
+                            continue
+                        }
+                        guard say(enrol(mac, next, tpm: tpm, &inputs)) else { return 141 }
                         monitor?.enrolled(inputs.inventory)
                         join.update(inventory: inputs.inventory)
                     }
@@ -277,14 +291,14 @@ public final class Server {
     /// Appends the card to the inventory (checked first, written by rename) and regenerates: dnsmasq reads
     /// the new host file by itself, so the machine gets its address on its next boot. The caller then tells
     /// its monitor (`ServeMonitor.enrolled`), whether this worked or not.
-    private func enrol(_ mac: MACAddress, _ address: IPv4Address, _ inputs: inout MasterInputs) -> String {
+    private func enrol(_ mac: MACAddress, _ address: IPv4Address, tpm: String? = nil, _ inputs: inout MasterInputs) -> String {
         let file = inputs.spec.resolve(inputs.spec.cluster.nodes)
         let old = FileManager.default.contents(atPath: file).map { String(decoding: $0, as: UTF8.self) }
             ?? "# clump node inventory: one entry per machine (see README, `The node inventory`).\n"
         // The time, so an admin can tell what serve enrolled, and when, from what they wrote themselves.
         let stamp = ISO8601DateFormatter().string(from: Date())
         let text = old + (old.hasSuffix("\n") || old.isEmpty ? "" : "\n")
-            + Inventory.enrolmentLine(mac: mac, address: address) + "  # enrolled by clumpbuild serve \(stamp)\n"
+            + Inventory.enrolmentLine(mac: mac, address: address, tpm: tpm) + "  # enrolled by clumpbuild serve \(stamp)\n"
         do {
             let inventory = try InventoryLoader.parse(yaml: text, file: file, cluster: inputs.spec.cluster, spec: inputs.spec)
             try AtomicWrite.write(Array(text.utf8), to: file, mode: 0o644)
@@ -293,7 +307,8 @@ public final class Server {
             ).generate()
             inputs.inventory = inventory
             let node = inventory.node(with: mac)
-            return "clump: enrolled \(mac) as \(node?.name ?? "?") \(address) in \(file) "
+            return "clump: enrolled \(mac) as \(node?.name ?? "?") \(address)" + (tpm.map { " bound to TPM \(TPMFingerprint.short($0))..." } ?? "")
+                + " in \(file) "
                 + "(\(report.written.count) files written in \(String(format: "%.3f", report.seconds)) s); "
                 + "it gets that address from its next DHCP request on"
         } catch {

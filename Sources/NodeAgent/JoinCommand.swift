@@ -3,13 +3,16 @@ import AutoMap
 import DroneProtocol
 import Glibc
 import JoinProtocol
+import TPM
 
 /// `clumpnode join`: earns this drone the cluster's keys from the master, in a Noise XK session
 /// pinned to the master's key from the image (`/etc/clump/join`). Once the node has its lease it
 /// says who it is (its cards' MACs, DMI UUID and serial), shows the code the operator approves it
 /// by, and writes what the master delivers to /run/clump/keys (RAM, root only), where the
 /// announcer and munged wait for it. The session then stays open; when it drops the keys stay,
-/// and it reconnects. PID 1 supervises it like the announcer.
+/// and it reconnects. PID 1 supervises it like the announcer. Where the machine has a TPM
+/// (`/dev/tpmrm0`), the hello names its endorsement key and the drone proves it by opening the
+/// master's credential, which is how a node bound to its TPM joins without anyone approving it.
 public enum JoinCommand {
     /// The children PID 1 supervises in auto mode when the image joins rather than carrying keys.
     public static func children(for mode: BootMode, root: String = "/", program: String = "/init") -> [ShellCommand] {
@@ -32,7 +35,6 @@ public enum JoinCommand {
             say("clump: join: \(JoinSettings.path) is missing or unreadable: this image cannot join a master")
             return 1
         }
-        let node = SlurmCommand.waitForNode(root: root)
         let keys: KeyPair
         do {
             keys = try sessionKey(root: root)
@@ -40,7 +42,12 @@ public enum JoinCommand {
             say("clump: join: \(error)")
             return 1
         }
-        var session = JoinSession(settings: settings, keys: keys, root: root, say: say)
+        let tpm = rooted(root, TPMDevice.resourceManager)
+        var session = JoinSession(
+            settings: settings, keys: keys, root: root, tpm: SystemFile.exists(tpm) ? tpm : nil, say: say)
+        // The TPM makes its keys (an RSA key's primes take it a while) while DHCP runs.
+        session.prepared = session.attestation()
+        let node = SlurmCommand.waitForNode(root: root)
         var failures = 0
         var lastReason: String?
         while true {
@@ -116,19 +123,46 @@ struct JoinSession {
     let settings: JoinSettings
     let keys: KeyPair
     let root: String
+    /// The TPM to prove, if the machine has one.
+    let tpm: String?
     let say: (String) -> Void
     /// The last code shown, so a reconnect with a new code says so once.
     var shownCode: String?
     var joined = false
+    /// The TPM's last problem, said once.
+    var tpmProblem: String?
+    /// The TPM's keys made ahead, for the first session.
+    var prepared: TPMAttestation?
 
-    init(settings: JoinSettings, keys: KeyPair, root: String, say: @escaping (String) -> Void) {
+    init(settings: JoinSettings, keys: KeyPair, root: String, tpm: String? = nil, say: @escaping (String) -> Void) {
         self.settings = settings
         self.keys = keys
         self.root = root
+        self.tpm = tpm
         self.say = say
     }
 
+    /// The TPM's keys for one session; a TPM that fails is said once, and the drone joins as one without.
+    mutating func attestation() -> TPMAttestation? {
+        guard let tpm else { return nil }
+        do {
+            let attestation = try TPMAttestation(path: tpm)
+            tpmProblem = nil
+            return attestation
+        } catch {
+            let problem = "\(error)"
+            if problem != tpmProblem { say("clump: join: the TPM at \(tpm) cannot be used, joining without it: \(problem)") }
+            tpmProblem = problem
+            return nil
+        }
+    }
+
     mutating func attempt(_ hello: JoinHello) -> Outcome {
+        var hello = hello
+        // Made per session (the attestation key lives in the TPM only while the device is open).
+        let attestation = prepared ?? attestation()
+        prepared = nil
+        if let attestation { hello.tpm = (attestation.endorsementKey, attestation.attestationName) }
         let connection: StreamConnection
         do {
             connection = try StreamConnection(host: settings.master, port: settings.port, timeoutMilliseconds: 5000)
@@ -190,6 +224,14 @@ struct JoinSession {
                 }
                 joined = true
                 writeState("joined \(settings.master) \(welcome.approvedBy)")
+            case .challenge(let credential, let secret)?:
+                guard let attestation else { return .failed("\(settings.master) asked for a TPM proof, and this drone sent no TPM") }
+                do {
+                    let recovered = try attestation.activate(credential: credential, secret: secret)
+                    try connection.send(FrameReader.frame(transport.seal(JoinProof.message(recovered).bytes)))
+                } catch {
+                    return .failed("the TPM could not open the master's credential: \(error)")
+                }
             case .refused(let reason)?:
                 writeState("refused \(settings.master)")
                 return .failed("\(settings.master) refused this machine: \(reason)")

@@ -101,7 +101,9 @@ public enum SlurmCommand {
                 let plain = String(address.prefix { $0 != "/" })
                 return (status.hostname ?? "node\(node)", plain)
             }
-            sleep(milliseconds: 500)
+            // Looked at often: the join and slurmd start the moment the node has its lease, and
+            // reading a small file on /run twenty times a second costs nothing.
+            sleep(milliseconds: 50)
         }
     }
 

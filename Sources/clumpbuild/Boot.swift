@@ -51,12 +51,27 @@ struct Boot: ParsableCommand {
     @Option(help: "Stop QEMU after this many seconds (exit status 124).")
     var timeout: Int?
 
+    @Option(
+        help: """
+            A software TPM for the machine: the control socket of a running \
+            `swtpm socket --tpm2 --tpmstate dir=DIR --ctrl type=unixio,path=SOCKET` (package swtpm). \
+            The drone proves it when it joins; one state directory is one TPM.
+            """)
+    var tpm: String?
+
     func validate() throws {
         if let mode, !["auto", "expert", "safe"].contains(mode) {
             throw ValidationError("--mode must be auto, expert or safe, not '\(mode)'")
         }
         if let memory, memory < 64 { throw ValidationError("--memory \(memory): a drone needs at least 64 MiB") }
         if let problem = nic.lazy.compactMap(QEMUPlan.problem(nic:)).first { throw ValidationError(problem) }
+        if let tpm {
+            var info = stat()
+            guard stat(tpm, &info) == 0, info.st_mode & S_IFMT == S_IFSOCK else {
+                throw ValidationError(
+                    "--tpm \(tpm): not a socket; start one with `swtpm socket --tpm2 --tpmstate dir=DIR --ctrl type=unixio,path=\(tpm)`")
+            }
+        }
     }
 
     func run() throws {
@@ -74,9 +89,10 @@ struct Boot: ParsableCommand {
         } else {
             target = medium == .disk ? .disk(image) : .cdrom(image)
         }
-        let plan = QEMUPlan(
+        var plan = QEMUPlan(
             medium: target, nics: nic, memoryMB: memory ?? (firmware == .bios ? 256 : 512), accelerator: accel,
             firmware: firmware)
+        plan.tpmSocket = tpm
         try exitOnFailure {
             let status = try QEMURunner(plan: plan, mode: mode, timeoutSeconds: timeout).run()
             if status != 0 { throw ExitCode(status) }

@@ -39,6 +39,21 @@ import Testing
         #expect(inventory.nodes.map(\.root) == [nil, "/srv/roots/bookworm"])
     }
 
+    @Test func aNodeMayBeBoundToItsTPMAndTheEnrolmentLineKeepsIt() throws {
+        let fingerprint = "sha256:" + String(repeating: "ab", count: 32)
+        let mac = try #require(MACAddress(parsing: "52:54:00:12:34:58"))
+        let line = Inventory.enrolmentLine(mac: mac, address: IPv4Address(10, 0, 2, 30), tpm: fingerprint)
+        let yaml = line + "\n- mac: 52:54:00:12:34:59\n  tpm: SHA256:" + String(repeating: "CD", count: 32) + "\n"
+        for fastPath in [true, false] {
+            let inventory = try InventoryLoader.parse(yaml: yaml, file: "n", cluster: Self.cluster(), spec: nil, fastPath: fastPath)
+            #expect(inventory.nodes.map(\.tpm) == [fingerprint, "sha256:" + String(repeating: "cd", count: 32)])
+            #expect(inventory.node(withTPM: fingerprint)?.name == "node30")
+        }
+        #expect(InventoryFastPath.entries(yaml) != nil, "the everyday form stays on the fast path")
+        #expect(Inventory.tpmFingerprint("sha256:abc") == nil)
+        #expect(Inventory.tpmFingerprint("md5:" + String(repeating: "ab", count: 32)) == nil)
+    }
+
     @Test func anEmptyOrMissingInventoryHasNoNodes() throws {
         #expect(try InventoryLoader.parse(yaml: "", file: "n", cluster: Self.cluster(nil)).nodes.isEmpty)
         #expect(try InventoryLoader.parse(yaml: "# nothing yet\n", file: "n", cluster: Self.cluster()).nodes.isEmpty)
@@ -102,6 +117,8 @@ import Testing
         Bad(name: "bad boot kind", yaml: "- {mac: 52:54:00:00:00:01, boot: disk}\n", at: "1:34", keyPath: "[0].boot", message: "disk"),
         Bad(name: "root on a drone", yaml: "- {mac: 52:54:00:00:00:01, root: /srv/other}\n", at: "1:34", keyPath: "[0].root", message: "`root` is for NFS-root nodes"),
         Bad(name: "relative root", yaml: "- {mac: 52:54:00:00:00:01, boot: nfsroot, root: srv/other}\n", at: "1:49", keyPath: "[0].root", message: "not an absolute directory"),
+        Bad(name: "bad TPM fingerprint", yaml: "- {mac: 52:54:00:00:00:01, tpm: \"sha256:1234\"}\n", at: "1:33", keyPath: "[0].tpm", message: "is not a TPM fingerprint"),
+        Bad(name: "one TPM twice", yaml: "- {mac: 52:54:00:00:00:01, tpm: \"sha256:\(String(repeating: "ab", count: 32))\"}\n- {mac: 52:54:00:00:00:02, tpm: \"sha256:\(String(repeating: "ab", count: 32))\"}\n", at: "2:33", keyPath: "[1].tpm", message: "this TPM is listed twice: it already belongs to [0]"),
         Bad(name: "not a list", yaml: "mac: 52:54:00:00:00:01\n", at: "1:1", keyPath: "", message: "expected a list of nodes"),
     ])
     func badInventoriesNameTheLineAndKey(_ bad: Bad) {

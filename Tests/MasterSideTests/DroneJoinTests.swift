@@ -2,7 +2,11 @@ import AgentSupport
 import DroneProtocol
 import Foundation
 import Glibc
+import AutoMap
+import ImageSpec
 import JoinProtocol
+import TPM
+import TestSupport
 import Testing
 
 @testable import MasterSide
@@ -130,6 +134,86 @@ struct DroneJoinTests {
         #expect(outcome.value == .closedAfterJoining)
         running.stop()
         #expect(SystemFile.exists(root + JoinedFiles.clusterKey))
+    }
+
+    /// Runs one session on its own thread; the test ends it by closing the master's sessions.
+    static func session(
+        _ master: JoinServiceTests.Master, root: String, tpm: String?, mac: String, lines: Lines
+    ) throws -> LockedOutcome {
+        let settings = JoinSettings(master: "127.0.0.1", port: master.service.port, masterKey: master.keys.publicKey)
+        let keys = KeyPair.generate()
+        let outcome = LockedOutcome()
+        Thread {
+            var session = JoinSession(settings: settings, keys: keys, root: root, tpm: tpm, say: lines.add)
+            outcome.set(session.attempt(JoinHello(macs: [mac], address: "10.66.0.201")))
+        }.start()
+        return outcome
+    }
+
+    @Test("a TPM proves itself: approved once by code, the approval names the TPM; bound, it joins by itself; another TPM or none with its MAC is refused")
+    func tpmBinding() throws {
+        let directory = NSTemporaryDirectory() + "clump-join-tpm-\(getpid())"
+        try? FileManager.default.removeItem(atPath: directory)
+        let tpm = try SoftwareTPM(directory: directory + "/tpm")
+        let otherTPM = try SoftwareTPM(directory: directory + "/other")
+        let fingerprint = TPMFingerprint.of(try TPMAttestation(path: tpm.socket).endorsementKey)
+        let mac = "52:54:00:66:00:77"
+        let root = directory + "/drone"
+        try FileManager.default.createDirectory(atPath: root + "/run/clump", withIntermediateDirectories: true)
+
+        // Unknown: the TPM is proved first, then the machine waits for its code like any other.
+        let first = try JoinServiceTests.Master()
+        defer { first.remove() }
+        var running = Running(first)
+        let lines = Lines()
+        var outcome = try Self.session(first, root: root, tpm: tpm.socket, mac: mac, lines: lines)
+        try Self.waitFor("the waiting line") { lines.all.contains { $0.hasPrefix("clump: waiting for approval by 127.0.0.1, code ") } }
+        let code = String(try #require(lines.all.last { $0.hasPrefix("clump: waiting") }).suffix(7))
+        let answer = try JoinControl.send("approve \(code)", outDir: first.directory)
+        #expect(answer.contains("(TPM \(TPMFingerprint.short(fingerprint))...)"), "\(answer)")
+        try Self.waitFor("the join") { lines.all.contains("clump: joined 127.0.0.1 (approved by operator)") }
+        running.closeSessions()
+        try Self.waitFor("the session's end") { outcome.value != nil }
+        running.stop()
+        #expect(first.events.contains(.approved(macs: [mac], address: "10.66.0.201", by: "operator", tpm: fingerprint)))
+
+        // Bound in the inventory (what serve writes on that approval): it joins with nobody approving.
+        let node = Inventory.Node(
+            macs: [try #require(MACAddress(parsing: mac))], address: try IPv4Address(parsing: "10.66.0.201"), number: 201,
+            name: "node201", tpm: fingerprint)
+        let bound = try JoinServiceTests.Master(inventory: Inventory(file: "nodes.yaml", nodes: [node]))
+        defer { bound.remove() }
+        running = Running(bound)
+        let again = Lines()
+        outcome = try Self.session(bound, root: root, tpm: tpm.socket, mac: mac, lines: again)
+        try Self.waitFor("the join by TPM") { again.all.contains("clump: joined 127.0.0.1 (approved by tpm)") }
+        #expect(!again.all.contains { $0.hasPrefix("clump: waiting") })
+        running.closeSessions()
+        try Self.waitFor("the session's end") { outcome.value != nil }
+
+        // The same MAC with another TPM, and with none: refused, and serve says why.
+        for (what, path) in [("another TPM", Optional(otherTPM.socket)), ("no TPM", nil)] {
+            let refused = Lines()
+            let attempt = try Self.session(bound, root: root, tpm: path, mac: mac, lines: refused)
+            try Self.waitFor("the refusal with \(what)") { attempt.value != nil }
+            guard case .failed(let reason)? = attempt.value else {
+                Issue.record("a machine with \(what) and node201's MAC joined")
+                continue
+            }
+            #expect(reason.contains("node201 is bound to its TPM") && reason.contains("has \(what)"), "\(reason)")
+        }
+        running.stop()
+        let printed = bound.events.compactMap { event -> String? in
+            if case .print(let line) = event { return line }
+            return nil
+        }
+        #expect(printed.filter { $0.contains("refused: node201 is bound to its TPM") }.count == 2, "\(printed)")
+        let approvals = bound.events.compactMap { event -> String? in
+            if case .approved(_, _, let by, _) = event { return by }
+            return nil
+        }
+        #expect(approvals == ["tpm"], "only the machine with the bound TPM is let in")
+        try? FileManager.default.removeItem(atPath: directory)
     }
 
     final class LockedOutcome: @unchecked Sendable {

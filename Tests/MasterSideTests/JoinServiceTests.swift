@@ -4,6 +4,8 @@ import Foundation
 import Glibc
 import ImageSpec
 import JoinProtocol
+import TPM
+import TestSupport
 import Testing
 
 @testable import MasterSide
@@ -174,7 +176,7 @@ struct JoinServiceTests {
         #expect(welcome.approvedBy == "operator")
         #expect(welcome.clusterKey == Self.clusterKey)
         #expect(welcome.mungeKey == Self.mungeKey)
-        #expect(master.events.contains(.approved(macs: ["52:54:00:66:00:44"], address: "10.66.0.200", by: "operator")))
+        #expect(master.events.contains(.approved(macs: ["52:54:00:66:00:44"], address: "10.66.0.200", by: "operator", tpm: nil)))
         #expect(master.service.pendingCount == 0)
         let records = try String(contentsOfFile: master.directory + "/join/approved", encoding: .utf8)
         #expect(records.hasPrefix(Hex.encode(keys.publicKey) + " operator "), "\(records)")
@@ -272,6 +274,62 @@ struct JoinServiceTests {
         #expect(try master.control("approve \(drones[59].code)").hasPrefix("approved"))
     }
 
+    @Test("a flood of invented TPMs gets credentials nobody can open and no key; a bound TPM among them is proved at once and joins")
+    func tpmFlood() throws {
+        let directory = NSTemporaryDirectory() + "clump-join-tpm-flood-\(getpid())"
+        try? FileManager.default.removeItem(atPath: directory)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let tpm = try SoftwareTPM(directory: directory + "/tpm")
+        let attestation = try TPMAttestation(path: tpm.socket)
+        let node = Inventory.Node(
+            macs: [try #require(MACAddress(parsing: "52:54:00:66:00:88"))], address: try IPv4Address(parsing: "10.66.0.88"),
+            number: 88, name: "node88", tpm: TPMFingerprint.of(attestation.endorsementKey))
+        let master = try Master(inventory: Inventory(file: "nodes.yaml", nodes: [node]))
+        defer { master.remove() }
+        // Keys of the shape of an RSA endorsement key, with invented moduli: tpm2-tools makes credentials for them.
+        var replies: [String] = []
+        for index in 0..<40 {
+            var key = attestation.endorsementKey
+            key[key.count - 2 - index] ^= UInt8(1 + index)  // the modulus stays odd, as RSA wants it
+            let drone = try Drone(master)
+            try drone.handshake()
+            try drone.say(JoinHello(macs: [String(format: "02:cf:00:00:01:%02x", index)], tpm: (key, attestation.attestationName)).message)
+            switch try drone.reply() {
+            case .challenge?: replies.append("challenge")
+            case .refused(let reason)?: replies.append(reason)
+            default: replies.append("?")
+            }
+        }
+        #expect(replies.allSatisfy { $0 == "challenge" }, "\(replies)")
+        #expect(!master.events.contains { if case .approved = $0 { return true } else { return false } })
+
+        // The same second: the bound node's TPM is proved at once, and it is in with nobody approving.
+        let bound = try Drone(master)
+        try bound.handshake()
+        try bound.say(JoinHello(macs: ["52:54:00:66:00:88"], tpm: (attestation.endorsementKey, attestation.attestationName)).message)
+        guard case .challenge(let credential, let secret)? = try bound.reply() else {
+            Issue.record("no challenge for the bound TPM")
+            return
+        }
+        try bound.say(JoinProof.message(try attestation.activate(credential: credential, secret: secret)))
+        guard case .welcome(let welcome)? = try bound.reply() else {
+            Issue.record("the bound TPM was not let in")
+            return
+        }
+        #expect(welcome.approvedBy == "tpm" && welcome.name == "node88")
+
+        // A wrong proof is refused and said.
+        let liar = try Drone(master)
+        try liar.handshake()
+        try liar.say(JoinHello(macs: ["52:54:00:66:00:89"], tpm: (attestation.endorsementKey, attestation.attestationName)).message)
+        guard case .challenge? = try liar.reply() else {
+            Issue.record("no challenge for the liar")
+            return
+        }
+        try liar.say(JoinProof.message([UInt8](repeating: 7, count: 32)))
+        #expect(try liar.reply() == .refused(reason: "its TPM did not open the master's credential"))
+    }
+
     @Test("the policies: open and a reconnect welcome at once, known-macs only a known card, the window while it lasts")
     func decisions() throws {
         let hello = JoinHello(macs: ["52:54:00:00:00:01"])
@@ -282,6 +340,37 @@ struct JoinServiceTests {
         #expect(JoinDecision.decide(hello, .init(policy: .knownMACs, knownMACs: ["52:54:00:00:00:02"])) == .wait)
         #expect(JoinDecision.decide(hello, .init(policy: .approve, knownMACs: [], windowOpen: true)) == .welcome(by: "window"))
         #expect(JoinDecision.decide(hello, .init(policy: .approve, knownMACs: [], approvedBefore: "operator")) == .welcome(by: "operator"))
+
+        // A TPM bound in the inventory lets its machine in under every policy; its MAC without it is refused under every one.
+        let tpm = "sha256:" + String(repeating: "ab", count: 32)
+        let other = "sha256:" + String(repeating: "cd", count: 32)
+        let bound = ["52:54:00:00:00:01": (node: "node11", tpm: tpm)]
+        for policy in [Spec.JoinPolicy.approve, .knownMACs, .open] {
+            #expect(
+                JoinDecision.decide(hello, .init(policy: policy, knownMACs: known, provenTPM: tpm, boundMACs: bound))
+                    == .welcome(by: "tpm"))
+            for proven in [other, nil] {
+                // Not even a session approved before (by a copied MAC) gets past the binding.
+                let decision = JoinDecision.decide(
+                    hello,
+                    .init(
+                        policy: policy, knownMACs: known, approvedBefore: "mac", windowOpen: true, provenTPM: proven,
+                        boundMACs: bound))
+                guard case .refused(let reason) = decision else {
+                    Issue.record("\(policy): node11's MAC with \(proven ?? "no TPM") was not refused: \(decision)")
+                    continue
+                }
+                #expect(reason.hasPrefix("node11 is bound to its TPM (sha256:abababab"), "\(reason)")
+                #expect(reason.hasSuffix(proven == nil ? "has no TPM" : "has another TPM (sha256:cdcdcdcdcdcd...)"), "\(reason)")
+            }
+        }
+        // A proved TPM that no node is bound to is only that: the policy decides. Nor does node11's TPM
+        // in a machine that claims other MACs make it node11, or anyone.
+        #expect(JoinDecision.decide(hello, .init(policy: .approve, knownMACs: [], provenTPM: other)) == .wait)
+        #expect(
+            JoinDecision.decide(
+                JoinHello(macs: ["52:54:00:00:00:09"]), .init(policy: .approve, knownMACs: known, provenTPM: tpm, boundMACs: bound))
+                == .wait)
 
         // The window takes at most --max machines.
         let master = try Master(window: EnrolmentLimits(max: 2, perMinute: 60, window: 600))

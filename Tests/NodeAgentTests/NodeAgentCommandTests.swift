@@ -212,4 +212,16 @@ import Testing
         try tree.write("a/b/c/file", String(repeating: "x", count: 10_000))
         #expect(try SystemFile.readText(tree.path + "/a/b/c/file").count == 10_000)
     }
+
+    @Test("a relative directory is made where the process runs, not under /")
+    func relativeDirectories() throws {
+        let name = ".build/clump-relative-\(getpid())"
+        defer {
+            rmdir(name + "/a")
+            rmdir(name)
+        }
+        try SystemFile.makeDirectories(name + "/a")
+        #expect(SystemFile.exists(name + "/a"))
+        #expect(!SystemFile.exists("/" + name), "made at the root of the file system")
+    }
 }

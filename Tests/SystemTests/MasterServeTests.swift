@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// The master's side end to end, with no QEMU user network: `clumpbuild serve` on a bridge in a
@@ -217,9 +218,11 @@ struct MasterServeTests {
 
     /// The secretless image end to end: built for the cluster network with the default
     /// `cluster.join: approve`, nothing that TFTP or the ISO hands out holds a key; an unknown
-    /// drone PXE-boots, shows its code, announces nothing and is in no view; `clumpbuild approve
-    /// CODE` lets it join, and then it announces with the key it got over its session.
-    @Test("a secretless image: no key in anything served; an unknown drone waits with its code and joins once approved")
+    /// drone with a TPM (swtpm) PXE-boots, shows its code, announces nothing and is in no view;
+    /// `clumpbuild approve CODE` lets it join, and then it announces with the key it got over its
+    /// session, and the inventory binds it to its TPM. Rebooted, it joins with nobody approving;
+    /// its MAC with another TPM, or with none, is refused, and serve says why.
+    @Test("a secretless image: no key in anything served; an unknown drone waits with its code and joins once approved; its TPM lets it in from then on, and no other")
     func approvedJoin() async throws {
         let directory = try Harness.scratch("joinmaster")
         defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -243,13 +246,20 @@ struct MasterServeTests {
         #expect(found.isEmpty, "secrets in what the master serves: \(found)")
 
         let mac = Self.macs[2]
-        let drone = try Console("pxe-join", bootArguments: lan.pxeBoot(out + "/master/tftp", drone: 1, mac: mac), namespace: lan.namespace)
+        let tpmState = directory + "/tpm"
+        var tpm = try SoftwareTPM(directory: tpmState, forQEMU: true)
+        defer { tpm.stop() }
+        let drone = try Console(
+            "pxe-join", bootArguments: lan.pxeBoot(out + "/master/tftp", drone: 1, mac: mac) + ["--tpm", tpm.socket],
+            namespace: lan.namespace)
         let lease = try drone.expect(#"clump: lease eth0 10\.66\.0\.[0-9]+/24"#, within: Self.bootSeconds)
         let address = String(lease.dropFirst("clump: lease eth0 ".count).prefix { $0 != "/" })
         let waiting = try drone.expect(#"clump: waiting for approval by 10\.66\.0\.1, code [0-9]{3}-[0-9]{3}"#, within: 120)
         let code = String(waiting.suffix(7))
         // (QEMU's firmware tables give no DMI UUID unless asked for one.)
-        try serve.expect("clump: join: machine \(mac) at \(address)( \\(uuid [^)]*\\))? waits for approval, code \(code)", within: 10)
+        try serve.expect(
+            "clump: join: machine \(mac) at \(address)( \\(uuid [^)]*\\))? \\(TPM sha256:[0-9a-f]{12}\\.\\.\\.\\) waits for approval, code \(code)",
+            within: 10)
         #expect(!drone.transcript.contains("clump: announcing"), "announced before approval")
         let before = try Harness.run([
             "ip", "netns", "exec", lan.namespace, try Harness.binDir + "/clumpview", "--json", "--join", MasterLAN.network,
@@ -261,7 +271,11 @@ struct MasterServeTests {
         #expect(approved.status == 0, "\(approved.output)")
         #expect(approved.output.hasPrefix("approved machine \(mac)"), "\(approved.output)")
         try drone.expect(#"clump: joined 10\.66\.0\.1 \(approved by operator\)"#, within: 30)
-        try serve.expect("clump: enrolled \(mac) as node2 10\\.66\\.0\\.2", within: 10)
+        try serve.expect("clump: enrolled \(mac) as node2 10\\.66\\.0\\.2 bound to TPM sha256:[0-9a-f]{12}\\.\\.\\.", within: 10)
+        let inventory = try String(contentsOfFile: directory + "/nodes.yaml", encoding: .utf8)
+        let recorded = try #require(
+            inventory.range(of: #"tpm: "sha256:[0-9a-f]{64}""#, options: .regularExpression).map { String(inventory[$0]) },
+            "\(inventory)")
         let view = try Harness.run([
             "ip", "netns", "exec", lan.namespace, try Harness.binDir + "/clumpview", "--json", "--join", MasterLAN.network,
             "--key", directory + "/cluster.key", "--wait", "30",
@@ -271,6 +285,33 @@ struct MasterServeTests {
         let again = try Harness.run([try Harness.clumpbuild, "approve", code, "--out", out])
         #expect(again.status == 1 && again.output.contains("no machine waits with code \(code)"), "\(again.output)")
         _ = try drone.stop()
+
+        // Rebooted with its TPM (the same state: the same endorsement key): in with nobody approving.
+        tpm.stop()
+        tpm = try SoftwareTPM(directory: tpmState, forQEMU: true)
+        let rebooted = try Console(
+            "pxe-join-tpm", bootArguments: lan.pxeBoot(out + "/master/tftp", drone: 1, mac: mac) + ["--tpm", tpm.socket],
+            namespace: lan.namespace)
+        try rebooted.expect(#"clump: joined 10\.66\.0\.1 \(approved by tpm\)"#, within: Self.bootSeconds)
+        #expect(!rebooted.transcript.contains("clump: waiting for approval"))
+        try serve.expect("clump: join: machine \(mac) at 10\\.66\\.0\\.[0-9]+ .*joined \\(approved by tpm\\)", within: 10)
+        _ = try rebooted.stop()
+        tpm.stop()
+
+        // Its MAC in a machine with another TPM, and in one with none: refused, on the console and on serve.
+        let otherTPM = try SoftwareTPM(directory: directory + "/other-tpm", forQEMU: true)
+        defer { otherTPM.stop() }
+        for (name, extra, has) in [("pxe-join-other-tpm", ["--tpm", otherTPM.socket], "another TPM"), ("pxe-join-no-tpm", [], "no TPM")] {
+            let impostor = try Console(
+                name, bootArguments: lan.pxeBoot(out + "/master/tftp", drone: 1, mac: mac) + extra, namespace: lan.namespace)
+            try impostor.expect(
+                "clump: join: 10\\.66\\.0\\.1 refused this machine: node2 is bound to its TPM \\(sha256:[0-9a-f]{12}\\.\\.\\.\\), "
+                    + "and this machine with its MAC has \(has)", within: Self.bootSeconds)
+            try serve.expect("clump: join: machine \(mac) .* refused: node2 is bound to its TPM .* has \(has)", within: 10)
+            #expect(!impostor.transcript.contains("clump: joined"))
+            _ = try impostor.stop()
+        }
+        #expect(try String(contentsOfFile: directory + "/nodes.yaml", encoding: .utf8).contains(recorded), "the binding stays")
         _ = try serve.stop()
         #expect(lan.dnsmasqLeft(for: out).isEmpty)
     }
