@@ -1,5 +1,6 @@
 import AgentSupport
 import CCredential
+import TPM
 
 /// The master's half of TPM credential activation: TPM2_MakeCredential (TPM 2.0 Part 1, §24),
 /// done in this process against the RSA endorsement key a drone sent, for the attestation key it
@@ -34,13 +35,20 @@ public enum TPMCredential {
         guard length == key.modulus.count else { throw MasterSideError("RSA-OAEP failed on the endorsement key", subject: "tpm-ek") }
         // The credential, under a key bound to the attestation key's name, and its integrity.
         let symmetric = kdfa(seed, "STORAGE", attestationName, bits: 128)
-        let plain = sized(expected)
+        var plain: [UInt8] = []
+        plain.appendSized(expected)
         var encrypted = [UInt8](repeating: 0, count: plain.count)
         guard clump_aes128_cfb_zero_iv(symmetric, plain, plain.count, &encrypted) == 0 else {
             throw MasterSideError("AES-CFB failed", subject: "tpm-ek")
         }
-        let integrity = HMACSHA256(key: kdfa(seed, "INTEGRITY", [], bits: 256)).mac(encrypted + attestationName)
-        return Challenge(credential: sized(sized(integrity) + encrypted), secret: sized(sealed), expected: expected)
+        var identity: [UInt8] = []
+        identity.appendSized(HMACSHA256(key: kdfa(seed, "INTEGRITY", [], bits: 256)).mac(encrypted + attestationName))
+        identity += encrypted
+        var credential: [UInt8] = []
+        credential.appendSized(identity)
+        var secret: [UInt8] = []
+        secret.appendSized(sealed)
+        return Challenge(credential: credential, secret: secret, expected: expected)
     }
 
     /// KDFa with HMAC-SHA-256 (Part 1, §11.4.10.2): counter, label, NUL, context, bits, until enough bytes.
@@ -59,8 +67,6 @@ public enum TPMCredential {
         return Array(out.prefix(bits / 8))
     }
 
-    private static func sized(_ bytes: [UInt8]) -> [UInt8] { [UInt8(bytes.count >> 8), UInt8(bytes.count & 0xFF)] + bytes }
-
     /// What TPM2_MakeCredential needs of an endorsement key's `TPM2B_PUBLIC`: an RSA 2048 restricted
     /// decryption key with SHA-256 names and AES-128-CFB as its symmetric cipher (the TCG EK
     /// profile's template), its modulus and exponent.
@@ -72,38 +78,29 @@ public enum TPMCredential {
             func fail(_ why: String) -> MasterSideError {
                 MasterSideError("not an endorsement key of the TCG profile's RSA 2048 template: \(why)", subject: "tpm-ek")
             }
-            var offset = 0
-            func u16() throws -> Int {
-                guard offset + 2 <= bytes.count else { throw fail("cut short") }
-                defer { offset += 2 }
-                return Int(bytes[offset]) << 8 | Int(bytes[offset + 1])
+            var reader = TPMReader(bytes)
+            do {
+                guard Int(try reader.u16()) == bytes.count - 2 else { throw fail("its length is not its size") }
+                guard try reader.u16() == 0x0001 else { throw fail("not RSA") }
+                guard try reader.u16() == 0x000B else { throw fail("names not SHA-256") }
+                let restrictedDecrypt: UInt32 = 1 << 16 | 1 << 17
+                guard try reader.u32() & restrictedDecrypt == restrictedDecrypt else { throw fail("not a restricted decryption key") }
+                _ = try reader.sized()  // authPolicy
+                guard try reader.u16() == 0x0006, try reader.u16() == 128, try reader.u16() == 0x0043 else {
+                    throw fail("its cipher is not AES-128-CFB")
+                }
+                guard try reader.u16() == 0x0010 else { throw fail("it has a scheme") }
+                guard try reader.u16() == 2048 else { throw fail("not 2048 bits") }
+                exponent = try reader.u32()
+                modulus = try reader.sized()
+            } catch let error as TPMError {
+                throw fail(error.message)
             }
-            func u32() throws -> UInt32 {
-                UInt32(try u16()) << 16 | UInt32(try u16())
-            }
-            guard try u16() == bytes.count - 2 else { throw fail("its length is not its size") }
-            guard try u16() == 0x0001 else { throw fail("not RSA") }
-            guard try u16() == 0x000B else { throw fail("names not SHA-256") }
-            let restrictedDecrypt: UInt32 = 1 << 16 | 1 << 17
-            guard try u32() & restrictedDecrypt == restrictedDecrypt else { throw fail("not a restricted decryption key") }
-            offset += try u16()  // authPolicy
-            guard try u16() == 0x0006, try u16() == 128, try u16() == 0x0043 else { throw fail("its cipher is not AES-128-CFB") }
-            guard try u16() == 0x0010 else { throw fail("it has a scheme") }
-            guard try u16() == 2048 else { throw fail("not 2048 bits") }
-            let exponent = try u32()
-            let length = try u16()
-            guard length == 256, offset + length == bytes.count else { throw fail("the modulus is not 256 bytes") }
-            modulus = Array(bytes[offset...])
-            self.exponent = exponent == 0 ? 65537 : exponent
-            guard modulus[0] & 0x80 != 0, modulus[255] & 1 == 1, self.exponent & 1 == 1, self.exponent > 1 else {
+            guard modulus.count == 256, reader.isAtEnd else { throw fail("the modulus is not 256 bytes") }
+            if exponent == 0 { exponent = 65537 }
+            guard modulus[0] & 0x80 != 0, modulus[255] & 1 == 1, exponent & 1 == 1, exponent > 1 else {
                 throw fail("not an RSA public key")
             }
         }
-    }
-}
-
-extension Array where Element == UInt8 {
-    fileprivate mutating func append32(_ value: UInt32) {
-        append(contentsOf: [UInt8(value >> 24), UInt8(value >> 16 & 0xFF), UInt8(value >> 8 & 0xFF), UInt8(value & 0xFF)])
     }
 }

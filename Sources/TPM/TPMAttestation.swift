@@ -54,7 +54,7 @@ public final class TPMAttestation {
             $0.append16(TPMAlgorithm.sha256)
         }
         var started = try device.run(start, "TPM2_StartAuthSession")
-        let session = try started.u32()
+        let session = try started.body.u32()
         defer { Self.flush(device, session) }
 
         var policy = TPMCommand(TPMCode.policySecret)
@@ -80,7 +80,7 @@ public final class TPMAttestation {
         }
         var response = try device.run(activate, "TPM2_ActivateCredential")
         try response.skipParameterSize()
-        return Array(try response.sized())
+        return try response.body.sized()
     }
 
     // MARK: the keys
@@ -140,15 +140,15 @@ public final class TPMAttestation {
             $0.append32(0)  // no PCRs
         }
         var response = try device.run(command, "TPM2_CreatePrimary (\(what))")
-        let handle = try response.u32()
+        let handle = try response.body.u32()
         try response.skipParameterSize()
-        let publicArea = try response.sizedWithLength()
-        _ = try response.sized()  // creationData
-        _ = try response.sized()  // creationHash
-        _ = try response.u16()  // creationTicket: tag, hierarchy, digest
-        _ = try response.u32()
-        _ = try response.sized()
-        let name = Array(try response.sized())
+        let publicArea = try response.body.sizedWithLength()
+        _ = try response.body.sized()  // creationData
+        _ = try response.body.sized()  // creationHash
+        _ = try response.body.u16()  // creationTicket: tag, hierarchy, digest
+        _ = try response.body.u32()
+        _ = try response.body.sized()
+        let name = try response.body.sized()
         return (handle, publicArea, name)
     }
 

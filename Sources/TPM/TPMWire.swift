@@ -46,60 +46,72 @@ struct TPMCommand {
     }
 }
 
-/// A response, read front to back; every read checks the bytes are there.
-struct TPMResponse {
-    let bytes: [UInt8]
-    private var offset = 10
-    let code: UInt32
-    /// Whether the command had sessions, so the parameters are preceded by their size.
-    let withSessions: Bool
+/// TPM 2.0 structures read front to back, every read checked against the bytes there are: a
+/// response's body, or a public area a drone sent the master.
+public struct TPMReader {
+    public let bytes: [UInt8]
+    public private(set) var offset: Int
 
-    init(_ bytes: [UInt8]) throws {
-        guard bytes.count >= 10 else { throw TPMError("a TPM response of \(bytes.count) bytes, shorter than its header") }
+    public init(_ bytes: [UInt8], from offset: Int = 0) {
         self.bytes = bytes
-        withSessions = (UInt16(bytes[0]) << 8 | UInt16(bytes[1])) == TPMCommand.sessions
-        code = UInt32(bytes[6]) << 24 | UInt32(bytes[7]) << 16 | UInt32(bytes[8]) << 8 | UInt32(bytes[9])
+        self.offset = offset
     }
 
-    mutating func u16() throws -> UInt16 {
+    public var isAtEnd: Bool { offset == bytes.count }
+
+    public mutating func u16() throws -> UInt16 {
         let part = Array(try take(2))
         return UInt16(part[0]) << 8 | UInt16(part[1])
     }
 
-    mutating func u32() throws -> UInt32 {
-        let part = Array(try take(4))
-        return part.reduce(0) { $0 << 8 | UInt32($1) }
+    public mutating func u32() throws -> UInt32 {
+        Array(try take(4)).reduce(0) { $0 << 8 | UInt32($1) }
     }
 
     /// A `TPM2B`'s contents.
-    mutating func sized() throws -> [UInt8] { Array(try take(Int(try u16()))) }
+    public mutating func sized() throws -> [UInt8] { Array(try take(Int(try u16()))) }
 
     /// A `TPM2B` as it is on the wire, its length included (how tools keep a public area in a file).
-    mutating func sizedWithLength() throws -> [UInt8] {
+    public mutating func sizedWithLength() throws -> [UInt8] {
         let start = offset
         _ = try sized()
         return Array(bytes[start..<offset])
     }
 
-    /// The parameter size that follows the handles of a response to a command with sessions.
-    mutating func skipParameterSize() throws { if withSessions { _ = try u32() } }
-
-    mutating func take(_ count: Int) throws -> ArraySlice<UInt8> {
+    public mutating func take(_ count: Int) throws -> ArraySlice<UInt8> {
         guard count >= 0, offset + count <= bytes.count else {
-            throw TPMError("a TPM response cut short (\(bytes.count) bytes, \(offset + count) wanted)")
+            throw TPMError("a TPM structure cut short (\(bytes.count) bytes, \(offset + count) wanted)")
         }
         defer { offset += count }
         return bytes[offset..<offset + count]
     }
 }
 
+/// A response: its code, and its body (handles, then parameters) to read.
+struct TPMResponse {
+    let code: UInt32
+    /// Whether the command had sessions, so the parameters are preceded by their size.
+    let withSessions: Bool
+    var body: TPMReader
+
+    init(_ bytes: [UInt8]) throws {
+        guard bytes.count >= 10 else { throw TPMError("a TPM response of \(bytes.count) bytes, shorter than its header") }
+        withSessions = (UInt16(bytes[0]) << 8 | UInt16(bytes[1])) == TPMCommand.sessions
+        code = UInt32(bytes[6]) << 24 | UInt32(bytes[7]) << 16 | UInt32(bytes[8]) << 8 | UInt32(bytes[9])
+        body = TPMReader(bytes, from: 10)
+    }
+
+    /// The parameter size that follows the handles of a response to a command with sessions.
+    mutating func skipParameterSize() throws { if withSessions { _ = try body.u32() } }
+}
+
 extension Array where Element == UInt8 {
-    mutating func append16(_ value: UInt16) { append(contentsOf: [UInt8(value >> 8), UInt8(value & 0xFF)]) }
-    mutating func append32(_ value: UInt32) {
+    public mutating func append16(_ value: UInt16) { append(contentsOf: [UInt8(value >> 8), UInt8(value & 0xFF)]) }
+    public mutating func append32(_ value: UInt32) {
         append(contentsOf: [UInt8(value >> 24), UInt8(value >> 16 & 0xFF), UInt8(value >> 8 & 0xFF), UInt8(value & 0xFF)])
     }
     /// A `TPM2B`: the length, then the bytes.
-    mutating func appendSized(_ bytes: [UInt8]) {
+    public mutating func appendSized(_ bytes: [UInt8]) {
         append16(UInt16(bytes.count))
         append(contentsOf: bytes)
     }
