@@ -38,21 +38,28 @@ public enum JoinDecision: Equatable, Sendable {
             self.boundMACs = boundMACs
         }
 
-        /// The context for one hello, from the inventory.
-        public init(
-            policy: Spec.JoinPolicy, inventory: Inventory, approvedBefore: String?, windowOpen: Bool, provenTPM: String?
-        ) {
-            var macs: Set<String> = []
-            var bound: [String: (node: String, tpm: String)] = [:]
+        /// The context for one hello, with the inventory's cards as `Cards` indexed them.
+        public init(policy: Spec.JoinPolicy, cards: Cards, approvedBefore: String?, windowOpen: Bool, provenTPM: String?) {
+            self.init(
+                policy: policy, knownMACs: cards.known, approvedBefore: approvedBefore, windowOpen: windowOpen,
+                provenTPM: provenTPM, boundMACs: cards.bound)
+        }
+    }
+
+    /// The inventory's cards as decisions look them up (lower-case MACs): every one, and those of
+    /// nodes bound to a TPM. Made once per inventory, not per hello: a flood of hellos against
+    /// 10,000 nodes would otherwise index them all for each.
+    public struct Cards: Sendable {
+        public var known: Set<String> = []
+        public var bound: [String: (node: String, tpm: String)] = [:]
+
+        public init(_ inventory: Inventory) {
             for node in inventory.nodes {
                 let cards = node.macs.map { "\($0)".lowercased() }
-                macs.formUnion(cards)
+                known.formUnion(cards)
                 guard let tpm = node.tpm else { continue }
                 for card in cards { bound[card] = (node.name, tpm) }
             }
-            self.init(
-                policy: policy, knownMACs: macs, approvedBefore: approvedBefore, windowOpen: windowOpen, provenTPM: provenTPM,
-                boundMACs: bound)
         }
     }
 

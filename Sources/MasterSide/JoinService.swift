@@ -94,7 +94,11 @@ public final class JoinService {
     private let keys: KeyPair
     private let delivery: JoinDelivery
     private var records: JoinRecords
-    private var inventory: Inventory
+    private var inventory: Inventory {
+        didSet { cards = JoinDecision.Cards(inventory) }
+    }
+    /// The inventory's cards, indexed for the decision.
+    private var cards: JoinDecision.Cards
     private let listener: Int32
     private let controlListener: Int32
     private var peers: [Int32: Peer] = [:]
@@ -120,6 +124,7 @@ public final class JoinService {
         self.delivery = delivery
         self.records = records
         self.inventory = inventory
+        cards = JoinDecision.Cards(inventory)
         started = now
         // Every joined drone keeps its session open: as many descriptors as the system lets us have.
         var limit = rlimit()
@@ -326,7 +331,7 @@ public final class JoinService {
         guard let hello = peer.hello, let code = peer.code else { return }
         let windowOpen = options.window.map { now - started < $0.window && windowApproved < $0.max } ?? false
         let context = JoinDecision.Context(
-            policy: options.policy, inventory: inventory,
+            policy: options.policy, cards: cards,
             approvedBefore: peer.noise.peerStatic.flatMap { records.approval(of: $0) }, windowOpen: windowOpen,
             provenTPM: peer.tpm)
         switch JoinDecision.decide(hello, context) {
