@@ -71,7 +71,9 @@ public enum Announcer {
     public static func run(_ options: Options, log: (String) -> Void) throws {
         let keyFile = options.keyFile ?? rooted(options.root, ImageFiles.clusterKey)
         let previous = options.previousKeyFile ?? rooted(options.root, ImageFiles.previousClusterKey)
-        let keys = try ClusterKeys.load(keyFile, previous: previous)
+        // A joined drone's keys change with each key epoch (the join writes them); the endpoint follows.
+        var keyFiles = ClusterKeys.Watch(keyFile, previous: previous)
+        let keys = try keyFiles.load()
         let start = monotonicNanoseconds()
         let end = options.seconds.map { start + Int64($0) * 1_000_000_000 }
         var status = NodeStatus.read(root: options.root)
@@ -92,8 +94,8 @@ public enum Announcer {
         endpointOptions.dropPercent = options.dropPercent
         endpointOptions.broadcast = Self.broadcast(network: status?.network)
         let endpoint = try ClusterEndpoint(
-            roster: identity.roster, id: identity.id, address: identity.address, key: keys.current,
-            previousKey: keys.previous, options: endpointOptions)
+            roster: identity.roster, id: identity.id, address: identity.address, keys: keys, keyFiles: keyFiles,
+            options: endpointOptions)
         log(
             "clump: announcing node \(identity.id) \(IPv4Address(identity.address)) on UDP port \(options.port)"
                 + " (\(identity.roster.count) nodes in the map)"

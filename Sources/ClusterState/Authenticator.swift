@@ -1,7 +1,10 @@
 import AgentSupport
 
 /// Seals outgoing datagrams with the cluster key and opens incoming ones: MAC check against the
-/// current key and, during a rotation, the previous one; per-sender replay protection and proof
+/// current key and, during a rotation, the previous one (which senders still use until they have
+/// the current) and the next one (which the master has handed out and senders may already use:
+/// a joined drone gets each new key the moment the master makes it, and the others some
+/// milliseconds later, so each accepts the other's for that while); per-sender replay protection and proof
 /// of freshness; a counter for every reason a datagram is dropped, for the view.
 ///
 /// **Fresh.** A replay window only knows what this receiver heard since it started: a receiver
@@ -19,6 +22,8 @@ public struct Authenticator: Sendable {
         public var accepted = 0
         /// Accepted under the previous key (a rotation is still under way somewhere).
         public var acceptedPreviousKey = 0
+        /// Accepted under the next key (its sender had it a moment before this receiver).
+        public var acceptedNextKey = 0
         public var truncated = 0
         public var oversized = 0
         /// Another magic or version.
@@ -38,7 +43,8 @@ public struct Authenticator: Sendable {
         /// `name=value` pairs, for the status file and `--json`.
         public var fields: [(String, Int)] {
             [
-                ("accepted", accepted), ("accepted-previous-key", acceptedPreviousKey), ("truncated", truncated),
+                ("accepted", accepted), ("accepted-previous-key", acceptedPreviousKey),
+                ("accepted-next-key", acceptedNextKey), ("truncated", truncated),
                 ("oversized", oversized), ("foreign", foreign), ("bad-mac", badMAC), ("replayed", replayed),
                 ("future", future), ("malformed", malformed),
             ]
@@ -69,8 +75,9 @@ public struct Authenticator: Sendable {
     /// flat CMOS battery, a drone before any NTP): it bounds no incarnation rather than refuse all.
     public static let clockFloor: UInt32 = 1_767_225_600
 
-    private let current: HMACSHA256
-    private let previous: HMACSHA256?
+    private var current: HMACSHA256
+    private var previous: HMACSHA256?
+    private var next: HMACSHA256?
     private var windows: [UInt64: Window] = [:]
     /// The secret the challenges are derived from, drawn once per receiver.
     private let secret: UInt64
@@ -85,10 +92,20 @@ public struct Authenticator: Sendable {
 
     /// `previous` is the key being rotated out: accepted, never used to sign. `secret` seeds the
     /// challenges (tests pass one; by default it is drawn from the system's random source).
-    public init(key: [UInt8], previous: [UInt8]? = nil, secret: UInt64 = .random(in: .min ... .max)) {
+    public init(key: [UInt8], previous: [UInt8]? = nil, next: [UInt8]? = nil, secret: UInt64 = .random(in: .min ... .max)) {
         current = HMACSHA256(key: key)
         self.previous = previous.map { HMACSHA256(key: $0) }
+        self.next = next.map { HMACSHA256(key: $0) }
         self.secret = secret
+    }
+
+    /// New keys (a key epoch began, or the next one was handed out). The replay windows and the
+    /// challenges stay: they are about senders, not keys, and forgetting them would take every
+    /// recorded datagram again.
+    public mutating func rekey(_ keys: ClusterKeys.Set) {
+        current = HMACSHA256(key: keys.current)
+        previous = keys.previous.map { HMACSHA256(key: $0) }
+        next = keys.next.map { HMACSHA256(key: $0) }
     }
 
     /// The challenge for one sender's incarnation: SplitMix64's finaliser over the secret, the
@@ -144,11 +161,14 @@ public struct Authenticator: Sendable {
         let tag = bytes[body...]
         var usedPrevious = false
         if !HMACSHA256.equal(current.mac(message).prefix(Datagram.macSize), tag) {
-            guard let previous, HMACSHA256.equal(previous.mac(message).prefix(Datagram.macSize), tag) else {
+            if let previous, HMACSHA256.equal(previous.mac(message).prefix(Datagram.macSize), tag) {
+                usedPrevious = true
+            } else if let next, HMACSHA256.equal(next.mac(message).prefix(Datagram.macSize), tag) {
+                counters.acceptedNextKey += 1
+            } else {
                 counters.badMAC += 1
                 return nil
             }
-            usedPrevious = true
         }
         let datagram: Datagram
         switch Datagram.decode(bytes) {
@@ -216,17 +236,5 @@ public struct Authenticator: Sendable {
         fresh = window.proven
         windows[sender] = window
         return true
-    }
-}
-
-/// The cluster key file: the hex text `clumpbuild` generates (64 hex digits and a newline), or,
-/// when a spec supplies its own file that is not hex, its raw bytes (at least 16).
-public enum ClusterKeyFile {
-    /// The key bytes in a key file's contents; nil when too short to be a key.
-    public static func key(from contents: [UInt8]) -> [UInt8]? {
-        var text = contents
-        while let last = text.last, last == 0x0A || last == 0x0D || last == 0x20 || last == 0x09 { text.removeLast() }
-        if text.count >= 32, text.count % 2 == 0, let bytes = Hex.decode(text) { return bytes }
-        return contents.count >= 16 ? contents : nil
     }
 }

@@ -33,16 +33,32 @@ public final class ClusterEndpoint {
     public private(set) var sentDatagrams = 0
     public private(set) var sentBytes = 0
 
+    /// Where the keys came from, read again when they change (a drone that joined gets each new
+    /// key epoch's key over its session, the master's view from serve).
+    private var keyFiles: ClusterKeys.Watch?
+    private var nextKeyCheck: Int64 = 0
+
     /// A member `id` (0: a view) at `address` of the cluster `roster`, with the cluster key
     /// (and the key being rotated out, accepted but not used).
-    public init(
+    public convenience init(
         roster: Roster, id: UInt16, address: UInt32, key: [UInt8], previousKey: [UInt8]? = nil,
         options: Options = Options()
     ) throws {
+        try self.init(
+            roster: roster, id: id, address: address, keys: ClusterKeys.Set(current: key, previous: previousKey), options: options)
+    }
+
+    /// The same with the keys in files that `keyFiles` watches: checked once a second, and
+    /// taken as soon as they change, the replay windows kept.
+    public init(
+        roster: Roster, id: UInt16, address: UInt32, keys: ClusterKeys.Set, keyFiles: ClusterKeys.Watch? = nil,
+        options: Options = Options()
+    ) throws {
         self.options = options
+        self.keyFiles = keyFiles
         socket = try UDPSocket(port: options.port, interface: options.interface)
         if options.dropPercent > 0 { try socket.dropReceived(percent: options.dropPercent) }
-        authenticator = Authenticator(key: key, previous: previousKey)
+        authenticator = Authenticator(key: keys.current, previous: keys.previous, next: keys.next)
         // The incarnation is the start time: it grows across restarts, so the replay window
         // of the previous run cannot be reused against this one (see Authenticator.open).
         var clock = timespec()
@@ -70,6 +86,10 @@ public final class ClusterEndpoint {
     /// does what is due.
     public func poll(milliseconds: Int) {
         let now = monotonicNanoseconds()
+        if keyFiles != nil, now >= nextKeyCheck {
+            nextKeyCheck = now + 1_000_000_000
+            if let keys = keyFiles?.changed() { authenticator.rekey(keys) }
+        }
         // nextWake starts at Int64.min: due at once.
         let untilWake = membership.nextWake <= now ? 0 : (membership.nextWake - now + 999_999) / 1_000_000
         if socket.wait(milliseconds: Int32(min(Int64(milliseconds), untilWake))) {
@@ -124,15 +144,16 @@ public final class ClusterEndpoint {
 public final class ClusterObserver {
     public let endpoint: ClusterEndpoint
 
-    /// An observer of the cluster `roster` with the key in `keyFile` (and `previousKeyFile`).
+    /// An observer of the cluster `roster` with the key in `keyFile` (and `previousKeyFile`, by
+    /// default `keyFile.previous`, and `keyFile.next`, where they exist), read again when they change.
     /// `address` is this host's address on the cluster network (0: the nodes use the datagram's source).
     public init(
         roster: Roster, keyFile: String, previousKeyFile: String? = nil, address: UInt32 = 0,
         options: ClusterEndpoint.Options = ClusterEndpoint.Options()
     ) throws {
-        let keys = try ClusterKeys.load(keyFile, previous: previousKeyFile)
-        endpoint = try ClusterEndpoint(
-            roster: roster, id: 0, address: address, key: keys.current, previousKey: keys.previous, options: options)
+        var watch = ClusterKeys.Watch(keyFile, previous: previousKeyFile)
+        let keys = try watch.load()
+        endpoint = try ClusterEndpoint(roster: roster, id: 0, address: address, keys: keys, keyFiles: watch, options: options)
         endpoint.update(own: NodeLoad())
     }
 
@@ -149,25 +170,6 @@ public final class ClusterObserver {
 }
 
 /// The key files of a cluster.
-public enum ClusterKeys {
-    /// The current key from `path`, and the previous key from `previous` when that file exists.
-    public static func load(_ path: String, previous: String? = nil) throws -> (current: [UInt8], previous: [UInt8]?) {
-        guard let current = ClusterKeyFile.key(from: try SystemFile.read(path, limit: 4096)) else {
-            throw ClusterStateError(
-                operation: "read the cluster key", path: path,
-                hint: "it needs 64 hex digits or at least 16 bytes; clumpbuild writes it into every image")
-        }
-        var old: [UInt8]?
-        if let previous, SystemFile.exists(previous) {
-            guard let key = ClusterKeyFile.key(from: try SystemFile.read(previous, limit: 4096)) else {
-                throw ClusterStateError(operation: "read the previous cluster key", path: previous, hint: "too short")
-            }
-            old = key
-        }
-        return (current, old)
-    }
-}
-
 extension Roster {
     /// The roster of a map file (`/etc/mosix.map` syntax); host-name lines get address 0.
     public static func load(mapFile path: String) throws -> Roster {

@@ -13,7 +13,7 @@ import AutoMap
 /// status state=configured
 /// status node=15
 /// status map=1 10.0.0.1 254
-/// counters accepted=1200 accepted-previous-key=0 truncated=0 oversized=0 foreign=0 bad-mac=3 replayed=2 future=0 malformed=0
+/// counters accepted=1200 accepted-previous-key=0 accepted-next-key=0 truncated=0 oversized=0 foreign=0 bad-mac=3 replayed=2 future=0 malformed=0
 /// node id=1 address=10.0.0.1 state=up age-ms=350 load=0.52 cpu=13 cpus=4 mem-used-mib=812 mem-used-255=53 mem-total-mib=3906 uptime-min=61 mode=auto configuration=configured mosix=0
 /// ```
 ///
@@ -143,6 +143,7 @@ public struct ClusterSnapshot: Equatable, Sendable {
             case "counters":
                 counters.accepted = (try? integer("accepted", Int.self)) ?? 0
                 counters.acceptedPreviousKey = (try? integer("accepted-previous-key", Int.self)) ?? 0
+                counters.acceptedNextKey = (try? integer("accepted-next-key", Int.self)) ?? 0
                 counters.truncated = (try? integer("truncated", Int.self)) ?? 0
                 counters.oversized = (try? integer("oversized", Int.self)) ?? 0
                 counters.foreign = (try? integer("foreign", Int.self)) ?? 0

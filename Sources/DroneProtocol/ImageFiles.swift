@@ -18,6 +18,8 @@ public enum JoinedFiles {
     public static let directory = "/run/clump/keys"
     public static let clusterKey = "/run/clump/keys/cluster.key"
     public static let previousClusterKey = "/run/clump/keys/cluster.key.previous"
+    /// The next key epoch's key, once the master hands it out (`ClusterKeys.Watch`'s names).
+    public static let nextClusterKey = "/run/clump/keys/cluster.key.next"
     public static let mungeKey = "/run/clump/keys/munge.key"
     /// The join's state for the console and the view: `waiting CODE MASTER`, `joined MASTER BY`, ...
     public static let state = "/run/clump/join"

@@ -76,6 +76,19 @@ public struct Inventory: Sendable, Equatable {
         return InventoryLoader.freeAddresses(hosts: hosts, taken: taken, cluster: cluster).first { _ in true }
     }
 
+    /// `preferred` when a node may have it (on the network, not taken, not the master's, not in the
+    /// DHCP range), else the first free address: a machine enrolled by joining keeps the address it
+    /// has (its lease from the site's own DHCP server, under `serve --join-only`), and so its name.
+    public func freeAddress(preferring preferred: IPv4Address?, in cluster: Spec.Cluster) -> IPv4Address? {
+        if let preferred, let hosts = cluster.network?.hosts, hosts.contains(preferred),
+            InventoryLoader.freeAddresses(hosts: preferred...preferred, taken: Set(nodes.map(\.address)), cluster: cluster)
+                .contains(where: { _ in true })
+        {
+            return preferred
+        }
+        return nextFreeAddress(in: cluster)
+    }
+
     /// The inventory line that enrols `mac` at `address`, as `serve` prints and `--enrol` appends it.
     public static func enrolmentLine(mac: MACAddress, address: IPv4Address, tpm: String? = nil) -> String {
         "- {mac: \"\(mac)\", address: \(address)" + (tpm.map { ", tpm: \"\($0)\"" } ?? "") + "}"

@@ -133,6 +133,10 @@ enum SpecTable {
             + "a machine whose MAC is in the inventory joins by itself: MACs can be copied), or open (the keys are "
             + "in the image, as in the original Clump/OS: anyone who reads it joins; isolated networks only). "
             + "Without cluster.network there is no master to approve: the build is open.")
+    static let clusterKeyEpoch = Setting(
+        "cluster.key-epoch", \.cluster.keyEpoch, default: 86_400, .seconds(600...2_592_000),
+        help: "Seconds an announcement key lives (joined drones only): serve makes a new one this often, and at once "
+            + "on `clumpbuild revoke`, and hands it to the joined drones over their sessions; no image changes.")
     static let clusterJoinKeyFile = Setting(
         "cluster.join-key-file", \.cluster.joinKeyFile, default: "join.key", .path,
         help: "The master's private join key (the image carries its public half, which drones pin); generated "
@@ -231,7 +235,7 @@ enum SpecTable {
         AnySetting(compression), AnySetting(label),
         AnySetting(clusterKeyFile), AnySetting(clusterPreviousKeyFile),
         AnySetting(clusterNetwork), AnySetting(clusterDHCPRange), AnySetting(clusterMaster), AnySetting(clusterNodes),
-        AnySetting(clusterJoin), AnySetting(clusterJoinKeyFile),
+        AnySetting(clusterJoin), AnySetting(clusterJoinKeyFile), AnySetting(clusterKeyEpoch),
         AnySetting(outputsISO), AnySetting(outputsPXE),
         AnySetting(slurmController), AnySetting(slurmMungeKeyFile), AnySetting(slurmMungeSocket),
         AnySetting(slurmFeatures), AnySetting(slurmPartition),

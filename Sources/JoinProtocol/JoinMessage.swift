@@ -131,7 +131,8 @@ public struct JoinHello: Sendable, Equatable {
 public enum JoinReply: Sendable, Equatable {
     /// Not approved yet: the code an operator approves it by.
     case wait(code: String)
-    /// Approved (`by`: operator, window, mac, open), with what the drone needs.
+    /// Approved (`by`: operator, window, mac, tpm, open), with what the drone needs; sent again
+    /// on the open session whenever the keys change (a key epoch begins, or the next is handed out).
     case welcome(Welcome)
     /// No, and why.
     case refused(reason: String)
@@ -142,13 +143,22 @@ public enum JoinReply: Sendable, Equatable {
         public var approvedBy: String
         public var clusterKey: [UInt8]
         public var previousKey: [UInt8]?
+        /// The next key epoch's key, handed out ahead: accepted from others, not yet signed with.
+        public var nextKey: [UInt8]?
+        /// The key epoch `clusterKey` belongs to.
+        public var epoch: Int?
         public var mungeKey: [UInt8]?
         public var name: String?
 
-        public init(approvedBy: String, clusterKey: [UInt8], previousKey: [UInt8]? = nil, mungeKey: [UInt8]? = nil, name: String? = nil) {
+        public init(
+            approvedBy: String, clusterKey: [UInt8], previousKey: [UInt8]? = nil, nextKey: [UInt8]? = nil, epoch: Int? = nil,
+            mungeKey: [UInt8]? = nil, name: String? = nil
+        ) {
             self.approvedBy = approvedBy
             self.clusterKey = clusterKey
             self.previousKey = previousKey
+            self.nextKey = nextKey
+            self.epoch = epoch
             self.mungeKey = mungeKey
             self.name = name
         }
@@ -164,6 +174,8 @@ public enum JoinReply: Sendable, Equatable {
         case .welcome(let welcome):
             var fields = [(name: "cluster-key", value: Hex.encode(welcome.clusterKey))]
             if let key = welcome.previousKey { fields.append((name: "previous-key", value: Hex.encode(key))) }
+            if let key = welcome.nextKey { fields.append((name: "next-key", value: Hex.encode(key))) }
+            if let epoch = welcome.epoch { fields.append((name: "epoch", value: "\(epoch)")) }
             if let key = welcome.mungeKey { fields.append((name: "munge-key", value: Hex.encode(key))) }
             if let name = welcome.name { fields.append((name: "name", value: name)) }
             return JoinMessage("welcome", welcome.approvedBy, fields: fields)
@@ -184,6 +196,7 @@ public enum JoinReply: Sendable, Equatable {
             self = .welcome(
                 Welcome(
                     approvedBy: message.value, clusterKey: key, previousKey: message.first("previous-key").flatMap { Hex.decode($0) },
+                    nextKey: message.first("next-key").flatMap { Hex.decode($0) }, epoch: message.first("epoch").flatMap { Int($0) },
                     mungeKey: message.first("munge-key").flatMap { Hex.decode($0) }, name: message.first("name")))
         default: return nil
         }

@@ -2,7 +2,7 @@ import ImageSpec
 import JoinProtocol
 
 /// Whether a drone that said hello joins now, and on whose authority; pure, so every policy is
-/// tested without sockets. The order: a TPM that proved itself, of the node whose MAC the drone
+/// tested without sockets. The order: a revoked machine is refused; a TPM that proved itself, of the node whose MAC the drone
 /// has; a refusal for a machine with a bound node's MAC and not its TPM (another TPM, or none),
 /// even if that session was approved before; a session already approved (a drone that
 /// reconnects); the policy `open`, a known MAC under `known-macs`, `serve --enrol`'s window while
@@ -25,11 +25,14 @@ public enum JoinDecision: Equatable, Sendable {
         public var provenTPM: String?
         /// The inventory's nodes bound to a TPM: by their MACs (lower case), the node and its fingerprint.
         public var boundMACs: [String: (node: String, tpm: String)]
+        /// Why the machine is shut out (`clumpbuild revoke`), if it is.
+        public var revoked: String?
 
         public init(
             policy: Spec.JoinPolicy, knownMACs: Set<String>, approvedBefore: String? = nil, windowOpen: Bool = false,
-            provenTPM: String? = nil, boundMACs: [String: (node: String, tpm: String)] = [:]
+            provenTPM: String? = nil, boundMACs: [String: (node: String, tpm: String)] = [:], revoked: String? = nil
         ) {
+            self.revoked = revoked
             self.policy = policy
             self.knownMACs = knownMACs
             self.approvedBefore = approvedBefore
@@ -39,10 +42,12 @@ public enum JoinDecision: Equatable, Sendable {
         }
 
         /// The context for one hello, with the inventory's cards as `Cards` indexed them.
-        public init(policy: Spec.JoinPolicy, cards: Cards, approvedBefore: String?, windowOpen: Bool, provenTPM: String?) {
+        public init(
+            policy: Spec.JoinPolicy, cards: Cards, approvedBefore: String?, windowOpen: Bool, provenTPM: String?, revoked: String? = nil
+        ) {
             self.init(
                 policy: policy, knownMACs: cards.known, approvedBefore: approvedBefore, windowOpen: windowOpen,
-                provenTPM: provenTPM, boundMACs: cards.bound)
+                provenTPM: provenTPM, boundMACs: cards.bound, revoked: revoked)
         }
     }
 
@@ -64,6 +69,7 @@ public enum JoinDecision: Equatable, Sendable {
     }
 
     public static func decide(_ hello: JoinHello, _ context: Context) -> JoinDecision {
+        if let reason = context.revoked { return .refused(reason) }
         let bound = hello.macs.compactMap { context.boundMACs[$0.lowercased()] }
         if let proven = context.provenTPM, bound.contains(where: { $0.tpm == proven }) { return .welcome(by: "tpm") }
         // A MAC is easy to copy, a TPM is not: a bound node's card in another machine is refused, whatever the policy.

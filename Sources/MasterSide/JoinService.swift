@@ -54,6 +54,19 @@ public final class JoinService {
         case print(String)
         /// A drone was approved: record its card in the inventory if it is not there, with the TPM it proved.
         case approved(macs: [String], address: String?, by: String, tpm: String?)
+        /// An operator revoked a node (`node`: its inventory name, if it has one): take it off the controller.
+        case revoked(node: String?, macs: [String])
+    }
+
+    /// Where the key epochs are kept, and how long each lasts; without them the drones get `JoinDelivery`'s keys for good.
+    public struct Epochs: Sendable {
+        public var files: KeyEpochs.Files
+        public var length: Int
+
+        public init(files: KeyEpochs.Files, length: Int) {
+            self.files = files
+            self.length = length
+        }
     }
 
     final class Peer {
@@ -72,6 +85,9 @@ public final class JoinService {
         var deadline: Double
         var lastSent: Double
         var joined = false
+        /// Who approved it and its name, for the welcome sent again with each new key.
+        var approvedBy: String?
+        var name: String?
         /// Refused or denied: its answer is on its way, nothing more is read, the session ends at its deadline.
         var closing = false
         /// Not through the hello and, if it named a TPM, its proof yet, or closing: held to its deadline.
@@ -94,6 +110,15 @@ public final class JoinService {
     private let keys: KeyPair
     private let delivery: JoinDelivery
     private var records: JoinRecords
+    private var revocations: JoinRevocations
+    private var epochs: KeyEpochs?
+    private let epochFiles: KeyEpochs.Files?
+    /// The announcement keys the joined drones hold: what the last welcome carried.
+    private var keysInUse: KeyEpochs.Keys
+    /// Epoch state that could not be written: said once, and nothing new handed out until it can be.
+    private var epochProblem: String?
+    /// The master's clock at the last tick: what a revocation's new epoch is timed by.
+    private var wall: Int
     private var inventory: Inventory {
         didSet { cards = JoinDecision.Cards(inventory) }
     }
@@ -101,6 +126,8 @@ public final class JoinService {
     private var cards: JoinDecision.Cards
     private let listener: Int32
     private let controlListener: Int32
+    /// The control socket's inode, to remove it on the way out only if it is still ours.
+    private var controlInode: ino_t = 0
     private var peers: [Int32: Peer] = [:]
     /// Waiting drones' descriptors, oldest first.
     private var pending: [Int32] = []
@@ -117,13 +144,29 @@ public final class JoinService {
     static let linesPerSecond = 5
 
     public init(
-        options: Options, keys: KeyPair, delivery: JoinDelivery, records: JoinRecords, inventory: Inventory, now: Double
+        options: Options, keys: KeyPair, delivery: JoinDelivery, records: JoinRecords, inventory: Inventory, now: Double,
+        revocations: JoinRevocations? = nil, epochs epochSettings: Epochs? = nil, wall: Int = Int(time(nil))
     ) throws {
         self.options = options
         self.keys = keys
         self.delivery = delivery
         self.records = records
+        self.revocations = try revocations ?? JoinRevocations(path: records.path + ".revoked")
         self.inventory = inventory
+        epochFiles = epochSettings?.files
+        self.wall = wall
+        keysInUse = KeyEpochs.Keys(epoch: 0, current: delivery.clusterKey, previous: delivery.previousKey, next: nil)
+        if let settings = epochSettings {
+            var (loaded, _) = settings.files.load(first: delivery.clusterKey, at: wall, length: settings.length)
+            _ = loaded.advance(at: wall, makeKey: Self.makeKey)
+            try MasterSideError.wrapping {
+                try SystemFile.makeDirectories(settings.files.directory, mode: 0o700)
+                try settings.files.save(loaded)
+                try settings.files.write(loaded.keys(at: wall))
+            }
+            epochs = loaded
+            keysInUse = loaded.keys(at: wall)
+        }
         cards = JoinDecision.Cards(inventory)
         started = now
         // Every joined drone keeps its session open: as many descriptors as the system lets us have.
@@ -137,6 +180,8 @@ public final class JoinService {
         listener = try Self.listen(address: options.address, port: options.port)
         do {
             controlListener = try Self.listenControl(options.controlPath)
+            var info = stat()
+            controlInode = stat(options.controlPath, &info) == 0 ? info.st_ino : 0
         } catch {
             Glibc.close(listener)
             throw error
@@ -147,7 +192,9 @@ public final class JoinService {
         for fd in peers.keys { Glibc.close(fd) }
         Glibc.close(listener)
         Glibc.close(controlListener)
-        unlink(options.controlPath)
+        // Only our own socket: a serve started since has bound a new one there.
+        var info = stat()
+        if stat(options.controlPath, &info) == 0, info.st_ino == controlInode { unlink(options.controlPath) }
     }
 
     /// Ends every session (drones keep their keys and reconnect); the listeners stay.
@@ -198,9 +245,25 @@ public final class JoinService {
         return events
     }
 
-    /// Deadlines, keep-alives, the window's end and the summary of lines not shown; call it a few times a second.
-    public func tick(now: Double) -> [Event] {
+    /// The key epoch in use now (0 without epochs).
+    public var epoch: Int { keysInUse.epoch }
+
+    /// A new announcement key: 32 bytes from the kernel's random source.
+    static func makeKey() -> [UInt8] {
+        var key = [UInt8](repeating: 0, count: 32)
+        // getentropy blocks only until the pool is ready, long past on a master; it fails only on a broken kernel.
+        guard key.withUnsafeMutableBytes({ getentropy($0.baseAddress!, $0.count) }) == 0 else {
+            fatalError("getentropy: \(String(cString: strerror(errno)))")
+        }
+        return key
+    }
+
+    /// Deadlines, keep-alives, key epochs, the window's end and the summary of lines not shown; call
+    /// it a few times a second. `wall` is the master's clock, which the epochs are kept in.
+    public func tick(now: Double, wall: Int = Int(time(nil))) -> [Event] {
         var events: [Event] = []
+        self.wall = wall
+        advanceEpochs(wall: wall, now: now, events: &events)
         for peer in Array(peers.values) {
             if peer.transport == nil || peer.unfinished || peer.control {
                 if now > peer.deadline { close(peer) }
@@ -212,6 +275,44 @@ public final class JoinService {
         }
         summary(now: now, events: &events)
         return events
+    }
+
+    /// Makes the next epoch when it is due; when the keys in use change, writes them for the master's
+    /// view and sends every joined drone a welcome with them. The state is on disk before any key
+    /// leaves: a restarted serve hands out the same ones.
+    private func advanceEpochs(wall: Int, now: Double, revoke: Bool = false, events: inout [Event]) {
+        guard var updated = epochs, let files = epochFiles else { return }
+        if revoke {
+            updated.revoke(at: wall, makeKey: Self.makeKey)
+        } else {
+            guard updated.advance(at: wall, makeKey: Self.makeKey) || updated.keys(at: wall) != keysInUse else { return }
+        }
+        let keys = updated.keys(at: wall)
+        do {
+            try MasterSideError.wrapping {
+                if updated != epochs { try files.save(updated) }
+                try files.write(keys)
+            }
+        } catch {
+            let problem = "\(error)"
+            if problem != epochProblem { events.append(.print("clump: join: cannot keep the key epochs, the keys stay as they are: \(problem)")) }
+            epochProblem = problem
+            return
+        }
+        epochProblem = nil
+        epochs = updated
+        let began = keys.epoch != keysInUse.epoch
+        keysInUse = keys
+        var sent = 0
+        for peer in peers.values where peer.joined && !peer.closing {
+            sendWelcome(to: peer, now: now)
+            sent += 1
+        }
+        if began {
+            events.append(.print("clump: join: key epoch \(keys.epoch) begins; \(sent) joined drones have its key"))
+        } else if keys.next != nil, revoke {
+            events.append(.print("clump: join: key epoch \(keys.epoch + 1)'s key handed out to \(sent) joined drones; it is used in \(KeyEpochs.revocationLead) s"))
+        }
     }
 
     /// The line for the last second's machines not shown one by one, once that second is over.
@@ -333,7 +434,7 @@ public final class JoinService {
         let context = JoinDecision.Context(
             policy: options.policy, cards: cards,
             approvedBefore: peer.noise.peerStatic.flatMap { records.approval(of: $0) }, windowOpen: windowOpen,
-            provenTPM: peer.tpm)
+            provenTPM: peer.tpm, revoked: revocations.reason(for: hello))
         switch JoinDecision.decide(hello, context) {
         case .welcome(let by):
             if welcome(peer, by: by, now: now, events: &events, fresh: context.approvedBefore == nil), by == "window" {
@@ -372,17 +473,24 @@ public final class JoinService {
             }
         }
         pending.removeAll { $0 == peer.fd }
-        let name = peer.tpm.flatMap { inventory.node(withTPM: $0)?.name }
+        peer.name = peer.tpm.flatMap { inventory.node(withTPM: $0)?.name }
             ?? hello.macs.lazy.compactMap { MACAddress(parsing: $0) }.compactMap { self.inventory.node(with: $0)?.name }.first
-        let reply = JoinReply.welcome(
-            .init(
-                approvedBy: by, clusterKey: delivery.clusterKey, previousKey: delivery.previousKey, mungeKey: delivery.mungeKey,
-                name: name))
-        send(reply.message, to: peer, now: now)
+        peer.approvedBy = by
+        sendWelcome(to: peer, now: now)
         peer.joined = true
         events.append(.print("clump: join: \(describe(hello, from: peer)) joined (approved by \(by))"))
         if fresh { events.append(.approved(macs: hello.macs, address: hello.address, by: by, tpm: peer.tpm)) }
         return true
+    }
+
+    /// The keys in use, to one approved drone.
+    private func sendWelcome(to peer: Peer, now: Double) {
+        let reply = JoinReply.welcome(
+            .init(
+                approvedBy: peer.approvedBy ?? "operator", clusterKey: keysInUse.current, previousKey: keysInUse.previous,
+                nextKey: keysInUse.next, epoch: epochs == nil ? nil : keysInUse.epoch, mungeKey: delivery.mungeKey,
+                name: peer.name))
+        send(reply.message, to: peer, now: now)
     }
 
     private func describe(_ hello: JoinHello, from peer: Peer) -> String {
@@ -417,8 +525,12 @@ public final class JoinService {
             answer = lines.isEmpty ? "no machine waits for approval\n" : lines.joined(separator: "\n") + "\n"
         case ("approve", 2), ("deny", 2):
             answer = decide(words[0] == "approve", words[1], now: now, events: &events)
+        case ("revoke", 2):
+            answer = revoke(words[1], now: now, wall: wall, events: &events)
+        case ("unrevoke", 2):
+            answer = unrevoke(words[1], events: &events)
         default:
-            answer = "error: say approve CODE, deny CODE or pending\n"
+            answer = "error: say approve CODE, deny CODE, revoke NODE, unrevoke NODE or pending\n"
         }
         try? SystemFile.writeAll(peer.fd, answer)
         close(peer)
@@ -458,6 +570,64 @@ public final class JoinService {
         peer.closing = true
         events.append(.print("clump: join: \(describe(hello, from: peer)) denied by the operator"))
         return "denied \(describe(hello, from: peer))\n"
+    }
+
+    /// `clumpbuild revoke NODE|MAC`: the node's cards and TPM are shut out, its sessions end, and a
+    /// new key epoch begins without it.
+    func revoke(_ which: String, now: Double, wall: Int, events: inout [Event]) -> String {
+        let mac = MACAddress(parsing: which)
+        guard let node = inventory.nodes.first(where: { $0.name == which }) ?? mac.flatMap({ inventory.node(with: $0) }) ?? nil
+            ?? nil
+        else {
+            guard let mac else {
+                return "error: no node named '\(which)' in the inventory, and it is not a MAC (revoke takes a node's name or a MAC)\n"
+            }
+            return revoke(name: "\(mac)".lowercased(), macs: ["\(mac)".lowercased()], tpm: nil, inventoried: false, now: now, wall: wall, events: &events)
+        }
+        return revoke(
+            name: node.name, macs: node.macs.map { "\($0)".lowercased() }, tpm: node.tpm, inventoried: true, now: now, wall: wall,
+            events: &events)
+    }
+
+    private func revoke(
+        name: String, macs: [String], tpm: String?, inventoried: Bool, now: Double, wall: Int, events: inout [Event]
+    ) -> String {
+        do {
+            try revocations.revoke(node: name, macs: macs, tpm: tpm, time: wall)
+        } catch {
+            return "error: the revocation of \(name) could not be recorded: \(error)\n"
+        }
+        let cards = Set(macs)
+        var ended = 0
+        for peer in Array(peers.values) where !peer.control {
+            guard let hello = peer.hello,
+                hello.macs.contains(where: { cards.contains($0.lowercased()) }) || (tpm != nil && (peer.tpm ?? hello.tpmFingerprint) == tpm)
+            else { continue }
+            send(JoinReply.refused(reason: "revoked by the operator").message, to: peer, now: now)
+            pending.removeAll { $0 == peer.fd }
+            peer.joined = false
+            peer.closing = true
+            peer.deadline = now + 2
+            ended += 1
+        }
+        let line = "clump: join: \(name) (\(macs.joined(separator: ",")))\(tpm.map { " with TPM \(TPMFingerprint.short($0))..." } ?? "") revoked by the operator; \(ended) sessions ended"
+        events.append(.print(line))
+        advanceEpochs(wall: wall, now: now, revoke: true, events: &events)
+        events.append(.revoked(node: inventoried ? name : nil, macs: macs))
+        let epochText = epochs.map { _ in "; key epoch \(keysInUse.epoch + 1) begins in \(KeyEpochs.revocationLead) s without it" } ?? ""
+        return "revoked \(name): \(ended) sessions ended\(epochText)\n"
+    }
+
+    /// `clumpbuild revoke --undo NODE|MAC`: the machine may ask to join again (and is approved as any other).
+    func unrevoke(_ which: String, events: inout [Event]) -> String {
+        do {
+            let lifted = try revocations.undo(which)
+            guard lifted > 0 else { return "error: '\(which)' is not revoked\n" }
+            events.append(.print("clump: join: the revocation of \(which) was lifted by the operator"))
+            return "\(which) may ask to join again (\(lifted) entries lifted)\n"
+        } catch {
+            return "error: the revocation of \(which) could not be lifted: \(error)\n"
+        }
     }
 
     // MARK: sockets

@@ -76,6 +76,7 @@ public final class Server {
             StopSignals.install()
             _ = output(
                 "clump: serving joins only on \(address) port \(join.options.port) (\(inputs.spec.cluster.join.rawValue)); Ctrl-C stops")
+            _ = output(epochLine(join, inputs))
             return try serveJoins(join, &inputs, process: nil, log: nil, monitor: nil)
         }
         if !options.proxy {
@@ -128,7 +129,16 @@ public final class Server {
                 "clump: joins on \(address) port \(join.options.port): \(inputs.spec.cluster.join.rawValue)"
                     + (join.options.window.map { ", and up to \($0.max) machines for \(Int($0.window / 60)) min (--enrol)" } ?? ""))
         }
+        if let join { _ = output(epochLine(join, inputs)) }
         return try serveJoins(join, &inputs, process: (process, user), log: log.fileHandleForReading.fileDescriptor, monitor: monitor)
+    }
+
+    /// The key epoch in use, and where the master's own view finds its keys.
+    private func epochLine(_ join: JoinService, _ inputs: MasterInputs) -> String {
+        let hours = Double(inputs.spec.cluster.keyEpoch) / 3600
+        let directory = options.outDir + "/" + Self.joinDirectory
+        return "clump: join: key epoch \(join.epoch), a new one every \(String(format: "%g", hours)) h and at each revoke; "
+            + "the master's view: clumpview --join \(inputs.spec.cluster.network?.description ?? "NETWORK") --key \(directory)/cluster.key"
     }
 
     /// The join service, unless the build is open (then the loud warning instead).
@@ -152,9 +162,16 @@ public final class Server {
             }
             return Array(data)
         }
+        // The key itself, as the drones' announcers and the master's view take it from a key file.
+        func key(_ path: String, _ what: String) throws -> [UInt8] {
+            guard let key = ClusterKeyFile.key(from: try read(path, what)) else {
+                throw MasterSideError("\(what) is too short to be a key", subject: path, hint: "delete it and build again")
+            }
+            return key
+        }
         let delivery = JoinDelivery(
-            clusterKey: try read(spec.resolve(spec.cluster.keyFile), "the cluster key"),
-            previousKey: try spec.cluster.previousKeyFile.map { try read(spec.resolve($0), "the previous cluster key") },
+            clusterKey: try key(spec.resolve(spec.cluster.keyFile), "the cluster key"),
+            previousKey: try spec.cluster.previousKeyFile.map { try key(spec.resolve($0), "the previous cluster key") },
             mungeKey: spec.engine.isOn ? try read(spec.resolve(spec.engine.slurm.mungeKeyFile), "the MUNGE key") : nil)
         // The welcome carries them hex-encoded in one frame.
         let carried = delivery.clusterKey.count + (delivery.previousKey?.count ?? 0) + (delivery.mungeKey?.count ?? 0)
@@ -170,7 +187,8 @@ public final class Server {
             window: options.enrol ? options.limits : nil)
         return try JoinService(
             options: joinOptions, keys: keys, delivery: delivery, records: try JoinRecords(path: directory + "/approved"),
-            inventory: inputs.inventory, now: Self.now())
+            inventory: inputs.inventory, now: Self.now(), revocations: try JoinRevocations(path: directory + "/revoked"),
+            epochs: .init(files: KeyEpochs.Files(directory: directory), length: spec.cluster.keyEpoch))
     }
 
     /// Where serve keeps the join's state and its control socket, inside the output directory.
@@ -219,7 +237,10 @@ public final class Server {
                     switch event {
                     case .print(let text):
                         guard say(text) else { return 141 }
-                    case .approved(let macs, _, let by, let tpm):
+                    case .revoked(let node, _):
+                        guard let node, inputs.spec.engine.isOn else { continue }
+                        guard say(Self.removeFromController(node)) else { return 141 }
+                    case .approved(let macs, let address, let by, let tpm):
                         // A machine an operator (or the window) let in becomes a known node, for `known-macs` and its
                         // name, bound to the TPM it proved so that it joins by itself from then on. A TPM's own
                         // approval never adds a card: it proves that node, not the MACs the drone claims.
@@ -236,7 +257,10 @@ public final class Server {
                             }
                             continue
                         }
-                        guard let mac = cards.first, let next = inputs.inventory.nextFreeAddress(in: inputs.spec.cluster) else {
+                        let lease = address.flatMap { try? IPv4Address(parsing: $0) }
+                        guard let mac = cards.first,
+                            let next = inputs.inventory.freeAddress(preferring: lease, in: inputs.spec.cluster)
+                        else {
                             continue
                         }
                         guard say(enrol(mac, next, tpm: tpm, &inputs)) else { return 141 }
@@ -314,6 +338,26 @@ public final class Server {
         } catch {
             return "clump: could not enrol \(mac): \(error)"
         }
+    }
+
+    /// `scontrol delete` for a revoked node, on the controller this master's `scontrol` talks to:
+    /// the drone registered itself as a dynamic node, and its jobs' allocations go with it.
+    static func removeFromController(_ node: String) -> String {
+        guard let scontrol = Executable.find("scontrol", extraDirectories: ["/usr/sbin", "/usr/bin"]) else {
+            return "clump: join: no scontrol on this master: remove \(node) from the Slurm controller yourself "
+                + "(`scontrol delete nodename=\(node)`)"
+        }
+        let result: (status: Int32, output: String)
+        do {
+            // scontrol gives up on an unreachable controller by itself (MessageTimeout); this bounds the wait anyway.
+            result = try HostProgram.output(scontrol, ["delete", "nodename=\(node)"], timeout: 15)
+        } catch {
+            return "clump: join: cannot run scontrol to remove \(node) from the controller: \(error)"
+        }
+        let said = result.output.split(separator: "\n").joined(separator: " | ")
+        return result.status == 0
+            ? "clump: join: \(node) removed from the Slurm controller (scontrol delete nodename=\(node))"
+            : "clump: join: scontrol could not remove \(node) from the controller (status \(result.status)): \(said)"
     }
 
     /// Seconds of the monotonic clock, for the monitor's rates and windows.

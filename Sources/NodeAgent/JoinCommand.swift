@@ -242,17 +242,26 @@ struct JoinSession {
     }
 
     /// The keys, into RAM: root-only files on /run, the MUNGE key owned by munged's user. Each file
-    /// appears whole and with its final owner (the announcer and munged start once theirs exists),
-    /// the key being rotated out before the current one.
+    /// appears whole and with its final owner (the announcer and munged start once theirs exists).
+    /// The announcement keys go previous, current, next: the announcer reads them again when one
+    /// changes, and between two renames it holds every key in use (at an epoch's start the old
+    /// current key becomes the previous one before the next becomes current).
     func deliver(_ welcome: JoinReply.Welcome) throws {
         try SystemFile.makeDirectories(rooted(root, JoinedFiles.directory), mode: 0o711)
-        let previous = rooted(root, JoinedFiles.previousClusterKey)
-        if let key = welcome.previousKey {
-            try SystemFile.writeAtomically(key, to: previous, mode: 0o400)
-        } else {
-            unlink(previous)
+        func keep(_ key: [UInt8]?, at path: String) throws {
+            let path = rooted(root, path)
+            if let key {
+                // Unchanged files are left alone: the announcer rereads what changed, not every push.
+                let contents = ClusterKeyFile.contents(of: key)
+                if (try? SystemFile.read(path, limit: 4096)) != contents {
+                    try SystemFile.writeAtomically(contents, to: path, mode: 0o400)
+                }
+            } else {
+                unlink(path)
+            }
         }
-        if let key = welcome.mungeKey {
+        try keep(welcome.previousKey, at: JoinedFiles.previousClusterKey)
+        if let key = welcome.mungeKey, (try? SystemFile.read(rooted(root, JoinedFiles.mungeKey), limit: 4096)) != key {
             let path = rooted(root, JoinedFiles.mungeKey)
             let staged = path + ".new"
             try SystemFile.writeAtomically(key, to: staged, mode: 0o400)
@@ -261,7 +270,8 @@ struct JoinSession {
             if getuid() == 0 { try syscall("chown", path: staged) { chown(staged, munge, munge) } }
             try syscall("rename", path: path) { rename(staged, path) }
         }
-        try SystemFile.writeAtomically(welcome.clusterKey, to: rooted(root, JoinedFiles.clusterKey), mode: 0o400)
+        try keep(welcome.clusterKey, at: JoinedFiles.clusterKey)
+        try keep(welcome.nextKey, at: JoinedFiles.nextClusterKey)
     }
 
     func writeState(_ text: String) {

@@ -49,3 +49,31 @@ struct Deny: ParsableCommand {
         try exitOnFailure { print(try JoinControl.send("deny \(which)", outDir: out), terminator: "") }
     }
 }
+
+struct Revoke: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Shut a node out of the cluster: no more keys for it, a new key epoch for the others at once.",
+        discussion: """
+            Names the node by its inventory name (or a MAC). The running `clumpbuild serve` ends the node's \
+            session, refuses its cards and its TPM from then on, and starts a new key epoch within seconds, \
+            handed to every other joined drone over its session: about 30 s later nothing the revoked node \
+            sends is accepted, and it drops out of every view. With the engine on, serve also removes it from \
+            the Slurm controller (`scontrol delete`). The MUNGE key is not changed by this (see the README, \
+            `Rotating keys`). `--undo` lets the machine ask to join again. Talks to serve over \
+            OUT/join/control.sock (root only).
+            """
+    )
+
+    @Argument(help: "The node's name in the inventory (node12), or a MAC.")
+    var which: String
+
+    @Flag(name: .long, help: "Lift the revocation: the machine may ask to join again, and is approved like any other.")
+    var undo = false
+
+    @Option(name: .long, help: "The output directory of the running serve.")
+    var out: String = "out"
+
+    func run() throws {
+        try exitOnFailure { print(try JoinControl.send("\(undo ? "unrevoke" : "revoke") \(which)", outDir: out), terminator: "") }
+    }
+}

@@ -1,3 +1,6 @@
+import AgentSupport
+import Foundation
+import Glibc
 import Testing
 
 @testable import ClusterState
@@ -162,6 +165,50 @@ struct AuthenticatorTests {
         // Signing always uses the current key.
         var strict = Authenticator(key: Self.key)
         #expect(strict.open(receiver.seal(datagram(sequence: 2))) != nil)
+    }
+
+    /// A drone that has the next epoch's key a moment before this receiver is heard; a rekey keeps
+    /// the replay windows, so a datagram heard under the old key is still a replay under the new.
+    @Test func nextKeyIsAcceptedAndRekeyingKeepsTheWindows() {
+        var receiver = Authenticator(key: Self.key, next: Self.otherKey)
+        let early = Authenticator(key: Self.otherKey).seal(datagram(sequence: 1))
+        #expect(receiver.open(early) != nil)
+        #expect(receiver.counters.acceptedNextKey == 1)
+        let recorded = Authenticator(key: Self.key).seal(datagram(sequence: 2))
+        #expect(receiver.open(recorded) != nil)
+        receiver.rekey(ClusterKeys.Set(current: Self.otherKey, previous: Self.key))
+        #expect(receiver.open(recorded) == nil)
+        #expect(receiver.counters.replayed == 1)
+        #expect(receiver.open(Authenticator(key: Self.key).seal(datagram(sequence: 3))) != nil)
+        #expect(receiver.counters.acceptedPreviousKey == 1)
+        // The overlap over: the old key is refused, and only the current one signs.
+        receiver.rekey(ClusterKeys.Set(current: Self.otherKey))
+        #expect(receiver.open(Authenticator(key: Self.key).seal(datagram(sequence: 4))) == nil)
+        #expect(receiver.counters.badMAC == 1)
+        var strict = Authenticator(key: Self.otherKey)
+        #expect(strict.open(receiver.seal(datagram(sequence: 5))) != nil)
+    }
+
+    /// The key files a member watches: read again once one of them is replaced, kept when the
+    /// current one goes missing.
+    @Test func keyFilesAreReadAgainWhenTheyChange() throws {
+        let directory = NSTemporaryDirectory() + "clump-keys-\(getpid())"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let path = directory + "/cluster.key"
+        try SystemFile.writeAtomically(ClusterKeyFile.contents(of: Self.key), to: path)
+        var watch = ClusterKeys.Watch(path)
+        #expect(try watch.load() == ClusterKeys.Set(current: Self.key))
+        #expect(watch.changed() == nil)
+        try SystemFile.writeAtomically(ClusterKeyFile.contents(of: Self.otherKey), to: path + ".next")
+        #expect(watch.changed() == ClusterKeys.Set(current: Self.key, next: Self.otherKey))
+        #expect(watch.changed() == nil)
+        try SystemFile.writeAtomically(ClusterKeyFile.contents(of: Self.key), to: path + ".previous")
+        try SystemFile.writeAtomically(ClusterKeyFile.contents(of: Self.otherKey), to: path)
+        unlink(path + ".next")
+        #expect(watch.changed() == ClusterKeys.Set(current: Self.otherKey, previous: Self.key))
+        unlink(path)
+        #expect(watch.changed() == nil)
     }
 
     @Test func framingFailuresAreCounted() {

@@ -40,7 +40,7 @@ struct ClusterSnapshotTests {
         #expect(lines[4] == "status map=1 10.0.0.1 254")
         #expect(
             lines[5]
-                == "counters accepted=1200 accepted-previous-key=0 truncated=0 oversized=0 foreign=0 bad-mac=3 replayed=0 future=0 malformed=0")
+                == "counters accepted=1200 accepted-previous-key=0 accepted-next-key=0 truncated=0 oversized=0 foreign=0 bad-mac=3 replayed=0 future=0 malformed=0")
         #expect(
             lines[6]
                 == "node id=1 address=10.0.0.1 state=up age-ms=350 load=0.52 cpu=13 cpus=4 mem-used-mib=811 mem-used-255=53"

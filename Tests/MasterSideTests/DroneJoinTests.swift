@@ -121,7 +121,7 @@ struct DroneJoinTests {
         // The cluster key comes last: once it is there, so is everything else.
         try Self.waitFor("the keys") { SystemFile.exists(root + JoinedFiles.clusterKey) }
         #expect(lines.all.contains("clump: joined 127.0.0.1 (approved by operator)"))
-        #expect(try SystemFile.read(root + JoinedFiles.clusterKey) == JoinServiceTests.clusterKey)
+        #expect(ClusterKeyFile.key(from: try SystemFile.read(root + JoinedFiles.clusterKey)) == JoinServiceTests.clusterKey)
         #expect(try SystemFile.read(root + JoinedFiles.mungeKey) == JoinServiceTests.mungeKey)
         var info = stat()
         stat(root + JoinedFiles.clusterKey, &info)

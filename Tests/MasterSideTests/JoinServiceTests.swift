@@ -17,6 +17,9 @@ import Testing
 struct JoinServiceTests {
     static let clusterKey = Array("00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n".utf8)
     static let mungeKey = [UInt8](repeating: 0x5A, count: 1024)
+    /// The master's clock when the tests start, and a key epoch of an hour.
+    static let wall = 1_800_000_000
+    static let epochLength = 3600
 
     // Driven by one thread at a time (DroneJoinTests hands it to its pump thread).
     final class Master: @unchecked Sendable {
@@ -25,16 +28,22 @@ struct JoinServiceTests {
         var service: JoinService
         var events: [JoinService.Event] = []
         var now = 1000.0
+        /// The master's clock, for the key epochs.
+        var wall = JoinServiceTests.wall
 
-        init(policy: Spec.JoinPolicy = .approve, window: EnrolmentLimits? = nil, inventory: Inventory? = nil, maxPending: Int = 256) throws {
+        init(
+            policy: Spec.JoinPolicy = .approve, window: EnrolmentLimits? = nil, inventory: Inventory? = nil, maxPending: Int = 256,
+            epochs: Bool = false
+        ) throws {
             directory = NSTemporaryDirectory() + "clump-join-\(UUID().uuidString.prefix(8))"
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-            service = try Self.start(directory, keys, policy: policy, window: window, inventory: inventory, maxPending: maxPending)
+            service = try Self.start(
+                directory, keys, policy: policy, window: window, inventory: inventory, maxPending: maxPending, epochs: epochs)
         }
 
         static func start(
             _ directory: String, _ keys: KeyPair, policy: Spec.JoinPolicy, window: EnrolmentLimits? = nil,
-            inventory: Inventory? = nil, maxPending: Int = 256
+            inventory: Inventory? = nil, maxPending: Int = 256, epochs: Bool = false, wall: Int = JoinServiceTests.wall
         ) throws -> JoinService {
             var options = JoinService.Options(
                 address: try IPv4Address(parsing: "127.0.0.1"), controlPath: directory + "/join/control.sock", policy: policy,
@@ -44,7 +53,9 @@ struct JoinServiceTests {
             return try JoinService(
                 options: options, keys: keys, delivery: JoinDelivery(clusterKey: JoinServiceTests.clusterKey, mungeKey: JoinServiceTests.mungeKey),
                 records: try JoinRecords(path: directory + "/join/approved"), inventory: inventory ?? Inventory(file: "nodes.yaml", nodes: []),
-                now: 1000)
+                now: 1000, revocations: try JoinRevocations(path: directory + "/join/revoked"),
+                epochs: epochs ? .init(files: KeyEpochs.Files(directory: directory + "/join"), length: JoinServiceTests.epochLength) : nil,
+                wall: wall)
         }
 
         /// Serves whatever is ready now (a few rounds: loopback delivers at once).
@@ -53,7 +64,7 @@ struct JoinServiceTests {
                 var fds = service.descriptors()
                 _ = poll(&fds, nfds_t(fds.count), 5)
                 events += service.handle(fds, now: now)
-                events += service.tick(now: now)
+                events += service.tick(now: now, wall: wall)
             }
         }
 
@@ -341,6 +352,17 @@ struct JoinServiceTests {
         #expect(JoinDecision.decide(hello, .init(policy: .approve, knownMACs: [], windowOpen: true)) == .welcome(by: "window"))
         #expect(JoinDecision.decide(hello, .init(policy: .approve, knownMACs: [], approvedBefore: "operator")) == .welcome(by: "operator"))
 
+        // A revoked machine is refused before anything else: its TPM, an earlier approval, the policy.
+        for policy in [Spec.JoinPolicy.approve, .knownMACs, .open] {
+            #expect(
+                JoinDecision.decide(
+                    hello,
+                    .init(
+                        policy: policy, knownMACs: known, approvedBefore: "operator", windowOpen: true, provenTPM: "sha256:00",
+                        boundMACs: ["52:54:00:00:00:01": (node: "node11", tpm: "sha256:00")], revoked: "node11 was revoked"))
+                    == .refused("node11 was revoked"))
+        }
+
         // A TPM bound in the inventory lets its machine in under every policy; its MAC without it is refused under every one.
         let tpm = "sha256:" + String(repeating: "ab", count: 32)
         let other = "sha256:" + String(repeating: "cd", count: 32)
@@ -387,5 +409,129 @@ struct JoinServiceTests {
             }
         }
         #expect(replies == ["window", "window", "wait"])
+    }
+
+    /// A joined drone's welcome, pushed on its open session.
+    static func welcome(_ drone: Drone) throws -> JoinReply.Welcome? {
+        guard case .welcome(let welcome)? = try drone.reply() else { return nil }
+        return welcome
+    }
+
+    static func node(_ number: UInt32) throws -> Inventory.Node {
+        Inventory.Node(
+            macs: [try #require(MACAddress(parsing: String(format: "52:54:00:66:01:%02x", number)))],
+            address: try IPv4Address(parsing: "10.66.0.\(number)"), number: number, name: "node\(number)")
+    }
+
+    static func hello(_ number: UInt32) -> JoinHello { JoinHello(macs: [String(format: "52:54:00:66:01:%02x", number)]) }
+
+    @Test("revoke: the node's session ends and it is refused from then on; the others get a new key at once and use it 3 s later")
+    func revoke() throws {
+        let master = try Master(
+            policy: .knownMACs, inventory: Inventory(file: "nodes.yaml", nodes: [try Self.node(2), try Self.node(3)]), epochs: true)
+        defer { master.remove() }
+        let files = KeyEpochs.Files(directory: master.directory + "/join")
+        let keeps = try Drone(master)
+        try keeps.handshake()
+        try keeps.say(Self.hello(2).message)
+        let first = try #require(try Self.welcome(keeps))
+        // The first epoch's key is the cluster key; the master's view reads the keys in use beside the epochs.
+        #expect(first.epoch == 1 && first.clusterKey == Self.clusterKey && first.nextKey == nil && first.previousKey == nil)
+        #expect(try ClusterKeyFile.key(from: SystemFile.read(files.clusterKey)) == first.clusterKey)
+        let revokedKeys = KeyPair.generate()
+        let revoked = try Drone(master, keys: revokedKeys)
+        try revoked.handshake()
+        try revoked.say(Self.hello(3).message)
+        #expect(try Self.welcome(revoked)?.approvedBy == "mac")
+
+        let answer = try master.control("revoke node3")
+        #expect(answer == "revoked node3: 1 sessions ended; key epoch 2 begins in 3 s without it\n", "\(answer)")
+        #expect(try revoked.reply() == .refused(reason: "revoked by the operator"))
+        #expect(master.events.contains(.revoked(node: "node3", macs: ["52:54:00:66:01:03"])))
+        // The other drone has the next key at once, and signs with it only once its epoch begins.
+        let handed = try #require(try Self.welcome(keeps), "no new key pushed")
+        let next = try #require(handed.nextKey)
+        #expect(handed.epoch == 1 && handed.clusterKey == first.clusterKey && next != first.clusterKey && next.count == 32)
+        #expect(try ClusterKeyFile.key(from: SystemFile.read(files.clusterKey + ".next")) == next)
+        master.wall += KeyEpochs.revocationLead
+        master.pump()
+        let began = try #require(try Self.welcome(keeps))
+        #expect(began.epoch == 2 && began.clusterKey == next && began.previousKey == first.clusterKey && began.nextKey == nil)
+        #expect(try ClusterKeyFile.key(from: SystemFile.read(files.clusterKey)) == next)
+        #expect(try ClusterKeyFile.key(from: SystemFile.read(files.clusterKey + ".previous")) == first.clusterKey)
+        #expect(!SystemFile.exists(files.clusterKey + ".next"))
+        // Once the overlap is over, the revoked node's key is accepted nowhere.
+        master.wall += KeyEpochs.revocationOverlap
+        master.pump()
+        let settled = try #require(try Self.welcome(keeps))
+        #expect(settled.epoch == 2 && settled.clusterKey == next && settled.previousKey == nil)
+        #expect(!SystemFile.exists(files.clusterKey + ".previous"))
+
+        // The revoked machine asks again, with its key of this boot or a new one: refused, with the way back.
+        for keys in [revokedKeys, KeyPair.generate()] {
+            let again = try Drone(master, keys: keys)
+            try again.handshake()
+            try again.say(Self.hello(3).message)
+            guard case .refused(let reason)? = try again.reply() else {
+                Issue.record("a revoked machine was not refused")
+                continue
+            }
+            #expect(reason.hasPrefix("node3 was revoked by the operator (its MAC 52:54:00:66:01:03)"), "\(reason)")
+        }
+        // A restarted serve keeps the revocation and the epoch.
+        master.service = try Master.start(
+            master.directory, master.keys, policy: .knownMACs, inventory: Inventory(file: "nodes.yaml", nodes: [try Self.node(2), try Self.node(3)]),
+            epochs: true, wall: master.wall)
+        let after = try Drone(master)
+        try after.handshake()
+        try after.say(Self.hello(3).message)
+        #expect({ if case .refused? = try? after.reply() { return true } else { return false } }())
+        let rejoined = try Drone(master)
+        try rejoined.handshake()
+        try rejoined.say(Self.hello(2).message)
+        let restarted = try #require(try Self.welcome(rejoined))
+        #expect(restarted.epoch == 2 && restarted.clusterKey == next)
+
+        #expect(try master.control("unrevoke node4") == "error: 'node4' is not revoked\n")
+        #expect(try master.control("revoke node9").hasPrefix("error: no node named 'node9' in the inventory"))
+        #expect(try master.control("unrevoke node3") == "node3 may ask to join again (1 entries lifted)\n")
+        let back = try Drone(master)
+        try back.handshake()
+        try back.say(Self.hello(3).message)
+        #expect(try Self.welcome(back)?.clusterKey == next)
+    }
+
+    @Test("key epochs: the next key reaches joined drones ahead of its epoch, which then begins by itself, and serve restarts into it")
+    func scheduledEpochs() throws {
+        let master = try Master(policy: .open, epochs: true)
+        defer { master.remove() }
+        let drone = try Drone(master)
+        try drone.handshake()
+        try drone.say(Self.hello(2).message)
+        let first = try #require(try Self.welcome(drone))
+        #expect(first.epoch == 1)
+        // A tenth of the hour before it ends, the next key is handed out.
+        master.wall += Self.epochLength - Self.epochLength / 10 - 1
+        master.pump()
+        #expect(try drone.reply() == nil, "a key handed out before its time")
+        master.wall += 1
+        master.pump()
+        let next = try #require(try Self.welcome(drone)?.nextKey)
+        master.wall += Self.epochLength / 10
+        master.pump()
+        let began = try #require(try Self.welcome(drone))
+        #expect(began.epoch == 2 && began.clusterKey == next && began.previousKey == first.clusterKey)
+        #expect(master.events.contains(.print("clump: join: key epoch 2 begins; 1 joined drones have its key")))
+        let state = try String(contentsOfFile: master.directory + "/join/epochs", encoding: .utf8)
+        #expect(state.contains("epoch 2 start \(Self.wall + Self.epochLength) overlap 360 key \(Hex.encode(next))"), "\(state)")
+        // Down for two epochs: a restarted serve does not go back to an expired key; a new epoch begins shortly.
+        let later = master.wall + 2 * Self.epochLength
+        master.service = try Master.start(master.directory, master.keys, policy: .open, epochs: true, wall: later)
+        master.wall = later
+        let again = try Drone(master)
+        try again.handshake()
+        try again.say(Self.hello(2).message)
+        let resumed = try #require(try Self.welcome(again))
+        #expect(resumed.epoch == 2 && resumed.clusterKey == next && resumed.nextKey != nil)
     }
 }

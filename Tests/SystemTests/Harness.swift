@@ -106,14 +106,15 @@ final class Console: @unchecked Sendable {
     }
 
     /// Any `clumpbuild` subcommand whose output is read like a console (`serve`).
-    init(_ name: String, clumpbuild arguments: [String], namespace: String? = nil) throws {
+    init(_ name: String, clumpbuild arguments: [String], namespace: String? = nil, environment: [String: String] = [:]) throws {
         self.name = name
+        let settings = environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
         if let namespace {
             process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = ["ip", "netns", "exec", namespace, try Harness.clumpbuild] + arguments
+            process.arguments = ["ip", "netns", "exec", namespace, "env"] + settings + [try Harness.clumpbuild] + arguments
         } else {
-            process.executableURL = URL(fileURLWithPath: try Harness.clumpbuild)
-            process.arguments = arguments
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            process.arguments = settings + [try Harness.clumpbuild] + arguments
         }
         let output = Pipe()
         process.standardInput = input

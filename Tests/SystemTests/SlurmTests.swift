@@ -90,7 +90,7 @@ import Testing
                     cgroupConf: String(contentsOfFile: out + "/master/slurm/cgroup.conf", encoding: .utf8))
                 let serve = try Console(
                     "serve", clumpbuild: ["serve", "--spec", work + "/clump.yaml", "--out", out, "--interface", "br0", "--join-only",
-                        "--enrol"], namespace: lan.namespace)
+                        "--enrol"], namespace: lan.namespace, environment: ["SLURM_CONF": self.master.configuration])
                 serving = serve
                 self.serve = serve
                 try serve.expect("clump: serving joins only on 10\\.69\\.0\\.1 port 7078", within: 60)
@@ -111,7 +111,7 @@ import Testing
         }
     }
 
-    @Test("two drones register with slurmctld, run srun -N2, and one leaves from its view drained, not allocated")
+    @Test("two drones run srun -N2; one is revoked (off the controller, out of the master's view, refused), the other leaves drained")
     func twoDronesTakeJobs() async throws {
         let lab = try Lab(drones: 2, name: "clumpslurm")
         defer { lab.remove() }
@@ -140,6 +140,39 @@ import Testing
         #expect(job.status == 0, "\(job.output)\n\(master.log)")
         #expect(job.output.split(separator: "\n").map(String.init).sorted() == ["node11", "node12"], "\(job.output)")
 
+        // The master's view, on the keys serve keeps for it, hears both.
+        let view = { (wait: Int) throws -> Set<String> in
+            let (status, output) = try Harness.run([
+                "ip", "netns", "exec", lan.namespace, try Harness.binDir + "/clumpview", "--json", "--join", "\(Self.prefix).0/24",
+                "--key", out + "/join/cluster.key", "--wait", "\(wait)",
+            ])
+            guard status == 0 else { throw HarnessError("clumpview failed (\(status)): \(output)") }
+            return try MasterServeTests.upAddresses(output)
+        }
+        #expect(try view(30).isSuperset(of: ["\(Self.prefix).11", "\(Self.prefix).12"]))
+
+        // Revoked: node12's session ends and it is refused from then on, the controller forgets it, and
+        // node11 gets the new key epoch's key over its session; the revoked node's old key goes stale.
+        let serve = try #require(lab.serve)
+        #expect(FileManager.default.fileExists(atPath: out + "/join/cluster.key"))
+        let revoke = try Harness.run([try Harness.clumpbuild, "revoke", "node12", "--out", out])
+        #expect(revoke.status == 0, "\(revoke.output)")
+        #expect(revoke.output == "revoked node12: 1 sessions ended; key epoch 2 begins in 3 s without it\n", "\(revoke.output)")
+        try serve.expect(#"clump: join: node12 \(52:54:00:[0-9a-f:]+\) revoked by the operator; 1 sessions ended"#, within: 10)
+        try serve.expect("clump: join: node12 removed from the Slurm controller", within: 30)
+        try serve.expect("clump: join: key epoch 2 begins; 1 joined drones have its key", within: 10)
+        try drones[1].expect("clump: join: 10\\.69\\.0\\.1 refused this machine: node12 was revoked by the operator", within: 60)
+        #expect(try Self.nodes(master)["node12"] == nil, "\(master.log)")
+        try master.waitFor("node12 out of the master's view", seconds: 120) {
+            let up = (try? view(8)) ?? []
+            return up.contains("\(Self.prefix).11") && !up.contains("\(Self.prefix).12")
+        }
+        // Once epoch 2's overlap is over, only its key is accepted anywhere, the master's view included:
+        // node11, still heard, took it over its session; node12, still announcing, is heard by nobody.
+        try master.waitFor("the end of the overlap", seconds: 120) { !FileManager.default.fileExists(atPath: out + "/join/cluster.key.previous") }
+        let settled = try view(10)
+        #expect(settled.contains("\(Self.prefix).11") && !settled.contains("\(Self.prefix).12"), "\(settled)")
+
         // ESC and y on node11's console: it drains and leaves before it powers off.
         drones[0].press("\u{1b}")
         try drones[0].expect("Shut down this node\\? y/n", within: 60)
@@ -160,7 +193,7 @@ import Testing
             states["node11"] == nil
                 || ["drain", "down", "drng"].contains(where: { states["node11"]?.hasPrefix($0) == true }),
             "\(states)")
-        #expect(states["node12"] == "idle", "\(states)")
+        #expect(states["node12"] == nil, "revoked, and still on the controller: \(states)")
         _ = try drones[1].stop()
     }
 
