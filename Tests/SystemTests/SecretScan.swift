@@ -28,11 +28,15 @@ enum SecretScan {
     }
 
     /// Which needle appears in which file (relative to `root`; `ISO!path` and `initrd!path` for unpacked ones).
-    static func find(_ needles: [(name: String, bytes: Data)], under root: String, scratch: String) throws -> [String] {
+    /// `skipping`: directories under `root` (relative) that nothing serves, such as serve's own `join` state (0700).
+    static func find(
+        _ needles: [(name: String, bytes: Data)], under root: String, scratch: String, skipping: [String] = []
+    ) throws -> [String] {
         var found: [String] = []
         func scan(_ directory: String, label: String) throws {
             guard let walker = FileManager.default.enumerator(atPath: directory) else { return }
             while let relative = walker.nextObject() as? String {
+                if label.isEmpty, skipping.contains(where: { relative == $0 || relative.hasPrefix($0 + "/") }) { continue }
                 let path = directory + "/" + relative
                 var isDirectory: ObjCBool = false
                 guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue,
