@@ -529,8 +529,16 @@ public final class JoinService {
             answer = revoke(words[1], now: now, wall: wall, events: &events)
         case ("unrevoke", 2):
             answer = unrevoke(words[1], events: &events)
+        case ("rotate", 1):
+            guard epochs != nil else {
+                answer = "error: this serve keeps no key epochs\n"
+                break
+            }
+            events.append(.print("clump: join: a new key epoch, asked for by the operator"))
+            advanceEpochs(wall: wall, now: now, revoke: true, events: &events)
+            answer = "key epoch \(keysInUse.epoch + 1) begins in \(KeyEpochs.revocationLead) s\n"
         default:
-            answer = "error: say approve CODE, deny CODE, revoke NODE, unrevoke NODE or pending\n"
+            answer = "error: say approve CODE, deny CODE, revoke NODE, unrevoke NODE, rotate or pending\n"
         }
         try? SystemFile.writeAll(peer.fd, answer)
         close(peer)

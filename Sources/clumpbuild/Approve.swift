@@ -77,3 +77,21 @@ struct Revoke: ParsableCommand {
         try exitOnFailure { print(try JoinControl.send("\(undo ? "unrevoke" : "revoke") \(which)", outDir: out), terminator: "") }
     }
 }
+
+struct RotateKey: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rotate-key",
+        abstract: "Begin a new announcement-key epoch now (a key that may have leaked), without waiting for the next one.",
+        discussion: """
+            The running `clumpbuild serve` hands the new key to every joined drone over its session and uses it \
+            3 s later; the old one is refused 30 s after that. Talks to serve over OUT/join/control.sock (root only).
+            """
+    )
+
+    @Option(name: .long, help: "The output directory of the running serve.")
+    var out: String = "out"
+
+    func run() throws {
+        try exitOnFailure { print(try JoinControl.send("rotate", outDir: out), terminator: "") }
+    }
+}

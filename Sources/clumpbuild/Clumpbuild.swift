@@ -8,7 +8,7 @@ struct Clumpbuild: ParsableCommand {
         abstract: "Build bootable cluster-drone images (ISO, USB, PXE) from one spec.",
         version: ClumpVersion.string,
         subcommands: [
-            Build.self, Generate.self, Serve.self, Approve.self, Deny.self, Revoke.self, Init.self, Inspect.self, CheckKernel.self, Boot.self,
+            Build.self, Generate.self, Serve.self, Approve.self, Deny.self, Revoke.self, RotateKey.self, Init.self, Inspect.self, CheckKernel.self, Boot.self,
             KernelCommand.self,
         ],
         defaultSubcommand: nil

@@ -533,5 +533,9 @@ struct JoinServiceTests {
         try again.say(Self.hello(2).message)
         let resumed = try #require(try Self.welcome(again))
         #expect(resumed.epoch == 2 && resumed.clusterKey == next && resumed.nextKey != nil)
+        // `clumpbuild rotate-key`: a new key at once, in place of the one handed out for the schedule.
+        #expect(try master.control("rotate") == "key epoch 3 begins in 3 s\n")
+        let rotated = try #require(try Self.welcome(again))
+        #expect(rotated.epoch == 2 && rotated.nextKey != nil && rotated.nextKey != resumed.nextKey)
     }
 }
