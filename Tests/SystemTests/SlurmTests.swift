@@ -72,11 +72,10 @@ import Testing
         let out: String
         var serve: Console?
 
-        init(drones: Int, name: String) throws {
+        init(drones: Int, name: String, serving: Bool = true) throws {
             lan = try DroneLAN(drones: drones, name: name, prefix: SlurmTests.prefix)
             let lan = lan
             var made: (work: String, master: SlurmMaster)?
-            var serving: Console?
             do {
                 let work = try Harness.scratch(name)
                 let master = try SlurmMaster(namespace: lan.namespace, directory: work + "/master")
@@ -88,19 +87,31 @@ import Testing
                 try self.master.start(
                     slurmConf: String(contentsOfFile: out + "/master/slurm/slurm.conf", encoding: .utf8),
                     cgroupConf: String(contentsOfFile: out + "/master/slurm/cgroup.conf", encoding: .utf8))
-                let serve = try Console(
-                    "serve", clumpbuild: ["serve", "--spec", work + "/clump.yaml", "--out", out, "--interface", "br0", "--join-only",
-                        "--enrol"], namespace: lan.namespace, environment: ["SLURM_CONF": self.master.configuration])
-                serving = serve
-                self.serve = serve
-                try serve.expect("clump: serving joins only on 10\\.69\\.0\\.1 port 7078", within: 60)
+                if serving {
+                    let serve = try Self.serve(work + "/clump.yaml", out, lan: lan, slurm: master)
+                    self.serve = serve
+                }
             } catch {
-                _ = try? serving?.stop()
                 made?.master.stop()
                 if let work = made?.work { try? FileManager.default.removeItem(atPath: work) }
                 lan.remove()
                 throw error
             }
+        }
+
+        /// `serve --join-only --enrol` for `spec` on the LAN's bridge, with the controller's configuration
+        /// for `scontrol`; returns once it listens.
+        static func serve(_ spec: String, _ out: String, lan: DroneLAN, slurm: SlurmMaster, name: String = "serve") throws -> Console {
+            let serve = try Console(
+                name, clumpbuild: ["serve", "--spec", spec, "--out", out, "--interface", "br0", "--join-only", "--enrol"],
+                namespace: lan.namespace, environment: ["SLURM_CONF": slurm.configuration])
+            do {
+                try serve.expect("clump: serving joins only on 10\\.69\\.0\\.1 port 7078", within: 60)
+            } catch {
+                _ = try? serve.stop()
+                throw error
+            }
+            return serve
         }
 
         func remove() {
@@ -195,6 +206,32 @@ import Testing
             "\(states)")
         #expect(states["node12"] == nil, "revoked, and still on the controller: \(states)")
         _ = try drones[1].stop()
+    }
+
+    @Test("a rogue master with another key holds the master's address first: the drone refuses it and tells it nothing, then joins the real one")
+    func rogueMaster() async throws {
+        let lab = try Lab(drones: 1, name: "clumprogue", serving: false)
+        defer { lab.remove() }
+        // The rogue: the same spec built elsewhere, so another join key, serving joins on the master's address.
+        let rogueWork = lab.work + "/rogue"
+        try FileManager.default.createDirectory(atPath: rogueWork, withIntermediateDirectories: true)
+        let rogueOut = try Self.build(Self.spec(key: lab.master.keyFile, socket: lab.master.socket), in: rogueWork, generate: false)
+        let rogue = try Lab.serve(rogueWork + "/clump.yaml", rogueOut, lan: lab.lan, slurm: lab.master, name: "rogue")
+        let drone = try Self.boot(lab.lan, 1, iso: lab.out + "/clump.iso")
+        try drone.expect(#"clump: node 11 network 10\.69\.0\.0/24"#, within: Self.bootSeconds)
+        try drone.expect(
+            #"clump: join: 10\.69\.0\.1 closed the connection during the handshake: it does not hold this image's master key"#,
+            within: 120)
+        // The drone's first message is sealed to the real master's key: the rogue learned not even a MAC.
+        #expect(!rogue.transcript.contains(lab.lan.mac(1)), "\(rogue.transcript)")
+        #expect(!rogue.transcript.contains("joined"), "\(rogue.transcript)")
+        #expect(!drone.transcript.contains("clump: joined"))
+        _ = try rogue.stop()
+        lab.serve = try Lab.serve(lab.work + "/clump.yaml", lab.out, lan: lab.lan, slurm: lab.master)
+        // It keeps looking (backing off to 30 s at most) and joins the real master.
+        try drone.expect(#"clump: joined 10\.69\.0\.1 \(approved by window\)"#, within: 90)
+        try drone.expect(#"clump: slurm registered with 10\.69\.0\.1 as node11"#, within: 180)
+        _ = try drone.stop()
     }
 
     @Test("a drone with another MUNGE key says the controller rejected it, and the controller never lists it")
