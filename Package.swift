@@ -120,7 +120,7 @@ let package = Package(
         .testTarget(
             name: "ClusterStateTests", dependencies: ["ClusterState", "TestSupport", "AgentSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "KernelBuildTests", dependencies: ["KernelBuild", "Kernel"]),
-        .testTarget(name: "SystemTests", dependencies: ["ImageBuilder", "NetProbe", "TestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "SystemTests", dependencies: ["ImageBuilder", "NetProbe", "TestSupport", "JoinProtocol", "TPM", "AgentSupport"], exclude: ["Fixtures"]),
     ],
     swiftLanguageModes: [.v6]
 )

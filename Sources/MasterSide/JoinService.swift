@@ -139,6 +139,8 @@ public final class JoinService {
     /// Out of descriptors: the listener is left alone until then, rather than polled in a busy loop.
     private var acceptPausedUntil = 0.0
     private var dropped = 0
+    /// The second of the last summary line.
+    private var lastSummary = -1.0
 
     /// Lines about waiting machines per second; the rest go into one summary line.
     static let linesPerSecond = 5
@@ -317,8 +319,11 @@ public final class JoinService {
 
     /// The line for the last second's machines not shown one by one, once that second is over.
     private func summary(now: Double, events: inout [Event]) {
+        // One a second at most: the drops of a second that has just begun wait for the next line.
+        guard now.rounded(.down) > lastSummary else { return }
         let held = budget.heldBack(at: now)
         guard held != nil || (dropped > 0 && budget.secondIsOver(at: now)) else { return }
+        lastSummary = now.rounded(.down)
         var line = "clump: join: \(held ?? 0) more machines waiting for approval in the last second, not shown one by one"
         if dropped > 0 { line += "; \(dropped) oldest waiting dropped (at most \(options.maxPending) wait)" }
         events.append(.print(line + "; \(pending.count) waiting"))
