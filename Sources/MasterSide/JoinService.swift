@@ -117,6 +117,8 @@ public final class JoinService {
     private var keysInUse: KeyEpochs.Keys
     /// Epoch state that could not be written: said once, and nothing new handed out until it can be.
     private var epochProblem: String?
+    /// A line from start-up (unreadable epochs), printed on the first tick.
+    private var startupLine: String?
     /// The master's clock at the last tick: what a revocation's new epoch is timed by.
     private var wall: Int
     private var inventory: Inventory {
@@ -159,7 +161,9 @@ public final class JoinService {
         self.wall = wall
         keysInUse = KeyEpochs.Keys(epoch: 0, current: delivery.clusterKey, previous: delivery.previousKey, next: nil)
         if let settings = epochSettings {
-            var (loaded, _) = settings.files.load(first: delivery.clusterKey, at: wall, length: settings.length)
+            var (loaded, problem) = settings.files.load(first: delivery.clusterKey, at: wall, length: settings.length)
+            // Said on the first tick, where serve's lines go.
+            startupLine = problem.map { "clump: join: \($0)" }
             _ = loaded.advance(at: wall, makeKey: Self.makeKey)
             try MasterSideError.wrapping {
                 try SystemFile.makeDirectories(settings.files.directory, mode: 0o700)
@@ -265,6 +269,10 @@ public final class JoinService {
     public func tick(now: Double, wall: Int = Int(time(nil))) -> [Event] {
         var events: [Event] = []
         self.wall = wall
+        if let line = startupLine {
+            events.append(.print(line))
+            startupLine = nil
+        }
         advanceEpochs(wall: wall, now: now, events: &events)
         for peer in Array(peers.values) {
             if peer.transport == nil || peer.unfinished || peer.control {
@@ -589,9 +597,7 @@ public final class JoinService {
     /// new key epoch begins without it.
     func revoke(_ which: String, now: Double, wall: Int, events: inout [Event]) -> String {
         let mac = MACAddress(parsing: which)
-        guard let node = inventory.nodes.first(where: { $0.name == which }) ?? mac.flatMap({ inventory.node(with: $0) }) ?? nil
-            ?? nil
-        else {
+        guard let node = inventory.nodes.first(where: { $0.name == which }) ?? mac.flatMap({ inventory.node(with: $0) }) else {
             guard let mac else {
                 return "error: no node named '\(which)' in the inventory, and it is not a MAC (revoke takes a node's name or a MAC)\n"
             }

@@ -537,5 +537,12 @@ struct JoinServiceTests {
         #expect(try master.control("rotate") == "key epoch 3 begins in 3 s\n")
         let rotated = try #require(try Self.welcome(again))
         #expect(rotated.epoch == 2 && rotated.nextKey != nil && rotated.nextKey != resumed.nextKey)
+        // Unreadable epochs: serve starts again from the cluster key, and says so.
+        try "garbage\n".write(toFile: master.directory + "/join/epochs", atomically: true, encoding: .utf8)
+        master.service = try Master.start(master.directory, master.keys, policy: .open, epochs: true, wall: master.wall)
+        master.events = []
+        master.pump(rounds: 1)
+        #expect(master.events.contains { if case .print(let line) = $0 { return line.hasSuffix("key epochs start again from the cluster key") } else { return false } })
+        #expect(master.service.epoch == 1)
     }
 }
