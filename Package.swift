@@ -60,7 +60,7 @@ let package = Package(
             name: "MasterSide",
             dependencies: [
                 "ImageSpec", "BootMenus", "HostTools", "AutoMap", "NetProbe", "ClumpVersion", "AgentSupport", "DroneProtocol",
-                "JoinProtocol", "CCredential", "TPM",
+                "JoinProtocol", "CCredential", "TPM", "CSodium",
             ]
         ),
         .target(name: "NetProbe", dependencies: ["Kernel", "XZ", "CSyscall", "AgentSupport"]),

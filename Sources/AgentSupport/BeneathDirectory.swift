@@ -150,6 +150,29 @@ public final class BeneathDirectory {
         return true
     }
 
+    /// Reads the regular file `name` (a link in its place is refused, not followed): its bytes, at
+    /// most `limit`, and its mode and owner; nil when it is not there.
+    public func read(_ name: String, limit: Int) throws -> (bytes: [UInt8], info: stat)? {
+        let full = path + "/" + name
+        let fd: Int32
+        switch SystemCall.retrying({ openat(descriptor, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC) }) {
+        case .success(let opened): fd = opened
+        case .failure(let failure) where failure.code == ENOENT: return nil
+        case .failure(let failure) where failure.code == ELOOP: throw Self.plantedLink(full)
+        case .failure(let failure): throw OperationError(operation: "open", path: full, code: failure.code)
+        }
+        defer { close(fd) }
+        var info = stat()
+        try syscall("fstat", path: full) { fstat(fd, &info) }
+        guard info.st_mode & S_IFMT == S_IFREG else {
+            throw OperationError(operation: "refusing to read a non-file", path: full, hint: "only a regular file is read here")
+        }
+        guard Int(info.st_size) <= limit else {
+            throw OperationError(operation: "refusing a file of \(info.st_size) bytes (at most \(limit))", path: full)
+        }
+        return (try SystemFile.readAll(fd, limit: limit, path: full), info)
+    }
+
     /// Removes the file (or link) `name`; false when it was not there.
     @discardableResult
     public func remove(_ name: String) throws -> Bool {

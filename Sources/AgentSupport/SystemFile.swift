@@ -7,6 +7,11 @@ public enum SystemFile {
     public static func read(_ path: String, limit: Int = 1 << 20) throws -> [UInt8] {
         let fd = try syscall("open", path: path) { open(path, O_RDONLY | O_CLOEXEC) }
         defer { close(fd) }
+        return try readAll(fd, limit: limit, path: path)
+    }
+
+    /// What is left to read from `fd`, until EOF, at most `limit` bytes.
+    public static func readAll(_ fd: Int32, limit: Int, path: String? = nil) throws -> [UInt8] {
         var bytes: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 4096)
         while bytes.count < limit {

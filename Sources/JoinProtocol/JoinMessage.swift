@@ -149,11 +149,14 @@ public enum JoinReply: Sendable, Equatable {
         public var epoch: Int?
         public var mungeKey: [UInt8]?
         public var name: String?
+        /// How many files follow the welcome (`JoinFile`): an NFS-root node's secrets, sent with its first welcome only.
+        public var files: Int
 
         public init(
             approvedBy: String, clusterKey: [UInt8], previousKey: [UInt8]? = nil, nextKey: [UInt8]? = nil, epoch: Int? = nil,
-            mungeKey: [UInt8]? = nil, name: String? = nil
+            mungeKey: [UInt8]? = nil, name: String? = nil, files: Int = 0
         ) {
+            self.files = files
             self.approvedBy = approvedBy
             self.clusterKey = clusterKey
             self.previousKey = previousKey
@@ -178,6 +181,7 @@ public enum JoinReply: Sendable, Equatable {
             if let epoch = welcome.epoch { fields.append((name: "epoch", value: "\(epoch)")) }
             if let key = welcome.mungeKey { fields.append((name: "munge-key", value: Hex.encode(key))) }
             if let name = welcome.name { fields.append((name: "name", value: name)) }
+            if welcome.files > 0 { fields.append((name: "files", value: "\(welcome.files)")) }
             return JoinMessage("welcome", welcome.approvedBy, fields: fields)
         }
     }
@@ -197,7 +201,8 @@ public enum JoinReply: Sendable, Equatable {
                 Welcome(
                     approvedBy: message.value, clusterKey: key, previousKey: message.first("previous-key").flatMap { Hex.decode($0) },
                     nextKey: message.first("next-key").flatMap { Hex.decode($0) }, epoch: message.first("epoch").flatMap { Int($0) },
-                    mungeKey: message.first("munge-key").flatMap { Hex.decode($0) }, name: message.first("name")))
+                    mungeKey: message.first("munge-key").flatMap { Hex.decode($0) }, name: message.first("name"),
+                    files: message.first("files").flatMap { Int($0) }.map { min(max($0, 0), JoinFile.maxFiles) } ?? 0))
         default: return nil
         }
     }

@@ -9,11 +9,14 @@ public struct JoinDelivery: Sendable {
     public var clusterKey: [UInt8]
     public var previousKey: [UInt8]?
     public var mungeKey: [UInt8]?
+    /// What NFS-root nodes get besides: their host keys, the root's hashes, the MUNGE key as files.
+    public var secrets: NodeSecrets?
 
-    public init(clusterKey: [UInt8], previousKey: [UInt8]? = nil, mungeKey: [UInt8]? = nil) {
+    public init(clusterKey: [UInt8], previousKey: [UInt8]? = nil, mungeKey: [UInt8]? = nil, secrets: NodeSecrets? = nil) {
         self.clusterKey = clusterKey
         self.previousKey = previousKey
         self.mungeKey = mungeKey
+        self.secrets = secrets
     }
 }
 
@@ -489,21 +492,33 @@ public final class JoinService {
         peer.name = peer.tpm.flatMap { inventory.node(withTPM: $0)?.name }
             ?? hello.macs.lazy.compactMap { MACAddress(parsing: $0) }.compactMap { self.inventory.node(with: $0)?.name }.first
         peer.approvedBy = by
-        sendWelcome(to: peer, now: now)
+        let node = peer.name.flatMap { name in inventory.nodes.first { $0.name == name } }
+        let (files, problems) = node.flatMap { node in delivery.secrets?.files(for: node) } ?? ([], [])
+        for problem in problems { events.append(.print("clump: join: \(problem)")) }
+        sendWelcome(to: peer, now: now, files: files)
+        if let node, !files.isEmpty {
+            let bytes = files.reduce(0) { $0 + $1.contents.count }
+            events.append(
+                .print(
+                    "clump: join: \(node.name) gets \(files.map(\.path).joined(separator: " ")) (\(bytes) bytes, into its RAM)"))
+        }
         peer.joined = true
         events.append(.print("clump: join: \(describe(hello, from: peer)) joined (approved by \(by))"))
         if fresh { events.append(.approved(macs: hello.macs, address: hello.address, by: by, tpm: peer.tpm)) }
         return true
     }
 
-    /// The keys in use, to one approved drone.
-    private func sendWelcome(to peer: Peer, now: Double) {
+    /// The keys in use, to one approved drone; with its first welcome, an NFS-root node's files after it.
+    private func sendWelcome(to peer: Peer, now: Double, files: [JoinFile] = []) {
         let reply = JoinReply.welcome(
             .init(
                 approvedBy: peer.approvedBy ?? "operator", clusterKey: keysInUse.current, previousKey: keysInUse.previous,
                 nextKey: keysInUse.next, epoch: epochs == nil ? nil : keysInUse.epoch, mungeKey: delivery.mungeKey,
-                name: peer.name))
-        send(reply.message, to: peer, now: now)
+                name: peer.name, files: files.count))
+        let messages = [reply.message] + files.flatMap(\.messages)
+        // The files are sent at once: the node reads them all before it does anything else.
+        let allowance = messages.reduce(0) { $0 + $1.bytes.count + 64 }
+        for message in messages { send(message, to: peer, now: now, allowance: allowance) }
     }
 
     private func describe(_ hello: JoinHello, from peer: Peer) -> String {
@@ -651,18 +666,19 @@ public final class JoinService {
 
     // MARK: sockets
 
-    private func send(_ message: JoinMessage, to peer: Peer, now: Double) {
+    private func send(_ message: JoinMessage, to peer: Peer, now: Double, allowance: Int = 0) {
         guard var transport = peer.transport else { return }
         let sealed = transport.seal(message.bytes)
         peer.transport = transport
-        queue(FrameReader.frame(sealed), to: peer, now: now)
+        queue(FrameReader.frame(sealed), to: peer, now: now, allowance: allowance)
     }
 
-    private func queue(_ bytes: [UInt8], to peer: Peer, now: Double) {
+    /// `allowance`: bytes of a burst sent at once (a node's files) on top of the usual few messages.
+    private func queue(_ bytes: [UInt8], to peer: Peer, now: Double, allowance: Int = 0) {
         peer.output += bytes
         peer.lastSent = now
         // A peer that reads nothing does not make us hold more than a few messages for it.
-        if peer.output.count > 4 * FrameReader.maximum { return close(peer) }
+        if peer.output.count > 4 * FrameReader.maximum + allowance { return close(peer) }
         flush(peer)
     }
 

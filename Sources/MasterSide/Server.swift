@@ -169,7 +169,7 @@ public final class Server {
             }
             return key
         }
-        let delivery = JoinDelivery(
+        var delivery = JoinDelivery(
             clusterKey: try key(spec.resolve(spec.cluster.keyFile), "the cluster key"),
             previousKey: try spec.cluster.previousKeyFile.map { try key(spec.resolve($0), "the previous cluster key") },
             mungeKey: spec.engine.isOn ? try read(spec.resolve(spec.engine.slurm.mungeKeyFile), "the MUNGE key") : nil)
@@ -182,6 +182,16 @@ public final class Server {
         }
         let directory = options.outDir + "/" + Self.joinDirectory
         try MasterSideError.wrapping { try SystemFile.makeDirectories(directory, mode: 0o700) }
+        if inputs.inventory.nodes.contains(where: { $0.boot == .nfsroot }) {
+            let secrets = NodeSecrets(
+                directory: directory + "/" + Self.nodeSecrets, defaultRoot: spec.nfsroot.root, mungeKey: delivery.mungeKey)
+            let knownHosts = options.outDir + "/master/" + Self.knownHosts
+            let made = try secrets.prepare(inputs.inventory, knownHosts: knownHosts)
+            _ = output(
+                "clump: join: NFS-root nodes get their SSH host keys and the root's password hashes in their session"
+                    + (made > 0 ? " (\(made) host keys made)" : "") + "; their public keys: \(knownHosts)")
+            delivery.secrets = secrets
+        }
         let joinOptions = JoinService.Options(
             address: address, controlPath: directory + "/" + Self.controlSocket, policy: spec.cluster.join,
             window: options.enrol ? options.limits : nil)
@@ -194,6 +204,10 @@ public final class Server {
     /// Where serve keeps the join's state and its control socket, inside the output directory.
     public static let joinDirectory = "join"
     public static let controlSocket = "control.sock"
+    /// The NFS-root nodes' host keys, a directory each, inside the join's directory.
+    public static let nodeSecrets = "nodes"
+    /// The public halves, beside the master's generated files.
+    public static let knownHosts = "ssh_known_hosts"
 
     /// The loop: dnsmasq's log (unless join-only), the output's reader, and the join service.
     private func serveJoins(

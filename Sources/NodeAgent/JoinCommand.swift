@@ -48,17 +48,49 @@ public enum JoinCommand {
         // The TPM makes its keys (an RSA key's primes take it a while) while DHCP runs.
         session.prepared = session.attestation()
         let node = SlurmCommand.waitForNode(root: root)
+        _ = keepJoining(&session, say: say) {
+            JoinHello(
+                macs: cardMACs(root: root), uuid: firmware("product_uuid", root: root),
+                serial: firmware("product_serial", root: root), address: node.address)
+        }
+        return 0
+    }
+
+    /// Joins once, as an NFS-root node does in its RAM disk before its root's init takes over:
+    /// tries until the master welcomes this machine (waiting for approval, backing off as a drone
+    /// does), then ends the session. The key is this boot's, in memory only: the node never
+    /// reconnects. Returns what came with the welcome; throws when the image cannot join.
+    static func joinOnce(root: String, address: String, say: @escaping (String) -> Void) throws -> (JoinReply.Welcome, [JoinFile]) {
+        guard let text = SystemFile.text(rooted(root, JoinSettings.path)), let settings = JoinSettings.parse(text) else {
+            throw NFSRootProblem("\(JoinSettings.path) is missing or unreadable: this image cannot join a master", hint: "build again")
+        }
+        let tpm = rooted(root, TPMDevice.resourceManager)
+        var session = JoinSession(
+            settings: settings, keys: KeyPair.generate(), root: root, tpm: SystemFile.exists(tpm) ? tpm : nil, say: say)
+        session.once = true
+        let hello = JoinHello(
+            macs: cardMACs(root: root), uuid: firmware("product_uuid", root: root), serial: firmware("product_serial", root: root),
+            address: address)
+        guard let joined = keepJoining(&session, say: say, hello: { hello }) else {
+            throw NFSRootProblem("the join with \(settings.master) ended without a welcome", hint: nil)
+        }
+        return joined
+    }
+
+    /// Sessions one after another until killed, or until one ends in a welcome with `once`.
+    static func keepJoining(
+        _ session: inout JoinSession, say: (String) -> Void, hello: () -> JoinHello
+    ) -> (JoinReply.Welcome, [JoinFile])? {
         var failures = 0
         var lastReason: String?
         while true {
-            let hello = JoinHello(
-                macs: cardMACs(root: root), uuid: firmware("product_uuid", root: root),
-                serial: firmware("product_serial", root: root), address: node.address)
-            switch session.attempt(hello) {
+            switch session.attempt(hello()) {
+            case .welcomed(let welcome, let files):
+                return (welcome, files)
             case .closedAfterJoining:
                 failures = 0
                 lastReason = nil
-                say("clump: join: the session with \(settings.master) ended; this node keeps its keys and reconnects")
+                say("clump: join: the session with \(session.settings.master) ended; this node keeps its keys and reconnects")
             case .failed(let reason):
                 let pause = backoff(after: failures)
                 failures += 1
@@ -118,6 +150,8 @@ struct JoinSession {
         case closedAfterJoining
         /// Not joined: why, for the console.
         case failed(String)
+        /// Joined, with the files that followed the welcome; the session is closed (`once`).
+        case welcomed(JoinReply.Welcome, [JoinFile])
     }
 
     let settings: JoinSettings
@@ -133,6 +167,9 @@ struct JoinSession {
     var tpmProblem: String?
     /// The TPM's keys made ahead, for the first session.
     var prepared: TPMAttestation?
+    /// Join, take the welcome and its files, and end the session (an NFS-root node before its
+    /// root's init takes over): nothing is written, the caller lays the files.
+    var once = false
 
     init(settings: JoinSettings, keys: KeyPair, root: String, tpm: String? = nil, say: @escaping (String) -> Void) {
         self.settings = settings
@@ -213,6 +250,20 @@ struct JoinSession {
                     say("clump: waiting for approval by \(settings.master), code \(code)")
                 }
                 writeState("waiting \(code) \(settings.master)")
+            case .welcome(let welcome)? where once:
+                var assembler = JoinFile.Assembler()
+                do {
+                    while assembler.files.count < welcome.files {
+                        guard let frame = try connection.receive(timeoutMilliseconds: JoinWire.silenceMilliseconds),
+                            let plain = transport.open(frame), let part = JoinMessage.parse(plain)
+                        else { return .failed("\(settings.master) did not send the \(welcome.files) files it announced") }
+                        try assembler.add(part)
+                    }
+                } catch {
+                    return .failed("the files from \(settings.master) were not whole: \(error)")
+                }
+                say("clump: joined \(settings.master) (approved by \(welcome.approvedBy))")
+                return .welcomed(welcome, assembler.files)
             case .welcome(let welcome)?:
                 do {
                     try deliver(welcome)

@@ -1,6 +1,7 @@
 import AgentSupport
 import DroneProtocol
 import Glibc
+import JoinProtocol
 import NetProbe
 
 /// The `nfsroot` boot: after auto mode's network steps (a lease, no background DHCP client: the
@@ -39,11 +40,16 @@ enum NFSRootMode {
         case .success(let parsed): plan = parsed
         case .failure(let problem): throw problem
         }
+        // The node's secrets come in a session with the master, never from the shared root; it joins
+        // (or waits for approval) before anything of the root is mounted.
+        let secrets = JoinCommand.joins(root: context.root)
+            ? try JoinCommand.joinOnce(root: context.root, address: client, say: context.say) : nil
         context.say("clump: nfsroot \(plan.root)")
         let probe = try NICProbe(root: context.root)
         try probe.load(modules: NFSRootPlan.modules)
         try waitForServer(plan.root.server, say: context.say)
         try assemble(plan, client: client, say: context.say)
+        if let (welcome, files) = secrets { lay(files, name: welcome.name, say: context.say) }
         try switchRoot(say: context.say)
     }
 
@@ -147,6 +153,27 @@ enum NFSRootMode {
             }
         }
         say("clump: nfsroot node files \(node)" + (names.isEmpty ? "" : ", writable " + names.joined(separator: " ")))
+    }
+
+    /// Lays the files the master sent with the welcome into the new root's RAM layer, with their
+    /// owner and mode, no link in the shared root followed; one that cannot be laid is said, and
+    /// the node boots without it.
+    static func lay(_ files: [JoinFile], name: String?, say: (String) -> Void) {
+        var laid: [String] = []
+        for file in files {
+            let (parent, base) = BeneathDirectory.split(file.path)
+            do {
+                let directory = try BeneathDirectory.open(parent, below: NFSRootPlan.newRoot, create: true)
+                try directory.write(file.contents, to: base, mode: mode_t(file.mode & 0o777))
+                try directory.changeOwner(of: base, user: file.uid, group: file.gid)
+                laid.append(file.path)
+            } catch {
+                say("clump: nfsroot cannot lay \(file.path) from the master: \(error)")
+            }
+        }
+        if !laid.isEmpty {
+            say("clump: nfsroot secrets of \(name ?? "this node") in RAM: " + laid.joined(separator: " "))
+        }
     }
 
     /// Mounts an export, the newest NFSv4 minor version the server has first.

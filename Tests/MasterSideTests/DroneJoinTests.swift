@@ -136,6 +136,31 @@ struct DroneJoinTests {
         #expect(SystemFile.exists(root + JoinedFiles.clusterKey))
     }
 
+    @Test("an NFS-root node joins once: it takes its welcome and its files, writes nothing, and ends the session")
+    func joinOnce() throws {
+        let fixture = try NodeSecretsTests.Fixture()
+        let inventory = Inventory(file: "nodes.yaml", nodes: [try NodeSecretsTests.node(11)])
+        let master = try JoinServiceTests.Master(policy: .knownMACs, inventory: inventory, secrets: fixture.secrets())
+        defer { master.remove() }
+        let root = master.directory + "/node"
+        try FileManager.default.createDirectory(atPath: root + "/sys/class/net/eth0", withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: root + "/etc/clump", withIntermediateDirectories: true)
+        try "52:54:00:66:02:0b\n".write(toFile: root + "/sys/class/net/eth0/address", atomically: true, encoding: .utf8)
+        let settings = JoinSettings(master: "127.0.0.1", port: master.service.port, masterKey: master.keys.publicKey)
+        try settings.text.write(toFile: root + JoinSettings.path, atomically: true, encoding: .utf8)
+
+        let running = Running(master)
+        defer { running.stop() }
+        let lines = Lines()
+        let (welcome, files) = try JoinCommand.joinOnce(root: root, address: "10.66.0.11", say: lines.add)
+        #expect(welcome.approvedBy == "mac" && welcome.name == "node11")
+        #expect(files.map(\.path) == [NodeSecrets.hostKey, NodeSecrets.hostKey + ".pub", "etc/shadow", "etc/munge/munge.key"])
+        #expect(files[2].contents == Array(NodeSecretsTests.Fixture.shadow.utf8) && files[2].gid == 42)
+        #expect(lines.all == ["clump: joined 127.0.0.1 (approved by mac)"], "\(lines.all)")
+        // No key file, no session key: the node's RAM disk is freed at the switch, and nothing of this survives it.
+        #expect(!SystemFile.exists(root + JoinedFiles.clusterKey) && !SystemFile.exists(root + JoinedFiles.directory + "/session.key"))
+    }
+
     /// Runs one session on its own thread; the test ends it by closing the master's sessions.
     static func session(
         _ master: JoinServiceTests.Master, root: String, tpm: String?, mac: String, lines: Lines

@@ -33,17 +33,19 @@ struct JoinServiceTests {
 
         init(
             policy: Spec.JoinPolicy = .approve, window: EnrolmentLimits? = nil, inventory: Inventory? = nil, maxPending: Int = 256,
-            epochs: Bool = false
+            epochs: Bool = false, secrets: NodeSecrets? = nil
         ) throws {
             directory = NSTemporaryDirectory() + "clump-join-\(UUID().uuidString.prefix(8))"
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             service = try Self.start(
-                directory, keys, policy: policy, window: window, inventory: inventory, maxPending: maxPending, epochs: epochs)
+                directory, keys, policy: policy, window: window, inventory: inventory, maxPending: maxPending, epochs: epochs,
+                secrets: secrets)
         }
 
         static func start(
             _ directory: String, _ keys: KeyPair, policy: Spec.JoinPolicy, window: EnrolmentLimits? = nil,
-            inventory: Inventory? = nil, maxPending: Int = 256, epochs: Bool = false, wall: Int = JoinServiceTests.wall
+            inventory: Inventory? = nil, maxPending: Int = 256, epochs: Bool = false, wall: Int = JoinServiceTests.wall,
+            secrets: NodeSecrets? = nil
         ) throws -> JoinService {
             var options = JoinService.Options(
                 address: try IPv4Address(parsing: "127.0.0.1"), controlPath: directory + "/join/control.sock", policy: policy,
@@ -51,7 +53,8 @@ struct JoinServiceTests {
             options.port = 0
             options.maxPending = maxPending
             return try JoinService(
-                options: options, keys: keys, delivery: JoinDelivery(clusterKey: JoinServiceTests.clusterKey, mungeKey: JoinServiceTests.mungeKey),
+                options: options, keys: keys, delivery: JoinDelivery(
+                    clusterKey: JoinServiceTests.clusterKey, mungeKey: JoinServiceTests.mungeKey, secrets: secrets),
                 records: try JoinRecords(path: directory + "/join/approved"), inventory: inventory ?? Inventory(file: "nodes.yaml", nodes: []),
                 now: 1000, revocations: try JoinRevocations(path: directory + "/join/revoked"),
                 epochs: epochs ? .init(files: KeyEpochs.Files(directory: directory + "/join"), length: JoinServiceTests.epochLength) : nil,
@@ -150,10 +153,15 @@ struct JoinServiceTests {
         }
 
         func reply() throws -> JoinReply? {
+            try message().flatMap(JoinReply.init)
+        }
+
+        /// The next message other than a keep-alive, nil when none came.
+        func message() throws -> JoinMessage? {
             while let sealed = try frame() {
                 let message = try #require(transport!.open(sealed).flatMap(JoinMessage.parse))
                 if message.kind == JoinWire.keepAlive { continue }
-                return JoinReply(message)
+                return message
             }
             return nil
         }

@@ -1,3 +1,4 @@
+import AgentSupport
 import Foundation
 import Testing
 import TestSupport
@@ -16,6 +17,13 @@ struct NFSRootTests {
     /// node11's tree on its command line, which the master must refuse to node14's address.
     static let macs = ["52:54:00:67:00:11", "52:54:00:67:00:12", "52:54:00:67:00:13", "52:54:00:67:00:14"]
 
+    static func sha256(_ data: Data) -> String {
+        Hex.encode(SHA256.hash(Array(data)))
+    }
+
+    /// The shared root's password hashes.
+    static let shadow = "root:$y$j9T$nfsrootnfsrootnf$Zq0123456789012345678901234567890123456789:19700:0:99999:7:::\n"
+
     /// The root's /sbin/init: the node's view of itself, printed on the serial console.
     static let initScript = """
         #!/bin/sh
@@ -25,6 +33,11 @@ struct NFSRootTests {
         echo "clump-test: hostname $(hostname)"
         echo "written by $(hostname)" > /var/log/clump-test.log && echo "clump-test: wrote /var/log/clump-test.log"
         echo "in RAM only" > /etc/clump-test-ram
+        # The secrets the master handed over in the join session, and their owner and mode.
+        for secret in /etc/shadow /etc/ssh/ssh_host_ed25519_key; do
+            if [ -r $secret ]; then echo "clump-test: secret $secret $(sha256sum < $secret | cut -d" " -f1) $(stat -c "%a %u %g" $secret)"
+            else echo "clump-test: no secret $secret"; fi
+        done
         # What a tampered tree must not have given the node: setuid bits, device nodes, binds outside the data.
         [ -e /bin/planted ] && echo "clump-test: planted mode $(stat -c %a /bin/planted)"
         if [ -e /etc/planted-device ]; then echo "clump-test: device node laid"; else echo "clump-test: no device node"; fi
@@ -39,6 +52,8 @@ struct NFSRootTests {
         if mount -t nfs4 -o vers=4.1,addr=$server,clientaddr=$me $root /mnt/shared; then
             if touch /mnt/shared/written-by-$(hostname); then echo "clump-test: shared root write succeeded"
             else echo "clump-test: shared root write failed"; fi
+            if cat /mnt/shared/etc/shadow > /dev/null 2>&1; then echo "clump-test: shared shadow readable"
+            else echo "clump-test: shared shadow unreadable"; fi
         else
             echo "clump-test: shared root mount failed"
         fi
@@ -66,6 +81,7 @@ struct NFSRootTests {
         var tftp: String { master + "/tftp" }
         func tree(_ name: String) -> String { master + "/nfsroot/nodes/" + name }
         func data(_ name: String) -> String { master + "/nfsroot/data/" + name }
+        func hostKey(_ name: String) -> String { out + "/join/nodes/" + name + "/ssh_host_ed25519_key" }
 
         init() throws {
             directory = try Harness.scratch("nfsroot")
@@ -74,6 +90,7 @@ struct NFSRootTests {
             try """
                 cluster:
                   network: \(NFSRootTests.network)
+                  join: known-macs
                 boot:
                   timeout: 0
                 nfsroot:
@@ -117,10 +134,14 @@ struct NFSRootTests {
                 try fm.createDirectory(atPath: root + "/" + directory, withIntermediateDirectories: true)
             }
             try fm.copyItem(atPath: "/bin/busybox", toPath: root + "/bin/busybox")
-            for applet in ["sh", "mount", "hostname", "cat", "echo", "touch", "poweroff", "mkdir", "sed", "ip", "stat", "grep", "cut"] {
+            for applet in ["sh", "mount", "hostname", "cat", "echo", "touch", "poweroff", "mkdir", "sed", "ip", "stat", "grep", "cut", "sha256sum"] {
                 try fm.createSymbolicLink(atPath: root + "/bin/" + applet, withDestinationPath: "busybox")
             }
             try "sharedroot\n".write(toFile: root + "/etc/hostname", atomically: true, encoding: .utf8)
+            // Root's only (group shadow, no group bits), as the shared-root check wants it: nodes get it in their session.
+            try NFSRootTests.shadow.write(toFile: root + "/etc/shadow", atomically: true, encoding: .utf8)
+            chown(root + "/etc/shadow", 0, 42)
+            chmod(root + "/etc/shadow", 0o600)
             if let initScript {
                 try initScript.write(toFile: root + "/sbin/init", atomically: true, encoding: .utf8)
                 try fm.setAttributes([.posixPermissions: 0o755], ofItemAtPath: root + "/sbin/init")
@@ -177,6 +198,10 @@ struct NFSRootTests {
             let name = "node\(11 + index)"
             let address = "10\\.67\\.0\\.\(11 + index)"
             try node.expect("clump: lease eth0 \(address)/24", within: Self.bootSeconds)
+            // It joins (its MAC is in the inventory, and the spec says known-macs) before it mounts anything.
+            try node.expect("clump: joined 10\\.67\\.0\\.1 \\(approved by mac\\)", within: 60)
+            try serve.expect(
+                "clump: join: \(name) gets etc/ssh/ssh_host_ed25519_key etc/ssh/ssh_host_ed25519_key.pub etc/shadow \\(", within: 30)
             try node.expect("clump: nfsroot 10\\.67\\.0\\.1:\(NSRegularExpression.escapedPattern(for: master.root))\r?\n", within: 60)
             if index == 1 {
                 try node.expect("clump: nfsroot ignored files/bin/planted: its setuid, setgid or sticky bits were dropped", within: 120)
@@ -185,20 +210,46 @@ struct NFSRootTests {
                 try node.expect("clump: nfsroot ignored a writable directory: /sbin is outside the data areas", within: 60)
             }
             try node.expect("clump: nfsroot node files .*nodes/\(name), writable /var/log\r?\n", within: 120)
+            try node.expect(
+                "clump: nfsroot secrets of \(name) in RAM: etc/ssh/ssh_host_ed25519_key etc/ssh/ssh_host_ed25519_key.pub etc/shadow\r?\n",
+                within: 60)
             try node.expect("clump: nfsroot switching to /sbin/init", within: 60)
             try node.expect("clump-test: hostname \(name)\r?\n", within: 60)
             try node.expect("clump-test: wrote /var/log/clump-test.log", within: 60)
+            // The root's hashes as the root has them, and the node's own host key as serve keeps it.
+            let hostKey = try Data(contentsOf: URL(fileURLWithPath: master.hostKey(name)))
+            try node.expect("clump-test: secret /etc/shadow \(Self.sha256(Data(Self.shadow.utf8))) 600 0 42\r?\n", within: 60)
+            try node.expect("clump-test: secret /etc/ssh/ssh_host_ed25519_key \(Self.sha256(hostKey)) 600 0 0\r?\n", within: 60)
             if index == 1 { try node.expect("clump-test: planted mode 755\r?\n", within: 60) }
             try node.expect("clump-test: no device node", within: 60)
             try node.expect("clump-test: /sbin not bound", within: 60)
             try node.expect("clump-test: var/log mount rw,nosuid,nodev", within: 60)
             try node.expect("clump-test: shared root write failed", within: 120)
+            try node.expect("clump-test: shared shadow unreadable", within: 60)
             let other = index == 0 ? "node12" : "node11"
             try node.expect("clump-test: cannot mount \(other)'s tree", within: 120)
             try node.expect("clump-test: done", within: 60)
             #expect(!node.transcript.contains("clump-test: mounted"), "\(node.transcript.suffix(2000))")
             _ = try node.waitForExit(within: 120)
         }
+        // Each node has a host key of its own, in serve's state only; the known-hosts file has the public halves.
+        let keys = try ["node11", "node12"].map { try Data(contentsOf: URL(fileURLWithPath: master.hostKey($0))) }
+        #expect(keys[0] != keys[1])
+        let knownHosts = try String(contentsOfFile: master.master + "/ssh_known_hosts", encoding: .utf8)
+        for name in ["node11", "node12"] {
+            let pub = try String(contentsOfFile: master.hostKey(name) + ".pub", encoding: .utf8)
+            #expect(knownHosts.contains("\(name),10.67.0.\(name.suffix(2)) \(pub)"), "\(knownHosts)")
+        }
+        // Nothing the master serves holds a host key or the hash: the node trees, TFTP, images.
+        let hash = String(Self.shadow.split(separator: ":")[1])
+        let needles = [(name: "the root's hash", bytes: Data(hash.utf8))] + keys.enumerated().map { index, key in
+            // The fourth line of the armour: bytes 157-210 of the file, which hold the private half.
+            let body = String(decoding: key, as: UTF8.self).split(separator: "\n")[4]
+            return (name: "node1\(index + 1)'s host key", bytes: Data(body.utf8))
+        }
+        let found = try SecretScan.find(needles, under: master.out, scratch: master.directory + "/unpacked", skipping: ["join"])
+        #expect(found.isEmpty, "secrets in what the master serves: \(found)")
+
         // Each node's log is in its own tree and nowhere else; nothing reached the shared root.
         // Root's writes there are squashed: the file is nobody's.
         for name in ["node11", "node12"] {
