@@ -36,6 +36,8 @@ CLUMP_APT_PACKAGES=(
     nfs-ganesha nfs-ganesha-vfs
     # ... and a user-space NFS client for its attacks (the host kernel may have none)
     libnfs-utils
+    # ... whose SSH host keys serve makes; the tests read them back with ssh-keygen
+    openssh-client
     # clumpbuild kernel: Debian's kernel source and what building it needs
     linux-source make gcc bc flex bison libelf-dev libssl-dev patch kmod
 )
