@@ -43,6 +43,9 @@ public final class JoinService {
         public var handshakeSeconds = 10.0
         /// Connections from one address that have not said hello yet, at most: one PC cannot fill the table.
         public var maxUnfinishedPerAddress = 16
+        /// The controller's MUNGE key file (the spec's `engine.slurm.munge-key-file`), watched once a
+        /// second: when the operator rotates the key, every joined drone gets the new one at once.
+        public var mungeKeyFile: String?
 
         public init(address: IPv4Address, controlPath: String, policy: Spec.JoinPolicy, window: EnrolmentLimits? = nil) {
             self.address = address
@@ -111,7 +114,12 @@ public final class JoinService {
 
     public let options: Options
     private let keys: KeyPair
-    private let delivery: JoinDelivery
+    private var delivery: JoinDelivery
+    /// The MUNGE key file as last looked at (inode, size, change time), and when.
+    private var mungeFileSeen: [Int] = []
+    private var mungeCheckedAt = -Double.infinity
+    /// Its last problem, said once.
+    private var mungeProblem: String?
     private var records: JoinRecords
     private var revocations: JoinRevocations
     private var epochs: KeyEpochs?
@@ -277,6 +285,10 @@ public final class JoinService {
             startupLine = nil
         }
         advanceEpochs(wall: wall, now: now, events: &events)
+        if now - mungeCheckedAt >= 1 {
+            mungeCheckedAt = now
+            checkMungeKey(now: now, events: &events)
+        }
         for peer in Array(peers.values) {
             if peer.transport == nil || peer.unfinished || peer.control {
                 if now > peer.deadline { close(peer) }
@@ -288,6 +300,50 @@ public final class JoinService {
         }
         summary(now: now, events: &events)
         return events
+    }
+
+    /// Reads the MUNGE key file again when it changed; a new key goes to every joined drone, whose
+    /// munged restarts with it (NFS-root nodes get it at their next boot).
+    private func checkMungeKey(now: Double, events: inout [Event]) {
+        guard let path = options.mungeKeyFile, delivery.mungeKey != nil else { return }
+        var info = stat()
+        let seen = stat(path, &info) == 0 ? [Int(info.st_ino), Int(info.st_size), info.st_ctim.tv_sec, info.st_ctim.tv_nsec] : []
+        guard seen != mungeFileSeen else { return }
+        let problem: String?
+        if let key = try? SystemFile.read(path, limit: 4096) {
+            problem = Self.mungeKeyProblem(key)
+            if problem == nil {
+                mungeFileSeen = seen
+                mungeProblem = nil
+                guard key != delivery.mungeKey else { return }
+                events.append(.print("clump: join: the MUNGE key in \(path) changed: \(rotateMunge(key, now: now)) joined drones get it now"))
+                return
+            }
+        } else {
+            problem = "cannot be read"
+        }
+        if let problem, problem != mungeProblem {
+            events.append(.print("clump: join: the MUNGE key in \(path) \(problem); the drones keep the one they have"))
+        }
+        mungeProblem = problem
+    }
+
+    /// Why a MUNGE key cannot be handed out; nil when it can (munged takes 32 to 1024 bytes, and
+    /// the welcome carries it hex-encoded in one frame with the announcement keys).
+    public static func mungeKeyProblem(_ key: [UInt8]) -> String? {
+        (32...1024).contains(key.count) ? nil : "is \(key.count) bytes, not 32 to 1024 (`mungekey -c` makes one of 1024)"
+    }
+
+    /// A new MUNGE key: every joined drone gets it now, NFS-root nodes with their next join; the number sent.
+    public func rotateMunge(_ key: [UInt8], now: Double) -> Int {
+        delivery.mungeKey = key
+        delivery.secrets = delivery.secrets.map { NodeSecrets(directory: $0.directory, defaultRoot: $0.defaultRoot, mungeKey: key) }
+        var sent = 0
+        for peer in peers.values where peer.joined && !peer.closing {
+            sendWelcome(to: peer, now: now)
+            sent += 1
+        }
+        return sent
     }
 
     /// Makes the next epoch when it is due; when the keys in use change, writes them for the master's

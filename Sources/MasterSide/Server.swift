@@ -192,9 +192,10 @@ public final class Server {
                     + (made > 0 ? " (\(made) host keys made)" : "") + "; their public keys: \(knownHosts)")
             delivery.secrets = secrets
         }
-        let joinOptions = JoinService.Options(
+        var joinOptions = JoinService.Options(
             address: address, controlPath: directory + "/" + Self.controlSocket, policy: spec.cluster.join,
             window: options.enrol ? options.limits : nil)
+        joinOptions.mungeKeyFile = spec.engine.isOn ? spec.resolve(spec.engine.slurm.mungeKeyFile) : nil
         return try JoinService(
             options: joinOptions, keys: keys, delivery: delivery, records: try JoinRecords(path: directory + "/approved"),
             inventory: inputs.inventory, now: Self.now(), revocations: try JoinRevocations(path: directory + "/revoked"),

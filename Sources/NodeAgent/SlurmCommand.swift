@@ -51,7 +51,7 @@ public enum SlurmCommand {
             while !SystemFile.exists(joinedKey) { sleep(milliseconds: 500) }
         }
         state("starting", nil)
-        let munged: pid_t
+        var munged: pid_t
         let slurmd: pid_t
         let log: Int32
         do {
@@ -76,7 +76,26 @@ public enum SlurmCommand {
         let saved = open(logFile, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o640)
         defer { if saved >= 0 { close(saved) } }
         var reader = LineReader(fd: log)
-        while let line = reader.next() {
+        // The master hands out a new MUNGE key when the operator rotates it: munged only reads its
+        // key when it starts, so it starts again with the new one; slurmd and its jobs carry on.
+        var keySeen = joinedKey.map(Self.identity)
+        while let line = reader.next(idleMilliseconds: 1000, idle: {
+            guard let joinedKey, let seen = keySeen, Self.identity(joinedKey) != seen else { return }
+            keySeen = Self.identity(joinedKey)
+            say("clump: slurm: the master sent a new MUNGE key: munged starts again with it")
+            kill(munged, SIGTERM)
+            _ = waitpid(munged, nil, 0)
+            do {
+                munged = try spawn(
+                    SlurmPlan.munged(socket: EngineSettings.defaultMungeSocket, keyFile: JoinedFiles.mungeKey),
+                    user: settings.mungeUID, output: nil)
+                try waitForSocket(rooted(root, EngineSettings.defaultMungeSocket), pid: munged)
+            } catch {
+                // slurmd cannot work without it: ending it makes PID 1 start both again.
+                say("clump: slurm: \(error)")
+                kill(slurmd, SIGTERM)
+            }
+        }) {
             if saved >= 0 { _ = try? SystemFile.writeAll(saved, line + "\n") }
             if SlurmPlan.find("error:", in: line) || SlurmPlan.find("fatal:", in: line) { lastError = line }
             guard let event = SlurmPlan.event(in: line) else { continue }
@@ -92,6 +111,12 @@ public enum SlurmCommand {
         say("clump: slurm: slurmd ended (\(ExitStatus(raw: status)))" + (lastError.map { ": " + $0 } ?? ""))
         state("down", "slurmd ended")
         return 1
+    }
+
+    /// A file's identity as a rename changes it: inode and change time; empty when it is missing.
+    static func identity(_ path: String) -> [Int] {
+        var info = stat()
+        return stat(path, &info) == 0 ? [Int(info.st_ino), info.st_ctim.tv_sec, info.st_ctim.tv_nsec] : []
     }
 
     /// This node's name and address, once auto mode has configured it.
@@ -180,12 +205,23 @@ struct LineReader {
 
     init(fd: Int32) { self.fd = fd }
 
-    mutating func next() -> String? {
+    /// The next line; nil at the end. With `idleMilliseconds`, `idle` runs whenever that long passes
+    /// without a line.
+    mutating func next(idleMilliseconds: Int32 = -1, idle: () -> Void = {}) -> String? {
         while true {
             if let newline = buffer.firstIndex(of: 0x0A) {
                 let line = String(decoding: buffer[..<newline], as: UTF8.self)
                 buffer.removeSubrange(...newline)
                 return line
+            }
+            if idleMilliseconds >= 0 {
+                var waiting = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+                let ready = poll(&waiting, 1, idleMilliseconds)
+                if ready == 0 {
+                    idle()
+                    continue
+                }
+                if ready < 0 && errno == EINTR { continue }
             }
             var chunk = [UInt8](repeating: 0, count: 4096)
             let count = read(fd, &chunk, chunk.count)

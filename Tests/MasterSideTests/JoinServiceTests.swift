@@ -33,25 +33,26 @@ struct JoinServiceTests {
 
         init(
             policy: Spec.JoinPolicy = .approve, window: EnrolmentLimits? = nil, inventory: Inventory? = nil, maxPending: Int = 256,
-            epochs: Bool = false, secrets: NodeSecrets? = nil
+            epochs: Bool = false, secrets: NodeSecrets? = nil, mungeKeyFile: String? = nil
         ) throws {
             directory = NSTemporaryDirectory() + "clump-join-\(UUID().uuidString.prefix(8))"
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             service = try Self.start(
                 directory, keys, policy: policy, window: window, inventory: inventory, maxPending: maxPending, epochs: epochs,
-                secrets: secrets)
+                secrets: secrets, mungeKeyFile: mungeKeyFile)
         }
 
         static func start(
             _ directory: String, _ keys: KeyPair, policy: Spec.JoinPolicy, window: EnrolmentLimits? = nil,
             inventory: Inventory? = nil, maxPending: Int = 256, epochs: Bool = false, wall: Int = JoinServiceTests.wall,
-            secrets: NodeSecrets? = nil
+            secrets: NodeSecrets? = nil, mungeKeyFile: String? = nil
         ) throws -> JoinService {
             var options = JoinService.Options(
                 address: try IPv4Address(parsing: "127.0.0.1"), controlPath: directory + "/join/control.sock", policy: policy,
                 window: window)
             options.port = 0
             options.maxPending = maxPending
+            options.mungeKeyFile = mungeKeyFile
             return try JoinService(
                 options: options, keys: keys, delivery: JoinDelivery(
                     clusterKey: JoinServiceTests.clusterKey, mungeKey: JoinServiceTests.mungeKey, secrets: secrets),
@@ -432,6 +433,49 @@ struct JoinServiceTests {
     }
 
     static func hello(_ number: UInt32) -> JoinHello { JoinHello(macs: [String(format: "52:54:00:66:01:%02x", number)]) }
+
+    @Test("a rotated MUNGE key reaches every joined drone within a second; a key munged would refuse is said once and not sent")
+    func mungeRotation() throws {
+        let file = NSTemporaryDirectory() + "clump-munge-\(UUID().uuidString.prefix(8)).key"
+        defer { unlink(file) }
+        try SystemFile.writeAtomically(Self.mungeKey, to: file, mode: 0o400)
+        let master = try Master(policy: .open, mungeKeyFile: file)
+        defer { master.remove() }
+        let drones = try (0..<2).map { _ in try Drone(master) }
+        for (index, drone) in drones.enumerated() {
+            try drone.handshake()
+            try drone.say(Self.hello(UInt32(20 + index)).message)
+            #expect(try Self.welcome(drone)?.mungeKey == Self.mungeKey)
+        }
+        // The same key, looked at again: nothing to say, nothing sent.
+        master.now += 2
+        master.pump()
+        #expect(!master.events.contains { "\($0)".contains("MUNGE") }, "\(master.events)")
+
+        let rotated = [UInt8](repeating: 0x77, count: 1024)
+        try SystemFile.writeAtomically(rotated, to: file, mode: 0o400)
+        master.now += 1.5
+        master.pump()
+        #expect(master.events.contains { "\($0)".contains("the MUNGE key in \(file) changed: 2 joined drones get it now") }, "\(master.events)")
+        for drone in drones {
+            let welcome = try #require(try Self.welcome(drone))
+            #expect(welcome.mungeKey == rotated && welcome.clusterKey == Self.clusterKey, "the same announcement key with it")
+        }
+
+        // Too short for munged: said once, and the drones keep what they have.
+        try SystemFile.writeAtomically([1, 2, 3], to: file, mode: 0o400)
+        for _ in 0..<3 {
+            master.now += 1.5
+            master.pump()
+        }
+        #expect(master.events.filter { "\($0)".contains("is 3 bytes, not 32 to 1024") }.count == 1, "\(master.events)")
+        #expect(try drones[0].message() == nil, "a key was sent")
+        // A new drone still gets the last good one.
+        let late = try Drone(master)
+        try late.handshake()
+        try late.say(Self.hello(30).message)
+        #expect(try Self.welcome(late)?.mungeKey == rotated)
+    }
 
     @Test("revoke: the node's session ends and it is refused from then on; the others get a new key at once and use it 3 s later")
     func revoke() throws {

@@ -36,23 +36,8 @@ final class DHCPFlood: @unchecked Sendable {
     /// calling thread, which it moves there: call it on a thread of its own).
     func run(clients: Int, seconds: Double) throws {
         try Namespace.enter(namespace)
-        let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
-        guard fd >= 0 else { throw TestSupportError("flood socket: errno \(errno)") }
+        let fd = try broadcastSocket(port: 68, device: "eth0")
         defer { close(fd) }
-        var one: Int32 = 1
-        setsockopt(fd, SOL_SOCKET, SO_BROADCAST, &one, 4)
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, 4)
-        // The limited broadcast has no route here (no default route): the device says where it goes.
-        guard setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, "eth0", 5) == 0 else {
-            throw TestSupportError("flood SO_BINDTODEVICE eth0: errno \(errno)")
-        }
-        var local = sockaddr_in()
-        local.sin_family = sa_family_t(AF_INET)
-        local.sin_port = UInt16(68).bigEndian
-        let bound = withUnsafePointer(to: &local) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard bound == 0 else { throw TestSupportError("flood bind to port 68: errno \(errno)") }
         let started = Date()
         var next = 0
         var buffer = [UInt8](repeating: 0, count: 1500)

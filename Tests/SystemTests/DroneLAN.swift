@@ -62,6 +62,22 @@ final class DroneLAN: @unchecked Sendable {
         }
     }
 
+    /// A PC of someone else's on the LAN of `namespace`: a namespace of its own with `address`, on the bridge.
+    static func addHost(to namespace: String, address: String) throws -> String {
+        let host = namespace + "x"
+        try Spawn.run(["ip", "netns", "add", host])
+        try Spawn.run(["ip", "-n", host, "link", "add", "eth0", "type", "veth", "peer", "name", "attacker", "netns", namespace])
+        try Spawn.run(["ip", "-n", namespace, "link", "set", "attacker", "master", "br0", "up"])
+        try Spawn.run(["ip", "-n", host, "addr", "add", address, "dev", "eth0"])
+        try Spawn.run(["ip", "-n", host, "link", "set", "eth0", "up"])
+        try Spawn.run(["ip", "-n", host, "link", "set", "lo", "up"])
+        return host
+    }
+
+    static func removeHost(_ host: String) {
+        _ = try? Spawn.run(["ip", "netns", "del", host])
+    }
+
     func mac(_ drone: Int) -> String { String(format: "52:54:00:00:88:%02d", 10 + drone) }
     func address(_ drone: Int) -> String { "\(prefix).\(10 + drone)" }
 

@@ -357,21 +357,9 @@ final class NFSRootLAN: @unchecked Sendable {
         throw HarnessError("ganesha does not listen on 2049 after 60 s: \(log)")
     }
 
-    /// A PC of someone else's on the LAN: a namespace of its own with `address`, on the bridge.
-    func addHost(address: String) throws -> String {
-        let host = namespace + "x"
-        try Spawn.run(["ip", "netns", "add", host])
-        try Spawn.run(["ip", "-n", host, "link", "add", "eth0", "type", "veth", "peer", "name", "attacker", "netns", namespace])
-        try Spawn.run(["ip", "-n", namespace, "link", "set", "attacker", "master", "br0", "up"])
-        try Spawn.run(["ip", "-n", host, "addr", "add", address, "dev", "eth0"])
-        try Spawn.run(["ip", "-n", host, "link", "set", "eth0", "up"])
-        try Spawn.run(["ip", "-n", host, "link", "set", "lo", "up"])
-        return host
-    }
+    func addHost(address: String) throws -> String { try DroneLAN.addHost(to: namespace, address: address) }
 
-    func removeHost(_ host: String) {
-        _ = try? Spawn.run(["ip", "netns", "del", host])
-    }
+    func removeHost(_ host: String) { DroneLAN.removeHost(host) }
 
     /// A libnfs URL (libnfs-utils: the host kernel may have no NFS client) for `path` on the master,
     /// NFSv4 as ganesha serves it, claiming root as any PC can with `sec=sys`.

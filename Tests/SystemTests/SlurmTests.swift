@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 import TestSupport
 import Testing
 
@@ -60,6 +61,79 @@ import Testing
             if words.count == 2 { states[String(words[0])] = String(words[1]) }
         }
         return states
+    }
+
+    static func hex(_ bytes: Data) -> String { bytes.map { String(format: "%02x", $0) }.joined() }
+
+    /// A PC on the LAN that listens on the cluster port, keeps a few announcements it hears, and
+    /// sends them back to the cluster's broadcast, each as it was (a replay) and with a byte of its
+    /// MAC changed (tampered), a few rounds a second.
+    struct DatagramAttack: Sendable {
+        let namespace: String
+        let broadcast: String
+
+        struct Sent: CustomStringConvertible {
+            var replayed = 0
+            var tampered = 0
+            var description: String { "\(replayed) replayed, \(tampered) tampered" }
+        }
+
+        /// Waits `delay` s (so the view hears the originals first), captures, then attacks for `seconds`.
+        func run(after delay: Double, for seconds: Double) throws -> Sent {
+            final class Box: @unchecked Sendable { var result: Swift.Result<Sent, Error> = .failure(HarnessError("never ran")) }
+            let box = Box()
+            let done = DispatchSemaphore(value: 0)
+            let (namespace, broadcast) = (namespace, broadcast)
+            let thread = Thread {
+                defer { done.signal() }
+                box.result = Swift.Result {
+                    try Namespace.enter(namespace)
+                    return try Self.attack(broadcast: broadcast, delay: delay, seconds: seconds)
+                }
+            }
+            thread.start()
+            done.wait()
+            return try box.result.get()
+        }
+
+        static func attack(broadcast: String, delay: Double, seconds: Double) throws -> Sent {
+            let fd = try broadcastSocket(port: 7077)
+            defer { close(fd) }
+            Thread.sleep(forTimeInterval: delay)
+            var timeout = timeval(tv_sec: 5, tv_usec: 0)
+            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+            var heard: [[UInt8]] = []
+            var buffer = [UInt8](repeating: 0, count: 2048)
+            let listenUntil = Date().addingTimeInterval(10)
+            while heard.count < 4, Date() < listenUntil {
+                let count = recv(fd, &buffer, buffer.count, 0)
+                if count > 32 { heard.append(Array(buffer.prefix(count))) }
+            }
+            guard !heard.isEmpty else { throw HarnessError("the attacker heard no announcement on the LAN") }
+            var target = sockaddr_in()
+            target.sin_family = sa_family_t(AF_INET)
+            target.sin_port = UInt16(7077).bigEndian
+            inet_pton(AF_INET, broadcast, &target.sin_addr)
+            func send(_ bytes: [UInt8]) -> Bool {
+                withUnsafePointer(to: &target) {
+                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                        sendto(fd, bytes, bytes.count, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == bytes.count
+                    }
+                }
+            }
+            var sent = Sent()
+            let until = Date().addingTimeInterval(seconds)
+            while Date() < until {
+                for datagram in heard {
+                    if send(datagram) { sent.replayed += 1 }
+                    var changed = datagram
+                    changed[changed.count - 1 - sent.tampered % 16] ^= 0x5A
+                    if send(changed) { sent.tampered += 1 }
+                }
+                Thread.sleep(forTimeInterval: 0.25)
+            }
+            return sent
+        }
     }
 
     /// The LAN, the controller on the generated configuration, the image with the engine, and the
@@ -162,9 +236,70 @@ import Testing
         }
         #expect(try view(30).isSuperset(of: ["\(Self.prefix).11", "\(Self.prefix).12"]))
 
+        // The MUNGE key rotated as the README says (a new key renamed over the spec's file, munged on the
+        // controller started again): serve sees it within a second and sends it over both sessions, and
+        // each drone starts its munged again with it; a job on both nodes proves both ends have it.
+        let serve = try #require(lab.serve)
+        try master.rotateKey()
+        try serve.expect("clump: join: the MUNGE key in .* changed: 2 joined drones get it now", within: 10)
+        for drone in drones {
+            try drone.expect("clump: slurm: the master sent a new MUNGE key: munged starts again with it", within: 30)
+        }
+        let rotatedJob = try master.run(
+            ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "srun", "-N2", "--time=1", "--chdir=/tmp",
+             "hostname"], timeout: 180)
+        #expect(rotatedJob.status == 0, "\(rotatedJob.output)\n\(master.log)")
+        #expect(rotatedJob.output.split(separator: "\n").map(String.init).sorted() == ["node11", "node12"], "\(rotatedJob.output)")
+
+        // An attacker's PC on the LAN with everything the image holds: no MUNGE key is in it, old or new,
+        // so the credentials its own munged makes are refused by slurmctld; and what it sends on the
+        // cluster port (announcements it heard, replayed and tampered with) is dropped, not believed.
+        let key = try Data(contentsOf: URL(fileURLWithPath: master.keyFile))
+        let needles = [
+            (name: "the MUNGE key (bytes)", bytes: key.prefix(64)), (name: "the MUNGE key (hex)", bytes: Data(Self.hex(key.prefix(64)).utf8)),
+            (name: "the MUNGE key (base64)", bytes: Data(key.prefix(63).base64EncodedString().utf8)),
+        ]
+        let leaked = try SecretScan.find(needles, under: out, scratch: lab.work + "/unpacked", skipping: ["join"])
+        #expect(leaked.isEmpty, "the MUNGE key in what the master hands out: \(leaked)")
+        let host = try DroneLAN.addHost(to: lan.namespace, address: "\(Self.prefix).66/24")
+        defer { DroneLAN.removeHost(host) }
+        let attacker = try SlurmMaster(namespace: host, directory: lab.work + "/attacker")
+        defer { attacker.stop() }
+        try attacker.startMunged()
+        try String(contentsOfFile: master.configuration, encoding: .utf8)
+            .replacingOccurrences(of: master.socket, with: attacker.socket)
+            .write(toFile: attacker.configuration, atomically: true, encoding: .utf8)
+        let forged = try attacker.run(
+            ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "srun", "-N1", "--time=1", "--chdir=/tmp",
+             "hostname"], timeout: 60)
+        #expect(forged.status != 0, "a job with the attacker's credential ran: \(forged.output)")
+        // slurmctld hangs up on it ("zero bytes were transmitted or received") and logs why.
+        try master.waitFor("slurmctld's refusal in its log", seconds: 10) {
+            master.log.contains("Munge decode failed: Invalid credential") || master.log.contains("has authentication error")
+        }
+        let takenDown = try attacker.run(["scontrol", "update", "nodename=node11", "state=down", "reason=attack"])
+        #expect(takenDown.status != 0, "\(takenDown.output)")
+        #expect(try Self.nodes(master)["node11"] == "idle", "\(master.log)")
+
+        // The drones' own views count what they drop, and show it in their footer (`dropped N`).
+        let marks = drones.map(\.mark)
+        let listening = try Spawn.start(
+            [
+                "ip", "netns", "exec", lan.namespace, try Harness.binDir + "/clumpview", "--json", "--join", "\(Self.prefix).0/24",
+                "--key", out + "/join/cluster.key", "--wait", "14",
+            ], output: lab.work + "/attacked-view.json")
+        let sent = try DatagramAttack(namespace: host, broadcast: "\(Self.prefix).255").run(after: 2, for: 6)
+        #expect(sent.replayed > 0 && sent.tampered > 0, "\(sent)")
+        for (drone, mark) in zip(drones, marks) { try drone.expect("dropped [1-9][0-9]*", within: 30, after: mark) }
+        #expect(Spawn.wait(listening, timeout: 60) == 0)
+        // The master's view, all along: the two drones up, nobody invented, the attacker not among them.
+        let report = try String(contentsOfFile: lab.work + "/attacked-view.json", encoding: .utf8)
+        let up = try MasterServeTests.upAddresses(report)
+        #expect(up.isSuperset(of: ["\(Self.prefix).11", "\(Self.prefix).12"]), "\(report)")
+        #expect(up.isSubset(of: ["\(Self.prefix).1", "\(Self.prefix).11", "\(Self.prefix).12"]), "\(report)")
+
         // Revoked: node12's session ends and it is refused from then on, the controller forgets it, and
         // node11 gets the new key epoch's key over its session; the revoked node's old key goes stale.
-        let serve = try #require(lab.serve)
         #expect(FileManager.default.fileExists(atPath: out + "/join/cluster.key"))
         let revoke = try Harness.run([try Harness.clumpbuild, "revoke", "node12", "--out", out])
         #expect(revoke.status == 0, "\(revoke.output)")

@@ -52,6 +52,15 @@ public final class SlurmMaster: @unchecked Sendable {
             """
         try (slurmConf + overrides).write(toFile: configuration, atomically: true, encoding: .utf8)
         try cgroupConf.write(toFile: directory + "/etc/cgroup.conf", atomically: true, encoding: .utf8)
+        try startMunged()
+        slurmctld = try Spawn.start(
+            inNamespace(["slurmctld", "-D", "-i", "-f", configuration]), output: directory + "/slurmctld.out")
+        try waitFor("slurmctld", seconds: 60) { ((try? self.run(["sinfo", "--noheader"]))?.status ?? 1) == 0 }
+    }
+
+    /// Starts munged on this directory's key and socket, and waits for its socket.
+    public func startMunged() throws {
+        unlink(socket)
         munged = try Spawn.start(
             inNamespace([
                 "munged", "--foreground", "--socket=\(socket)", "--key-file=\(keyFile)",
@@ -59,9 +68,15 @@ public final class SlurmMaster: @unchecked Sendable {
                 "--seed-file=\(directory)/munge/seed",
             ]), output: directory + "/munged.out")
         try waitFor("munged's socket", seconds: 20) { FileManager.default.fileExists(atPath: self.socket) }
-        slurmctld = try Spawn.start(
-            inNamespace(["slurmctld", "-D", "-i", "-f", configuration]), output: directory + "/slurmctld.out")
-        try waitFor("slurmctld", seconds: 60) { ((try? self.run(["sinfo", "--noheader"]))?.status ?? 1) == 0 }
+    }
+
+    /// What an operator does to rotate the key: a new one renamed over the old, munged started again on it.
+    public func rotateKey() throws {
+        try Self.makeKey(at: keyFile + ".new")
+        guard rename(keyFile + ".new", keyFile) == 0 else { throw TestSupportError("cannot rename the new MUNGE key over \(keyFile)") }
+        if let munged { Spawn.stop(munged) }
+        munged = nil
+        try startMunged()
     }
 
     /// Runs a Slurm client (`sinfo`, `srun`, `scontrol`) against this controller.
