@@ -167,6 +167,8 @@ struct JoinSession {
     var tpmProblem: String?
     /// The TPM's keys made ahead, for the first session.
     var prepared: TPMAttestation?
+    /// The TPM could not open a credential of the master's: the sessions of this boot go without it.
+    var tpmFailed = false
     /// Join, take the welcome and its files, and end the session (an NFS-root node before its
     /// root's init takes over): nothing is written, the caller lays the files.
     var once = false
@@ -197,7 +199,7 @@ struct JoinSession {
     mutating func attempt(_ hello: JoinHello) -> Outcome {
         var hello = hello
         // Made per session (the attestation key lives in the TPM only while the device is open).
-        let attestation = prepared ?? attestation()
+        let attestation = tpmFailed ? nil : prepared ?? attestation()
         prepared = nil
         if let attestation { hello.tpm = (attestation.endorsementKey, attestation.attestationName) }
         let connection: StreamConnection
@@ -281,7 +283,10 @@ struct JoinSession {
                     let recovered = try attestation.activate(credential: credential, secret: secret)
                     try connection.send(FrameReader.frame(transport.seal(JoinProof.message(recovered).bytes)))
                 } catch {
-                    return .failed("the TPM could not open the master's credential: \(error)")
+                    // Trying the same TPM again would fail the same way: from now on this machine asks
+                    // as one without, which an operator can approve (and a node bound to its TPM is refused, saying why).
+                    tpmFailed = true
+                    return .failed("the TPM could not open the master's credential (\(error)); joining without it from now on")
                 }
             case .refused(let reason)?:
                 writeState("refused \(settings.master)")

@@ -161,6 +161,73 @@ struct DroneJoinTests {
         #expect(!SystemFile.exists(root + JoinedFiles.clusterKey) && !SystemFile.exists(root + JoinedFiles.directory + "/session.key"))
     }
 
+    @Test("a TPM that cannot open the master's credential: the drone says why and asks again as a machine without one")
+    func tpmFallback() throws {
+        let directory = NSTemporaryDirectory() + "clump-join-tpmfail-\(getpid())"
+        try? FileManager.default.removeItem(atPath: directory)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let tpm = try SoftwareTPM(directory: directory + "/tpm")
+        defer { tpm.stop() }
+        let root = directory + "/drone"
+        try FileManager.default.createDirectory(atPath: root + "/run/clump", withIntermediateDirectories: true)
+
+        // A master (it holds the pinned key) whose credential this TPM cannot open: bytes of no TPM's.
+        let masterKeys = KeyPair.generate()
+        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(listener) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        try withUnsafeMutablePointer(to: &address) { pointer in
+            try pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                try #require(bind(listener, $0, length) == 0 && listen(listener, 4) == 0 && getsockname(listener, $0, &length) == 0)
+            }
+        }
+        let hellos = Lines()
+        let server = Thread {
+            for _ in 0..<2 {
+                let fd = accept(listener, nil, nil)
+                guard fd >= 0 else { return }
+                defer { close(fd) }
+                var noise = NoiseXK.responder(localStatic: masterKeys, prologue: JoinWire.prologue)
+                var reader = FrameReader()
+                var buffer = [UInt8](repeating: 0, count: 8192)
+                func next() -> [UInt8]? {
+                    while true {
+                        if let frame = try? reader.next() { return frame }
+                        let count = read(fd, &buffer, buffer.count)
+                        guard count > 0 else { return nil }
+                        reader.append(buffer.prefix(count))
+                    }
+                }
+                guard let first = next(), (try? noise.read(first)) != nil, let second = try? noise.write() else { return }
+                _ = try? SystemFile.writeAll(fd, FrameReader.frame(second))
+                guard let third = next(), (try? noise.read(third)) != nil else { return }
+                var transport = noise.split()
+                guard let sealed = next(), let plain = transport.open(sealed), let message = JoinMessage.parse(plain) else { return }
+                hellos.add(message.first("tpm-ek") == nil ? "hello without a TPM" : "hello with a TPM")
+                let reply = message.first("tpm-ek") == nil
+                    ? JoinReply.refused(reason: "test over")
+                    : JoinReply.challenge(credential: [UInt8](repeating: 7, count: 68), secret: [UInt8](repeating: 9, count: 258))
+                _ = try? SystemFile.writeAll(fd, FrameReader.frame(transport.seal(reply.message.bytes)))
+                _ = next()
+            }
+        }
+        server.start()
+        let lines = Lines()
+        var session = JoinSession(
+            settings: JoinSettings(master: "127.0.0.1", port: UInt16(bigEndian: address.sin_port), masterKey: masterKeys.publicKey),
+            keys: KeyPair.generate(), root: root, tpm: tpm.socket, say: lines.add)
+        let hello = JoinHello(macs: ["52:54:00:66:00:78"])
+        guard case .failed(let reason) = session.attempt(hello) else { throw JoinError("the first session did not fail") }
+        #expect(reason.hasPrefix("the TPM could not open the master's credential ("), "\(reason)")
+        #expect(reason.hasSuffix("joining without it from now on"), "\(reason)")
+        guard case .failed(let second) = session.attempt(hello) else { throw JoinError("the second session did not fail") }
+        #expect(second.contains("refused this machine: test over"), "\(second)")
+        #expect(hellos.all == ["hello with a TPM", "hello without a TPM"])
+    }
+
     /// Runs one session on its own thread; the test ends it by closing the master's sessions.
     static func session(
         _ master: JoinServiceTests.Master, root: String, tpm: String?, mac: String, lines: Lines
