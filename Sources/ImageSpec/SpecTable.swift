@@ -123,8 +123,9 @@ enum SpecTable {
         help: "File with the key that authenticates the nodes' announcements; generated when missing.")
     static let clusterPreviousKeyFile = Setting(
         "cluster.previous-key-file", \.cluster.previousKeyFile, default: nil, .optionalPath,
-        help: "While rotating the key: the key being replaced, which nodes still accept (never sign with). "
-            + "Build and boot images with the new key-file and this set, then drop it once every node runs them.")
+        help: "While rotating the key of open images (cluster.join: open): the key being replaced, which nodes still "
+            + "accept (never sign with). Build and boot images with the new key-file and this set, then drop it once "
+            + "every node runs them. Joining drones need none: serve's key epochs rotate their keys.")
 
     static let clusterJoin = Setting(
         "cluster.join", \.cluster.join, default: .approve, .choice("join policy"),
