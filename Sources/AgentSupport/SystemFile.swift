@@ -15,8 +15,9 @@ public enum SystemFile {
         var bytes: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 4096)
         while bytes.count < limit {
+            let wanted = min(chunk.count, limit - bytes.count)
             let count = try syscall("read", path: path) {
-                chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+                chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, wanted) }
             }
             if count == 0 { break }
             bytes.append(contentsOf: chunk[0..<count])

@@ -57,6 +57,8 @@ public struct JoinHello: Sendable, Equatable {
     public var address: String?
     /// Where the machine has a TPM: its endorsement key's `TPM2B_PUBLIC` and this session's attestation key's name.
     public var tpm: (endorsementKey: [UInt8], attestationName: [UInt8])?
+    /// An NFS-root node in its RAM disk asks for its files (`JoinFile`); a drone never does.
+    public var wantsFiles = false
 
     public init(
         macs: [String], uuid: String? = nil, serial: String? = nil, address: String? = nil,
@@ -70,7 +72,7 @@ public struct JoinHello: Sendable, Equatable {
     }
 
     public static func == (a: JoinHello, b: JoinHello) -> Bool {
-        a.macs == b.macs && a.uuid == b.uuid && a.serial == b.serial && a.address == b.address
+        a.macs == b.macs && a.uuid == b.uuid && a.serial == b.serial && a.address == b.address && a.wantsFiles == b.wantsFiles
             && a.tpm?.endorsementKey == b.tpm?.endorsementKey && a.tpm?.attestationName == b.tpm?.attestationName
     }
 
@@ -92,6 +94,7 @@ public struct JoinHello: Sendable, Equatable {
             fields.append((name: "tpm-ek", value: Hex.encode(tpm.endorsementKey)))
             fields.append((name: "tpm-ak", value: Hex.encode(tpm.attestationName)))
         }
+        if wantsFiles { fields.append((name: "files", value: "yes")) }
         return JoinMessage("hello", Self.version, fields: fields)
     }
 
@@ -101,6 +104,7 @@ public struct JoinHello: Sendable, Equatable {
         uuid = message.first("uuid")
         serial = message.first("serial")
         address = message.first("address")
+        wantsFiles = message.first("files") == "yes"
         switch (message.first("tpm-ek").flatMap({ Hex.decode($0) }), message.first("tpm-ak").flatMap({ Hex.decode($0) })) {
         case (nil, nil) where message.first("tpm-ek") == nil && message.first("tpm-ak") == nil: tpm = nil
         case (let key?, let name?) where (1...Self.maxEndorsementKey).contains(key.count) && (2...66).contains(name.count):

@@ -33,6 +33,11 @@ public struct JoinRecords: Sendable {
     /// Who approved the drone with this key, if anyone.
     public func approval(of key: [UInt8]) -> String? { byKey[Hex.encode(key)].map { records[$0].by } }
 
+    /// The cards the drone with this key had when it was approved (lower case); empty if it never was.
+    public func macs(of key: [UInt8]) -> [String] {
+        byKey[Hex.encode(key)].map { records[$0].macs.map { $0.lowercased() } } ?? []
+    }
+
     public var count: Int { records.count }
 
     /// Records an approval and writes the file (by rename: a crash leaves the old one or the new one).

@@ -88,6 +88,8 @@ public final class JoinService {
         /// The fingerprint of the TPM it proved.
         var tpm: String?
         var output: [UInt8] = []
+        /// Bytes of a burst (a node's files) it may have waiting beyond the usual few messages, until they are out.
+        var allowance = 0
         var deadline: Double
         var lastSent: Double
         var joined = false
@@ -117,6 +119,7 @@ public final class JoinService {
     private var delivery: JoinDelivery
     /// The MUNGE key file as last looked at (inode, size, change time), and when.
     private var mungeFileSeen: [Int] = []
+    private var mungeCandidate: [Int] = []
     private var mungeCheckedAt = -Double.infinity
     /// Its last problem, said once.
     private var mungeProblem: String?
@@ -309,6 +312,11 @@ public final class JoinService {
         var info = stat()
         let seen = stat(path, &info) == 0 ? [Int(info.st_ino), Int(info.st_size), info.st_ctim.tv_sec, info.st_ctim.tv_nsec] : []
         guard seen != mungeFileSeen else { return }
+        // Read once it has stayed the same for a second: a key written in place is not caught half written.
+        guard seen == mungeCandidate else {
+            mungeCandidate = seen
+            return
+        }
         let problem: String?
         if let key = try? SystemFile.read(path, limit: 4096) {
             problem = Self.mungeKeyProblem(key)
@@ -545,11 +553,23 @@ public final class JoinService {
             }
         }
         pending.removeAll { $0 == peer.fd }
+        // A reconnecting drone is the machine with the cards it was approved with, whatever it claims now.
+        let recorded = fresh ? [] : records.macs(of: key)
+        let cards = fresh ? hello.macs : hello.macs.filter { recorded.contains($0.lowercased()) }
         peer.name = peer.tpm.flatMap { inventory.node(withTPM: $0)?.name }
-            ?? hello.macs.lazy.compactMap { MACAddress(parsing: $0) }.compactMap { self.inventory.node(with: $0)?.name }.first
+            ?? cards.lazy.compactMap { MACAddress(parsing: $0) }.compactMap { self.inventory.node(with: $0)?.name }.first
         peer.approvedBy = by
         let node = peer.name.flatMap { name in inventory.nodes.first { $0.name == name } }
-        let (files, problems) = node.flatMap { node in delivery.secrets?.files(for: node) } ?? ([], [])
+        // A node's secrets go to a session that asks for them (an NFS-root node's RAM disk), from the
+        // node's own address (the master's DHCP gives it to that node's cards only).
+        var (files, problems) = ([JoinFile](), [String]())
+        if let node, hello.wantsFiles, let secrets = delivery.secrets {
+            if peer.remote == node.address.description {
+                (files, problems) = secrets.files(for: node)
+            } else {
+                problems.append("\(node.name)'s files not sent to \(peer.remote): the node's address is \(node.address)")
+            }
+        }
         for problem in problems { events.append(.print("clump: join: \(problem)")) }
         sendWelcome(to: peer, now: now, files: files)
         if let node, !files.isEmpty {
@@ -733,8 +753,9 @@ public final class JoinService {
     private func queue(_ bytes: [UInt8], to peer: Peer, now: Double, allowance: Int = 0) {
         peer.output += bytes
         peer.lastSent = now
+        peer.allowance = max(peer.allowance, allowance)
         // A peer that reads nothing does not make us hold more than a few messages for it.
-        if peer.output.count > 4 * FrameReader.maximum + allowance { return close(peer) }
+        if peer.output.count > 4 * FrameReader.maximum + peer.allowance { return close(peer) }
         flush(peer)
     }
 
@@ -748,6 +769,7 @@ public final class JoinService {
             }
             peer.output.removeFirst(count)
         }
+        peer.allowance = 0
     }
 
     private func close(_ peer: Peer) {

@@ -61,12 +61,18 @@ public struct NodeSecrets: Sendable {
         {
             return (SSHHostKey.Files(privateKey: key, publicLine: String(line.prefix { $0 != "\n" })), false)
         }
+        // Both halves in a directory of their own, renamed into place: a crash leaves the pair or
+        // nothing, never a private key with another's public half.
         try SystemFile.makeDirectories(directory, mode: 0o700)
-        try SystemFile.makeDirectories(base, mode: 0o700)
+        let staging = "\(directory)/.\(name).new"
+        try? FileManager.default.removeItem(atPath: staging)
+        try SystemFile.makeDirectories(staging, mode: 0o700)
         let files = SSHHostKey.generate().files(comment: "root@\(name)")
-        // The public half first: a key without it is made again, never one whose halves differ.
-        try SystemFile.writeAtomically(Array((files.publicLine + "\n").utf8), to: "\(base)/\(file).pub", mode: 0o644)
-        try SystemFile.writeAtomically(files.privateKey, to: "\(base)/\(file)", mode: 0o600)
+        try SystemFile.writeAtomically(files.privateKey, to: "\(staging)/\(file)", mode: 0o600)
+        try SystemFile.writeAtomically(Array((files.publicLine + "\n").utf8), to: "\(staging)/\(file).pub", mode: 0o644)
+        // A directory with half a pair (an older version's crash) gives way.
+        try? FileManager.default.removeItem(atPath: base)
+        try syscall("rename", path: base) { rename(staging, base) }
         return (files, true)
     }
 
@@ -89,6 +95,11 @@ public struct NodeSecrets: Sendable {
             do {
                 let directory = try BeneathDirectory.open(parent, below: root, create: false)
                 guard let (bytes, info) = try directory.read(name, limit: JoinFile.maxSize) else { continue }
+                // A second name could be the master's own file, linked into the root.
+                guard info.st_nlink == 1 else {
+                    problems.append("\(node.name) does not get \(path): it has \(info.st_nlink) names (a hard link); copy it instead")
+                    continue
+                }
                 files.append(JoinFile(path: path, mode: UInt32(info.st_mode & 0o777), uid: info.st_uid, gid: info.st_gid, contents: bytes))
             } catch let error as OperationError where error.code == ENOENT {
                 continue

@@ -68,9 +68,10 @@ public enum JoinCommand {
         var session = JoinSession(
             settings: settings, keys: KeyPair.generate(), root: root, tpm: SystemFile.exists(tpm) ? tpm : nil, say: say)
         session.once = true
-        let hello = JoinHello(
+        var hello = JoinHello(
             macs: cardMACs(root: root), uuid: firmware("product_uuid", root: root), serial: firmware("product_serial", root: root),
             address: address)
+        hello.wantsFiles = true
         guard let joined = keepJoining(&session, say: say, hello: { hello }) else {
             throw NFSRootProblem("the join with \(settings.master) ended without a welcome", hint: nil)
         }

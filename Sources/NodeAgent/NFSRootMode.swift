@@ -173,6 +173,9 @@ enum NFSRootMode {
         }
         if !laid.isEmpty {
             say("clump: nfsroot secrets of \(name ?? "this node") in RAM: " + laid.joined(separator: " "))
+        } else if files.isEmpty {
+            // Booting on is better than not, but the admin must know why sshd or logins will fail.
+            say("clump: nfsroot the master sent no secrets for \(name ?? "this machine") (no host key, no password hashes): see serve's output")
         }
     }
 

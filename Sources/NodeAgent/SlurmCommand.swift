@@ -51,6 +51,8 @@ public enum SlurmCommand {
             while !SystemFile.exists(joinedKey) { sleep(milliseconds: 500) }
         }
         state("starting", nil)
+        // Taken before munged reads the key: a key that arrives while it starts is not missed.
+        var keySeen = joinedKey.map(Self.identity)
         var munged: pid_t
         let slurmd: pid_t
         let log: Int32
@@ -78,7 +80,6 @@ public enum SlurmCommand {
         var reader = LineReader(fd: log)
         // The master hands out a new MUNGE key when the operator rotates it: munged only reads its
         // key when it starts, so it starts again with the new one; slurmd and its jobs carry on.
-        var keySeen = joinedKey.map(Self.identity)
         while let line = reader.next(idleMilliseconds: 1000, idle: {
             guard let joinedKey, let seen = keySeen, Self.identity(joinedKey) != seen else { return }
             keySeen = Self.identity(joinedKey)
@@ -205,10 +206,17 @@ struct LineReader {
 
     init(fd: Int32) { self.fd = fd }
 
-    /// The next line; nil at the end. With `idleMilliseconds`, `idle` runs whenever that long passes
-    /// without a line.
+    /// When `idle` last ran.
+    var idleRan = monotonicNanoseconds()
+
+    /// The next line; nil at the end. With `idleMilliseconds`, `idle` runs every that often, lines or
+    /// none (slurmd -vv talks all the time).
     mutating func next(idleMilliseconds: Int32 = -1, idle: () -> Void = {}) -> String? {
         while true {
+            if idleMilliseconds >= 0, monotonicNanoseconds() - idleRan >= Int64(idleMilliseconds) * 1_000_000 {
+                idleRan = monotonicNanoseconds()
+                idle()
+            }
             if let newline = buffer.firstIndex(of: 0x0A) {
                 let line = String(decoding: buffer[..<newline], as: UTF8.self)
                 buffer.removeSubrange(...newline)
@@ -217,10 +225,7 @@ struct LineReader {
             if idleMilliseconds >= 0 {
                 var waiting = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
                 let ready = poll(&waiting, 1, idleMilliseconds)
-                if ready == 0 {
-                    idle()
-                    continue
-                }
+                if ready == 0 { continue }
                 if ready < 0 && errno == EINTR { continue }
             }
             var chunk = [UInt8](repeating: 0, count: 4096)

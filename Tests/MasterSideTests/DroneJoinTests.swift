@@ -139,7 +139,7 @@ struct DroneJoinTests {
     @Test("an NFS-root node joins once: it takes its welcome and its files, writes nothing, and ends the session")
     func joinOnce() throws {
         let fixture = try NodeSecretsTests.Fixture()
-        let inventory = Inventory(file: "nodes.yaml", nodes: [try NodeSecretsTests.node(11)])
+        let inventory = Inventory(file: "nodes.yaml", nodes: [try NodeSecretsTests.node(11, address: "127.0.0.1")])
         let master = try JoinServiceTests.Master(policy: .knownMACs, inventory: inventory, secrets: fixture.secrets())
         defer { master.remove() }
         let root = master.directory + "/node"

@@ -37,10 +37,20 @@ struct NodeSecretsTests {
         deinit { try? FileManager.default.removeItem(atPath: directory) }
     }
 
-    static func node(_ number: UInt32, boot: Inventory.BootKind = .nfsroot, root: String? = nil) throws -> Inventory.Node {
+    static func node(
+        _ number: UInt32, boot: Inventory.BootKind = .nfsroot, root: String? = nil, address: String? = nil
+    ) throws -> Inventory.Node {
         Inventory.Node(
             macs: [try #require(MACAddress(parsing: String(format: "52:54:00:66:02:%02x", number)))],
-            address: try IPv4Address(parsing: "10.66.0.\(number)"), number: number, name: "node\(number)", boot: boot, root: root)
+            address: try IPv4Address(parsing: address ?? "10.66.0.\(number)"), number: number, name: "node\(number)", boot: boot,
+            root: root)
+    }
+
+    /// What an NFS-root node's RAM disk says: its card, and that it wants its files.
+    static func hello(_ number: UInt32, files: Bool = true) -> JoinHello {
+        var hello = JoinHello(macs: [String(format: "52:54:00:66:02:%02x", number)])
+        hello.wantsFiles = files
+        return hello
     }
 
     @Test("the host key is one OpenSSH reads: ssh-keygen derives the same public key from it, and its fingerprint")
@@ -149,13 +159,16 @@ struct NodeSecretsTests {
     @Test("an NFS-root node that joins gets its files right after its welcome, and only then; a drone gets none")
     func delivered() throws {
         let fixture = try Fixture()
-        let inventory = Inventory(file: "nodes.yaml", nodes: [try Self.node(11), try Self.node(13, boot: .drone)])
+        // node11 is on loopback, where the test's sessions come from; node12 is elsewhere.
+        let inventory = Inventory(
+            file: "nodes.yaml",
+            nodes: [try Self.node(11, address: "127.0.0.1"), try Self.node(12), try Self.node(13, boot: .drone, address: "127.0.0.1")])
         let master = try JoinServiceTests.Master(policy: .knownMACs, inventory: inventory, secrets: fixture.secrets())
         defer { master.remove() }
 
         let node = try JoinServiceTests.Drone(master)
         try node.handshake()
-        try node.say(JoinHello(macs: ["52:54:00:66:02:0b"]).message)
+        try node.say(Self.hello(11).message)
         guard case .welcome(let welcome)? = try node.reply() else { throw TestFailure("no welcome") }
         #expect(welcome.name == "node11" && welcome.files == 4)
         var assembler = JoinFile.Assembler()
@@ -163,13 +176,40 @@ struct NodeSecretsTests {
         #expect(assembler.files.map(\.path) == [NodeSecrets.hostKey, NodeSecrets.hostKey + ".pub", "etc/shadow", "etc/munge/munge.key"])
         #expect(assembler.files[0].contents == (try SystemFile.read(fixture.nodes + "/node11/ssh_host_ed25519_key")))
         #expect(master.events.contains { "\($0)".contains("node11 gets etc/ssh/ssh_host_ed25519_key") }, "\(master.events)")
+        // Only with that first welcome: a key pushed later comes alone.
+        #expect(master.service.rotateMunge([UInt8](repeating: 0x44, count: 1024), now: master.now) == 1)
+        guard case .welcome(let pushed)? = try node.reply() else { throw TestFailure("no pushed welcome") }
+        #expect(pushed.files == 0 && pushed.mungeKey == [UInt8](repeating: 0x44, count: 1024))
+        #expect(try node.message() == nil, "files after a pushed welcome")
 
-        let drone = try JoinServiceTests.Drone(master)
-        try drone.handshake()
-        try drone.say(JoinHello(macs: ["52:54:00:66:02:0d"]).message)
-        guard case .welcome(let other)? = try drone.reply() else { throw TestFailure("no welcome for the drone") }
-        #expect(other.name == "node13" && other.files == 0)
-        #expect(try drone.message() == nil, "nothing follows a drone's welcome")
+        // The same node's card in a session that does not ask (a drone's image on that machine): no files.
+        let asking = [(11, false, "a drone on node11's card"), (12, true, "node12's card from another address"), (13, true, "a drone")]
+        for (number, wants, what) in asking {
+            let other = try JoinServiceTests.Drone(master)
+            try other.handshake()
+            try other.say(Self.hello(UInt32(number), files: wants).message)
+            guard case .welcome(let welcome)? = try other.reply() else { throw TestFailure("no welcome for \(what)") }
+            #expect(welcome.name == "node\(number)" && welcome.files == 0, "\(what)")
+            #expect(try other.message() == nil, "files for \(what)")
+        }
+        #expect(
+            master.events.contains { "\($0)".contains("files not sent to 127.0.0.1") && "\($0)".contains("address is 10.66.0.12") },
+            "\(master.events)")
+    }
+
+    @Test("the largest file part there can be (a 255-character path, the largest owner, mode and size) fits a frame")
+    func worstPart() throws {
+        let path = (0..<31).map { _ in "abcdefg" }.joined(separator: "/").prefix(255)
+        #expect(JoinFile.isPlain(String(path)) == false, "more than 8 parts")
+        let long = String(repeating: "a", count: 127) + "/" + String(repeating: "b", count: 127)
+        #expect(JoinFile.isPlain(long))
+        let file = JoinFile(
+            path: long, mode: 0o777, uid: UInt32.max, gid: UInt32.max, contents: [UInt8](repeating: 0xFF, count: JoinFile.maxSize))
+        let messages = file.messages
+        #expect(messages.allSatisfy { $0.bytes.count + 16 <= FrameReader.maximum }, "\(messages.map(\.bytes.count).max() ?? 0)")
+        var assembler = JoinFile.Assembler()
+        for message in messages { try assembler.add(message) }
+        #expect(assembler.files == [file])
     }
 }
 
